@@ -1,0 +1,83 @@
+"""create_app(settings): the state object, the Starlette app built from the route table, and
+the middlewares wrapped around it from outside (so they talk to the server's own `send`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route as StarletteRoute
+from starlette.types import ASGIApp
+
+from . import envelope, fixtures, jsonio
+from .clock import Clock, parse_iso
+from .domain import errors
+from .domain.tokens import TokenPolicy
+from .http import JSON, handler
+from .ids import IdFactory
+from .routes import ROUTES
+from .schemas import Schemas
+from .settings import Settings
+from .store import Store
+
+
+class AppState:
+    """Everything mutable the app owns. Reset rebuilds the store from the parsed fixtures."""
+
+    def __init__(self, settings: Settings, fixture_doc: dict[str, Any] | None = None) -> None:
+        self.settings = settings
+        self.schemas = Schemas()
+        self.token_policy = TokenPolicy(settings.token_ttl, settings.token_reuse, settings.lockout_attempts, settings.lockout_seconds)
+        source = str(settings.fixtures_path())
+        self.fixture_docs: list[tuple[dict[str, Any], str]] = [
+            (fixture_doc, "<given>") if fixture_doc is not None else (fixtures.read(settings.fixtures_path()), source)
+        ]
+        self.seed = settings.seed
+        self.clock = Clock(parse_iso(settings.clock_start) if settings.clock_start else None, settings.clock_frozen)
+        self.store = self.build_store()
+
+    def build_store(self) -> Store:
+        store = Store(self.clock, IdFactory(self.seed))
+        for doc, source in self.fixture_docs:
+            fixtures.populate(store, doc, source)
+        return store
+
+    def reset(self, seed: int | None = None) -> None:
+        if seed is not None:
+            self.seed = seed
+        self.store = self.build_store()
+
+
+def create_app(settings: Settings | None = None, fixture_doc: dict[str, Any] | None = None) -> ASGIApp:
+    settings = settings or Settings()
+    state = AppState(settings, fixture_doc)
+    app = Starlette(
+        routes=[StarletteRoute(r.path, handler(r), methods=[r.method], name=r.operation + ":" + r.path) for r in ROUTES],
+        exception_handlers={HTTPException: _http_exception, Exception: _unexpected},
+    )
+    app.state.sandbox = state
+    return app
+
+
+def _envelope_response(failure: errors.SandboxError, headers: dict[str, str] | None = None) -> Response:
+    return Response(jsonio.dumps(envelope.failure("B", failure)), failure.status, headers, media_type=JSON)
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        return _envelope_response(errors.MethodNotAllowed(method=request.method, path=request.url.path), dict(exc.headers or {}))
+    if exc.status_code == 404:
+        return _envelope_response(errors.RouteNotFound(path=request.url.path))
+    failure = errors.SandboxError(exc.detail)
+    failure.status = exc.status_code
+    return _envelope_response(failure)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    failure = errors.SandboxError(f"sandbox bug: {type(exc).__name__}: {exc}")
+    failure.status = 500
+    return _envelope_response(failure)

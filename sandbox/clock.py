@@ -1,0 +1,50 @@
+"""Sandbox time: one clock, frozen or running, that tests can set and advance.
+
+Token expiry, coin expiry and month counters all read this clock, never the system time.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+
+
+class Clock:
+    def __init__(self, start: datetime | None = None, frozen: bool = False) -> None:
+        self._base = start or datetime.now(timezone.utc).replace(microsecond=0)
+        self._mono = time.monotonic()
+        self.frozen = frozen
+
+    def now(self) -> datetime:
+        if self.frozen:
+            return self._base
+        return self._base + timedelta(seconds=time.monotonic() - self._mono)
+
+    def set(self, when: datetime) -> None:
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        self._base, self._mono = when, time.monotonic()
+
+    def advance(self, delta: timedelta) -> None:
+        self.set(self.now() + delta)
+
+    def freeze(self) -> None:
+        self._base, self.frozen = self.now(), True
+
+    def run(self) -> None:
+        if self.frozen:
+            self.set(self._base)
+            self.frozen = False
+
+    def describe(self) -> dict[str, object]:
+        return {"now": iso(self.now()), "frozen": self.frozen}
+
+
+def iso(moment: datetime) -> str:
+    """EnKash's timestamp form: ISO-8601 UTC with milliseconds (REFERENCE.md §5)."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_iso(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -1,0 +1,1 @@
+"""EnKash's rules as pure Python: no Starlette, no JSON, no await, so each call is atomic."""

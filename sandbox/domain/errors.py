@@ -1,0 +1,161 @@
+"""Every failure the sandbox answers with, as one class each; the only place messages live.
+
+`status` is the HTTP status; business failures are HTTP 200 with code 1 (REFERENCE.md §2.2-2.3).
+"""
+
+from __future__ import annotations
+
+
+class SandboxError(Exception):
+    status: int = 422
+    code: int = 1
+    message: str = "Request could not be processed"
+
+    def __init__(self, message: str | None = None, **details: object) -> None:
+        self.message = message or self.message.format(**details)
+        self.details = details
+        super().__init__(self.message)
+
+
+# --- transport and request shape -------------------------------------------------------------
+class MalformedBody(SandboxError):
+    status, message = 400, "Malformed JSON request body: {reason}"
+
+
+class MissingField(SandboxError):
+    status, message = 400, "{field} is required"
+
+
+class InvalidField(SandboxError):
+    status, message = 422, "{field} {problem}"
+
+
+class UnsupportedMediaType(SandboxError):
+    status, message = 415, "Content-Type must be {expected}"
+
+
+class BodyTooLarge(SandboxError):
+    status, message = 413, "Request body is larger than {limit} bytes"
+
+
+class RouteNotFound(SandboxError):
+    status, message = 404, "No API at {path}"
+
+
+class MethodNotAllowed(SandboxError):
+    status, message = 405, "Method {method} is not allowed on {path}"
+
+
+# --- authentication ------------------------------------------------------------------------
+class Unauthorized(SandboxError):
+    status, message = 401, "Full authentication is required to access this resource"
+
+
+class InvalidToken(SandboxError):
+    status, message = 401, "Invalid access token"
+
+
+class TokenExpired(SandboxError):
+    status, message = 401, "Access token expired"
+
+
+class PartnerHeaderMissing(SandboxError):
+    status, message = 400, "partnerId header is required"
+
+
+class PartnerMismatch(SandboxError):
+    status, message = 403, "partnerId does not match the access token"
+
+
+class AdminTokenRequired(SandboxError):
+    status, message = 401, "This sandbox needs its admin token for /__sandbox/ calls"
+
+
+# --- OAuth token endpoint (plain OAuth error bodies, REFERENCE.md §3) ---------------------------
+class OAuthError(SandboxError):
+    status, error = 400, "invalid_request"
+
+
+class InvalidClient(OAuthError):
+    status, error, message = 401, "invalid_client", "Bad client credentials"
+
+
+class InvalidGrant(OAuthError):
+    status, error, message = 400, "invalid_grant", "Bad credentials"
+
+
+class UserLocked(OAuthError):
+    status, error, message = 400, "invalid_grant", "User account is locked"
+
+
+class UnsupportedGrant(OAuthError):
+    status, error, message = 400, "unsupported_grant_type", "Unsupported grant type: {grant}"
+
+
+class OAuthBadRequest(OAuthError):
+    status, error, message = 400, "invalid_request", "{reason}"
+
+
+# --- entities ------------------------------------------------------------------------------
+class CardAccountNotFound(SandboxError):
+    # Bulk page's documented 404 text (REFERENCE.md RWD-2); used for every account lookup.
+    status, message = 404, "Card account not found for companyId: {company_id} and cardAccountId: {card_account_id}"
+
+
+class CompanyNotFound(SandboxError):
+    status, message = 404, "Company not found for companyId: {company_id}"
+
+
+class CardNotFound(SandboxError):
+    status, message = 404, "EnKash card not found for enKashCardId: {card_id}"
+
+
+class CardHolderNotFound(SandboxError):
+    status, message = 404, "No card in cardAccountId: {card_account_id} for the given mobile/email"
+
+
+class UserNotFound(SandboxError):
+    status, message = 404, "User not found for userId: {user_id}"
+
+
+class ContactMismatch(SandboxError):
+    status, message = 422, "{field} does not match the card holder of enKashCardId: {card_id}"
+
+
+class ContactConflict(SandboxError):
+    status, message = 422, "mobile and email belong to different card holders in this card account"
+
+
+class TypeMismatch(SandboxError):
+    status, message = 422, "transactionType {transaction_type} cannot be used with type {type}"
+
+
+class CardInactive(SandboxError):
+    status, code, message = 200, 1, "EnKash card is not active"
+
+
+# --- business failures (HTTP 200, code 1) ---------------------------------------------------
+class InsufficientBalance(SandboxError):
+    status, code, message = 200, 1, "Insufficient balance in card account"
+
+
+class DuplicateReference(SandboxError):
+    status, code, message = 200, 1, "Duplicate uniqueReferenceNumber {reference}: it was already used for a different request"
+
+
+# --- bulk upload (documented 422s, REFERENCE.md RWD-2) ------------------------------------------
+class PrimaryCardMissing(SandboxError):
+    status, message = 422, "Primary Enkash card is not present. So bulk upload cannot be done"
+
+
+class PrimaryCardKycPending(SandboxError):
+    status, message = 422, "KYC is not uploaded or under review for the primary card. So bulk upload cannot be done"
+
+
+class TooManyRows(SandboxError):
+    status, message = 413, "Bulk upload accepts at most {limit} rows"
+
+
+# --- sandbox-only operations ----------------------------------------------------------------
+class SandboxRequestInvalid(SandboxError):
+    status, message = 400, "{reason}"

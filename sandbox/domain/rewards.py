@@ -1,0 +1,398 @@
+"""Reward and incentive allocation: points move between a company's card account and its cards.
+
+Every rule is checked before anything is written, so a rejected call changes nothing; the one
+write is a single ledger posting. A `uniqueReferenceNumber` is bound to the partner's first
+request with it: the same request again replays the first result, a different one is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Callable, Iterable
+
+from ..ledger import Posting
+from ..store import POINT, REDEEMED, WORLD, Card, CardAccount, SsoGrant, Store, User
+from . import cards, errors
+
+CREDIT, DEBIT = "CR", "DR"
+ALLOCATE, UNALLOCATE = "ALLOCATE_POINT", "UNALLOCATE_POINT"
+_TYPE_FOR = {CREDIT: ALLOCATE, DEBIT: UNALLOCATE}
+NEW_USER_FIELDS = ("email", "mobile", "title", "firstName", "gender")
+
+
+@dataclass(frozen=True)
+class Allocation:
+    company_id: str
+    card_account_id: str | None
+    card_id: str | None
+    transaction_type: str
+    type: str
+    amount: Decimal
+    reference: str
+    fingerprint: str
+    email: str | None = None
+    mobile: str | None = None
+    title: str | None = None
+    first_name: str | None = None
+    gender: str | None = None
+
+
+@dataclass(frozen=True)
+class Allocated:
+    card: Card
+    user: User
+    posting: Posting | None  # None only for a bulk row that credited nothing
+    replayed: bool = False
+
+    @property
+    def card_balance(self) -> Decimal:
+        if self.posting is None:
+            return Decimal(0)
+        return self.posting.entry_for(self.card.card_id).balance_after
+
+    @property
+    def account_balance(self) -> Decimal:
+        if self.posting is None:
+            return Decimal(0)
+        return self.posting.entry_for(self.card.card_account_id).balance_after
+
+
+# --- lookups shared by every endpoint --------------------------------------------------------
+def account_of(store: Store, partner_id: str, company_id: str, card_account_id: str) -> CardAccount:
+    account = store.account_of_partner(partner_id, company_id, card_account_id)
+    if account is None:
+        raise errors.CardAccountNotFound(company_id=company_id, card_account_id=card_account_id)
+    return account
+
+
+def card_of(store: Store, partner_id: str, company_id: str, card_id: str, card_account_id: str | None = None) -> Card:
+    card = store.cards.get(card_id)
+    if card is None or (card_account_id and card.card_account_id != card_account_id):
+        raise errors.CardNotFound(card_id=card_id)
+    if store.account_of_partner(partner_id, company_id, card.card_account_id) is None:
+        raise errors.CardNotFound(card_id=card_id)
+    return card
+
+
+# --- single allocation ----------------------------------------------------------------------
+def allocate_points(store: Store, partner_id: str, request: Allocation) -> Allocated:
+    expected_type = _TYPE_FOR[request.transaction_type]
+    if request.type != expected_type:
+        raise errors.TypeMismatch(transaction_type=request.transaction_type, type=request.type)
+    replay = _replay(store, partner_id, request.reference, request.fingerprint)
+    if replay is not None:
+        return replay
+
+    if request.card_id:
+        card = card_of(store, partner_id, request.company_id, request.card_id, request.card_account_id)
+        _check_contact(store.users[card.user_id], card.card_id, request.email, request.mobile)
+        account = store.accounts[card.card_account_id]
+    else:
+        account = account_of(store, partner_id, request.company_id, request.card_account_id or "")
+        card = _card_by_contact(store, account, request.email, request.mobile)
+        if card is None and request.transaction_type == DEBIT:
+            raise errors.CardHolderNotFound(card_account_id=account.card_account_id)
+
+    if card is None:
+        _require_new_user_fields(request)
+        _check_funds(store, account.card_account_id, request.amount)
+        user = cards.create_user(
+            store, account.company_id, request.email or "", request.mobile or "",
+            request.title or "", request.first_name or "", request.gender or "",
+        )
+        card = cards.issue(store, user, account.card_account_id)
+    elif card.status != "ACTIVE":
+        raise errors.CardInactive()
+    posting = _move(store, partner_id, account, card, request.transaction_type, request.amount, request.reference, request.fingerprint)
+    return Allocated(card, store.users[card.user_id], posting)
+
+
+def _replay(store: Store, partner_id: str, reference: str, fingerprint: str) -> Allocated | None:
+    posting = store.ledger.by_reference(partner_id, reference)
+    if posting is None:
+        return None
+    if posting.fingerprint != fingerprint:
+        raise errors.DuplicateReference(reference=reference)
+    card = next(store.cards[e.account] for e in posting.entries if e.account in store.cards)
+    return Allocated(card, store.users[card.user_id], posting, replayed=True)
+
+
+def _check_contact(user: User, card_id: str, email: str | None, mobile: str | None) -> None:
+    if mobile and user.mobile and mobile != user.mobile:
+        raise errors.ContactMismatch(field="mobile", card_id=card_id)
+    if email and user.email and email.lower() != user.email.lower():
+        raise errors.ContactMismatch(field="email", card_id=card_id)
+
+
+def _card_by_contact(store: Store, account: CardAccount, email: str | None, mobile: str | None) -> Card | None:
+    by_mobile, by_email = store.card_by_contact(account.card_account_id, mobile, email)
+    if by_mobile and by_email and by_mobile != by_email:
+        raise errors.ContactConflict()
+    found = by_mobile or by_email
+    if found is None:
+        return None
+    card = store.cards[found]
+    _check_contact(store.users[card.user_id], card.card_id, email, mobile)
+    return card
+
+
+def _require_new_user_fields(request: Allocation) -> None:
+    values = {
+        "email": request.email, "mobile": request.mobile, "title": request.title,
+        "firstName": request.first_name, "gender": request.gender,
+    }
+    for name in NEW_USER_FIELDS:
+        if not values[name]:
+            raise errors.MissingField(field=name)
+
+
+def _check_funds(store: Store, account: str, amount: Decimal) -> None:
+    if store.balance(account) < amount:
+        raise errors.InsufficientBalance()
+
+
+def _move(
+    store: Store, partner_id: str, account: CardAccount, card: Card, direction: str,
+    amount: Decimal, reference: str, fingerprint: str,
+) -> Posting:
+    source, target = (account.card_account_id, card.card_id) if direction == CREDIT else (card.card_id, account.card_account_id)
+    _check_funds(store, source, amount)
+    now = store.now()
+    posting = store.ledger.post(
+        store.new_id("card_txn"), _TYPE_FOR[direction], POINT, now,
+        [(source, -amount), (target, amount)], scope=partner_id, reference=reference, fingerprint=fingerprint,
+    )
+    if direction == CREDIT:
+        account.total_allocation += amount
+        _month(account, now.strftime("%Y-%m"))[0] += amount
+    return posting
+
+
+def _month(account: CardAccount, key: str) -> list[Decimal]:
+    return account.monthly.setdefault(key, [Decimal(0), Decimal(0)])
+
+
+# --- bulk -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BulkRow:
+    index: int
+    fields: dict[str, object]
+    problem: str | None  # a shape problem found by the row schema
+    amount: Decimal
+    reference: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    row: BulkRow
+    allocated: Allocated | None = None
+    reason: str | None = None
+
+
+def bulk_allocate(
+    store: Store, partner_id: str, company_id: str, card_account_id: str,
+    is_points_allocation: bool, rows: Iterable[BulkRow], max_rows: int,
+) -> list[BulkOutcome]:
+    account = account_of(store, partner_id, company_id, card_account_id)
+    rows = list(rows)
+    if len(rows) > max_rows:
+        raise errors.TooManyRows(limit=max_rows)
+    primary = account.primary_card
+    if primary is None:
+        raise errors.PrimaryCardMissing()
+    if primary.kyc_status != "VERIFIED":
+        raise errors.PrimaryCardKycPending()
+    return [_bulk_row(store, partner_id, account, is_points_allocation, row) for row in rows]
+
+
+def _bulk_row(store: Store, partner_id: str, account: CardAccount, credit_existing: bool, row: BulkRow) -> BulkOutcome:
+    if row.problem:
+        return BulkOutcome(row, reason=row.problem)
+    try:
+        if row.reference:
+            replay = _replay(store, partner_id, row.reference, row.fingerprint)
+            if replay is not None:
+                return BulkOutcome(row, replay)
+        email, mobile = str(row.fields.get("email") or ""), str(row.fields.get("mobile") or "")
+        card = _card_by_contact(store, account, email, mobile)
+        if card is not None and not credit_existing:
+            return BulkOutcome(row, reason="User already exists; isPointsAllocation is false, so no points were allocated")
+        if card is not None and card.status != "ACTIVE":
+            raise errors.CardInactive()
+        if row.amount:
+            _check_funds(store, account.card_account_id, row.amount)
+        if card is None:
+            user = cards.create_user(
+                store, account.company_id, email, mobile, str(row.fields.get("title") or ""),
+                str(row.fields.get("name") or ""), "",
+            )
+            card = cards.issue(store, user, account.card_account_id)
+        posting = None
+        if row.amount:
+            posting = _move(store, partner_id, account, card, CREDIT, row.amount, row.reference, row.fingerprint)
+        return BulkOutcome(row, Allocated(card, store.users[card.user_id], posting))
+    except errors.SandboxError as failure:
+        return BulkOutcome(row, reason=failure.message)
+
+
+# --- reads ----------------------------------------------------------------------------------
+def search_cards(store: Store, partner_id: str, company_id: str, card_account_id: str, card_id: str | None) -> list[Card]:
+    account = account_of(store, partner_id, company_id, card_account_id)
+    if card_id:
+        return [card_of(store, partner_id, company_id, card_id, account.card_account_id)]
+    return list(store.iter_cards(account.card_account_id))
+
+
+@dataclass(frozen=True)
+class AccountView:
+    account: CardAccount
+    company_name: str
+    available_balance: Decimal
+    card_balance: Decimal
+    total_cards: int
+    active_cards: int
+    month_allocation: Decimal
+    month_redemption: Decimal
+
+
+def account_details(store: Store, partner_id: str, company_id: str, card_account_id: str) -> AccountView:
+    account = account_of(store, partner_id, company_id, card_account_id)
+    card_balance, total, active = Decimal(0), 0, 0
+    for card in store.iter_cards(account.card_account_id):
+        card_balance += store.balance(card.card_id)
+        total += 1
+        active += card.status == "ACTIVE"
+    month = account.monthly.get(store.now().strftime("%Y-%m"), [Decimal(0), Decimal(0)])
+    return AccountView(
+        account, store.companies[company_id].name, store.balance(account.card_account_id),
+        card_balance, total, active, month[0], month[1],
+    )
+
+
+@dataclass(frozen=True)
+class TransactionQuery:
+    company_id: str
+    card_account_id: str | None = None
+    card_id: str | None = None
+    user_id: str | None = None
+    references: tuple[str, ...] = ()
+    transaction_ids: tuple[str, ...] = ()
+    direction: str | None = None
+    amount_from: Decimal | None = None
+    amount_to: Decimal | None = None
+    date_from: object | None = None
+    date_to: object | None = None
+    status: str | None = None
+    holder_name: str | None = None
+
+
+@dataclass(frozen=True)
+class CardTransaction:
+    posting: Posting
+    card: Card
+    amount: Decimal
+    direction: str
+    balance_after: Decimal
+
+
+def transactions(store: Store, partner_id: str, query: TransactionQuery, offset: int, limit: int) -> tuple[int, list[CardTransaction]]:
+    """Card transactions matching every given filter, newest first; narrowed through an index."""
+    if query.card_account_id:
+        account_of(store, partner_id, query.company_id, query.card_account_id)
+    elif store.company_of_partner(partner_id, query.company_id) is None:
+        raise errors.CompanyNotFound(company_id=query.company_id)
+
+    candidates = _candidates(store, partner_id, query)
+    matches = [t for t in candidates if _matches(store, query, t)]
+    return len(matches), matches[offset: offset + limit]
+
+
+def _candidates(store: Store, partner_id: str, query: TransactionQuery) -> Iterable[CardTransaction]:
+    if query.references or query.transaction_ids:
+        found = [store.ledger.by_reference(partner_id, r) for r in query.references]
+        found += [store.ledger.by_id(i) for i in query.transaction_ids]
+        postings = sorted({p.id: p for p in found if p is not None}.values(), key=lambda p: p.at, reverse=True)
+        return (t for p in postings for t in _card_sides(store, p))
+    if query.card_id:
+        accounts: list[str] = [query.card_id]
+    elif query.user_id:
+        accounts = [c.card_id for c in store.cards.values() if c.user_id == query.user_id]
+    elif query.card_account_id:
+        accounts = [query.card_account_id]
+    else:
+        accounts = [a for a, acc in store.accounts.items() if acc.company_id == query.company_id]
+    seen: set[str] = set()
+    out = []
+    for account in accounts:
+        for posting in store.ledger.history(account):
+            if posting.id not in seen:
+                seen.add(posting.id)
+                out.extend(_card_sides(store, posting))
+    if len(accounts) > 1:
+        out.sort(key=lambda t: t.posting.at, reverse=True)
+    return out
+
+
+def _card_sides(store: Store, posting: Posting) -> list[CardTransaction]:
+    return [
+        CardTransaction(posting, store.cards[e.account], abs(e.amount), CREDIT if e.amount > 0 else DEBIT, e.balance_after)
+        for e in posting.entries
+        if e.account in store.cards
+    ]
+
+
+def _matches(store: Store, query: TransactionQuery, txn: CardTransaction) -> bool:
+    card = txn.card
+    account = store.accounts[card.card_account_id]
+    checks: list[Callable[[], bool]] = [
+        lambda: account.company_id == query.company_id,
+        lambda: not query.card_account_id or card.card_account_id == query.card_account_id,
+        lambda: not query.card_id or card.card_id == query.card_id,
+        lambda: not query.user_id or card.user_id == query.user_id,
+        lambda: not query.direction or txn.direction == query.direction,
+        lambda: query.amount_from is None or txn.amount >= query.amount_from,
+        lambda: query.amount_to is None or txn.amount <= query.amount_to,
+        lambda: query.date_from is None or txn.posting.at >= query.date_from,  # type: ignore[operator]
+        lambda: query.date_to is None or txn.posting.at <= query.date_to,  # type: ignore[operator]
+        lambda: not query.status or query.status == "SUCCESS",
+        lambda: not query.holder_name or query.holder_name.lower() in store.users[card.user_id].first_name.lower(),
+    ]
+    return all(check() for check in checks)
+
+
+def sso_grant(store: Store, partner_id: str, company_id: str, card_account_id: str, card_id: str) -> SsoGrant:
+    """A one-click login token for a card holder, or for the account's admin via its primary card."""
+    account = account_of(store, partner_id, company_id, card_account_id)
+    if account.primary_card is not None and account.primary_card.card_id == card_id:
+        landing = "reward_account"
+    else:
+        card_of(store, partner_id, company_id, card_id, card_account_id)
+        landing = "employee_rewards"
+    grant = SsoGrant(store.new_id("sso_token"), card_id, landing, store.now())
+    store.sso_grants[grant.token] = grant
+    return grant
+
+
+# --- sandbox-only moves (admin API): fund an account, redeem from a card ----------------------
+def load_account(store: Store, account: CardAccount, amount: Decimal) -> Posting:
+    return store.ledger.post(
+        store.new_id("card_txn"), "LOAD", POINT, store.now(),
+        [(WORLD, -amount), (account.card_account_id, amount)], memo="sandbox account load",
+    )
+
+
+def redeem(store: Store, card: Card, amount: Decimal) -> Posting:
+    """What a card holder's purchase in EnKash's reward store does to the card."""
+    if card.status != "ACTIVE":
+        raise errors.CardInactive()
+    _check_funds(store, card.card_id, amount)
+    now = store.now()
+    posting = store.ledger.post(
+        store.new_id("card_txn"), "REDEEM", POINT, now, [(card.card_id, -amount), (REDEEMED, amount)], memo="sandbox redemption",
+    )
+    account = store.accounts[card.card_account_id]
+    account.total_redemption += amount
+    _month(account, now.strftime("%Y-%m"))[1] += amount
+    return posting

@@ -1,0 +1,51 @@
+"""JSON at the wire: numbers become Decimal (never float), and anything JSON allows but a
+careful server refuses (NaN, duplicate keys, invalid UTF-8, absurd nesting) is a MalformedBody."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import simplejson
+
+from .domain.errors import MalformedBody
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"duplicate key {key!r}")
+            seen.add(key)
+    return result
+
+
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_no_constants, object_pairs_hook=_no_duplicates)
+
+
+def loads(raw: bytes | str) -> Any:
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError as exc:
+        raise MalformedBody(reason=f"body is not valid UTF-8 (byte {exc.start})") from None
+    if not text.strip():
+        raise MalformedBody(reason="body is empty")
+    try:
+        return _DECODER.decode(text)
+    except json.JSONDecodeError as exc:
+        raise MalformedBody(reason=f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except ValueError as exc:  # our hooks, and integers too long to convert
+        raise MalformedBody(reason=str(exc)) from None
+    except RecursionError:
+        raise MalformedBody(reason="JSON is nested too deeply") from None
+
+
+def dumps(value: Any) -> bytes:
+    return simplejson.dumps(value, use_decimal=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")

@@ -1,0 +1,142 @@
+"""Append-only, zero-sum ledger: balances are derived from postings, never set.
+
+Every posting's entries sum to zero per unit, so the sum of all balances of a unit is always
+zero (system accounts like `world` carry the other side). Floored accounts never go negative.
+Per-account and per-reference indexes keep lookups independent of the ledger's size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Iterable, Iterator
+
+ZERO = Decimal(0)
+
+
+class LedgerError(Exception):
+    """A posting that would break an invariant; domain rules check first, so this is a bug guard."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    account: str
+    amount: Decimal
+    balance_after: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    id: str
+    kind: str
+    unit: str
+    at: datetime
+    entries: tuple[Entry, ...]
+    scope: str = ""
+    reference: str = ""
+    fingerprint: str = ""
+    memo: str = ""
+
+    def entry_for(self, account: str) -> Entry:
+        for entry in self.entries:
+            if entry.account == account:
+                return entry
+        raise KeyError(account)
+
+
+class Ledger:
+    def __init__(self) -> None:
+        self.postings: list[Posting] = []
+        self._balances: dict[str, Decimal] = {}
+        self._units: dict[str, str] = {}
+        self._floored: set[str] = set()
+        self._by_account: dict[str, list[int]] = {}
+        self._by_reference: dict[tuple[str, str], int] = {}
+        self._by_id: dict[str, int] = {}
+
+    def open(self, account: str, unit: str, floored: bool = True) -> None:
+        if account in self._units:
+            raise LedgerError(f"account {account} is already open")
+        self._units[account] = unit
+        self._balances[account] = ZERO
+        self._by_account[account] = []
+        if floored:
+            self._floored.add(account)
+
+    def is_open(self, account: str) -> bool:
+        return account in self._units
+
+    def balance(self, account: str) -> Decimal:
+        return self._balances[account]
+
+    def post(
+        self,
+        posting_id: str,
+        kind: str,
+        unit: str,
+        at: datetime,
+        moves: Iterable[tuple[str, Decimal]],
+        scope: str = "",
+        reference: str = "",
+        fingerprint: str = "",
+        memo: str = "",
+    ) -> Posting:
+        moves = list(moves)
+        total = ZERO
+        entries = []
+        for account, amount in moves:
+            if self._units.get(account) != unit:
+                raise LedgerError(f"account {account} is not an open {unit} account")
+            after = self._balances[account] + amount
+            if after < ZERO and account in self._floored:
+                raise LedgerError(f"account {account} would go below zero")
+            total += amount
+            entries.append(Entry(account, amount, after))
+        if total != ZERO:
+            raise LedgerError(f"posting {posting_id} does not balance: {total}")
+        if reference and (scope, reference) in self._by_reference:
+            raise LedgerError(f"reference {reference} already posted in {scope}")
+        posting = Posting(posting_id, kind, unit, at, tuple(entries), scope, reference, fingerprint, memo)
+        self._append(posting)
+        return posting
+
+    def _append(self, posting: Posting) -> None:
+        position = len(self.postings)
+        self.postings.append(posting)
+        self._by_id[posting.id] = position
+        for entry in posting.entries:
+            self._balances[entry.account] = entry.balance_after
+            self._by_account[entry.account].append(position)
+        if posting.reference:
+            self._by_reference[(posting.scope, posting.reference)] = position
+
+    def by_reference(self, scope: str, reference: str) -> Posting | None:
+        position = self._by_reference.get((scope, reference))
+        return None if position is None else self.postings[position]
+
+    def by_id(self, posting_id: str) -> Posting | None:
+        position = self._by_id.get(posting_id)
+        return None if position is None else self.postings[position]
+
+    def history(self, account: str, newest_first: bool = True) -> Iterator[Posting]:
+        positions = self._by_account.get(account, [])
+        ordered = reversed(positions) if newest_first else iter(positions)
+        return (self.postings[p] for p in ordered)
+
+    def count(self, account: str) -> int:
+        return len(self._by_account.get(account, ()))
+
+    def accounts(self) -> dict[str, str]:
+        return dict(self._units)
+
+    def total(self, unit: str) -> Decimal:
+        return sum((b for a, b in self._balances.items() if self._units[a] == unit), ZERO)
+
+    def replayed_balances(self) -> dict[str, Decimal]:
+        """Balances recomputed from the entries alone; equal to the cache when all is well."""
+        balances = {account: ZERO for account in self._units}
+        for posting in self.postings:
+            for entry in posting.entries:
+                balances[entry.account] += entry.amount
+        return balances

@@ -1,0 +1,64 @@
+"""THE route table. The HTTP adapter, the OpenAPI builder and the contract tests all read it.
+
+`operation` names the schema files (schemas/<operation>.*.json) and the OpenAPI operationId.
+`auth`: basic (OAuth client), partner (bearer + partnerId header), bearer, admin, none.
+`envelope`: A ({code,message,payload}), B ({response_code,...}) or none (plain JSON).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .endpoints import admin, rewards, token
+
+PARTNER = "/api/v0/partner/enKashCard"
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    operation: str
+    endpoint: Callable[..., Any]
+    auth: str
+    envelope: str
+    body: str = "json"  # json | form | none
+    summary: str = ""
+    source: str = ""  # the EnKash docs page, or "sandbox" for the sandbox's own API
+
+
+ROUTES: tuple[Route, ...] = (
+    # --- Token APIs (REFERENCE.md §3, §6.1) ---
+    Route("POST", "/oauth/token", "oauth-token", token.oauth_token, "basic", "none", "form",
+          "Client authentication: password grant", "https://docs.enkash.com/api-9796904"),
+    Route("POST", f"{PARTNER}/sso-token", "sso-token", token.sso_token, "partner", "B", "json",
+          "Single sign-on token for a card holder", "https://docs.enkash.com/api-9796903"),
+    # --- Reward and Incentive Allocation (REFERENCE.md §6.2, §6.3) ---
+    Route("POST", f"{PARTNER}/create-allocate-points", "create-allocate-points", rewards.create_allocate_points,
+          "partner", "A", "json", "Create user and allocate, top up, or debit points", "https://docs.enkash.com/api-9796905"),
+    Route("POST", f"{PARTNER}/points/allocate", "create-allocate-points", rewards.create_allocate_points,
+          "partner", "A", "json", "Incentive allocation (the guide's path)", "https://docs.enkash.com/doc-1039496"),
+    Route("POST", f"{PARTNER}/bulk-create-allocate-points-json", "bulk-create-allocate-points",
+          rewards.bulk_create_allocate_points, "partner", "A", "json",
+          "Bulk create users and allocate points", "https://docs.enkash.com/api-9796906"),
+    Route("POST", f"{PARTNER}/cardAccount/get", "card-account-get", rewards.card_account_get, "partner", "B", "json",
+          "Reward account details", "https://docs.enkash.com/api-9796909"),
+    Route("POST", f"{PARTNER}/search", "search", rewards.search, "partner", "A", "json",
+          "Users and cards of an account, or one card", "https://docs.enkash.com/api-13454278"),
+    Route("POST", f"{PARTNER}/transaction/all", "transaction-all", rewards.transaction_all, "partner", "A", "json",
+          "Card transactions with filters", "https://docs.enkash.com/api-13551023"),
+    # --- The sandbox's own API (never under EnKash paths) ---
+    Route("GET", "/__sandbox/health", "sandbox-health", admin.health, "none", "none", "none",
+          "Ready check", "sandbox"),
+    Route("POST", "/__sandbox/reset", "sandbox-reset", admin.reset, "admin", "none", "none",
+          "Back to the loaded fixtures (query: seed)", "sandbox"),
+    Route("GET", "/__sandbox/clock", "sandbox-clock-get", admin.clock_get, "admin", "none", "none",
+          "The sandbox clock", "sandbox"),
+    Route("POST", "/__sandbox/clock", "sandbox-clock-set", admin.clock_set, "admin", "none", "json",
+          "Set, advance, freeze or run the sandbox clock", "sandbox"),
+    Route("POST", "/__sandbox/accounts/{cardAccountId}/load", "sandbox-account-load", admin.account_load,
+          "admin", "none", "json", "Add funds to a card account", "sandbox"),
+    Route("POST", "/__sandbox/cards/{enKashCardId}/redeem", "sandbox-card-redeem", admin.card_redeem,
+          "admin", "none", "json", "Spend points from a card, as a purchase in the reward store would", "sandbox"),
+)

@@ -1,0 +1,135 @@
+"""The JSON Schema files under schemas/: loaded once, compiled once, used for every check.
+
+File names: `<operation>.request.json` (body), `<operation>.query.json` (query string),
+`<operation>.payload.json` (the success payload inside its envelope), `<operation>.row.json`
+(one bulk row), `<operation>.response.json` (a whole un-enveloped body), `envelope-a.json`,
+`envelope-b.json`, `error.payload.json`, `oauth-error.json`. The OpenAPI document and the
+contract tests read the same files through `Schemas`.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from jsonschema import Draft7Validator
+
+from .domain import errors
+
+SCHEMA_DIR = Path(__file__).parent / "schemas"
+ENVELOPES = {"A": ("code", "message"), "B": ("response_code", "response_message")}
+
+
+class Schemas:
+    def __init__(self, directory: Path = SCHEMA_DIR) -> None:
+        self.documents: dict[str, dict[str, Any]] = {
+            path.name[: -len(".json")]: json.loads(path.read_text(), parse_float=Decimal)
+            for path in sorted(directory.glob("*.json"))
+        }
+        self._validators: dict[str, Draft7Validator] = {}
+
+    def has(self, name: str) -> bool:
+        return name in self.documents
+
+    def get(self, name: str) -> dict[str, Any]:
+        return self.documents[name]
+
+    def enveloped(self, envelope: str, payload_name: str) -> dict[str, Any]:
+        """A whole response body: the envelope with its payload slot filled."""
+        base = self.documents["envelope-" + envelope.lower()]
+        properties = dict(base["properties"], payload=self.documents[payload_name])
+        return dict(base, properties=properties)
+
+    def validator(self, name: str, schema: dict[str, Any] | None = None) -> Draft7Validator:
+        found = self._validators.get(name)
+        if found is None:
+            found = Draft7Validator(schema if schema is not None else self.documents[name])
+            self._validators[name] = found
+        return found
+
+    def check(self, name: str, instance: Any, where: str = "") -> None:
+        """Raise the documented 400/422 for the first problem, naming the field."""
+        validator = self.validator(name)
+        if validator.is_valid(instance):
+            return
+        raise to_error(first_error(validator, instance), where)
+
+    def problem(self, name: str, instance: Any) -> str | None:
+        """The message check() would raise, or None (for per-row checks that must not raise)."""
+        try:
+            self.check(name, instance)
+        except errors.SandboxError as failure:
+            return failure.message
+        return None
+
+    def response_problem(self, envelope: str | None, payload_name: str, body: Any) -> str | None:
+        if envelope in ENVELOPES:
+            key = f"{envelope}:{payload_name}"
+            validator = self.validator(key, self.enveloped(envelope, payload_name))
+        else:
+            validator = self.validator(payload_name)
+        error = None if validator.is_valid(body) else first_error(validator, body)
+        return None if error is None else f"{_field(error.absolute_path) or 'body'}: {error.message}"
+
+
+def first_error(validator: Draft7Validator, instance: Any) -> jsonschema.ValidationError:
+    found = sorted(validator.iter_errors(instance), key=lambda e: (_depth_rank(e), list(map(str, e.absolute_path))))
+    return found[0]
+
+
+def _depth_rank(error: jsonschema.ValidationError) -> int:
+    # missing fields first (400), then shape problems, deepest path last
+    return 0 if error.validator in ("required", "anyOf") else 1
+
+
+def _field(path: Any) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def to_error(error: jsonschema.ValidationError, where: str = "") -> errors.SandboxError:
+    field = _field(error.absolute_path)
+    prefix = f"{where}." if where and field else where
+    keyword, expected = error.validator, error.validator_value
+    if keyword == "required":
+        missing = next((name for name in expected if name not in error.instance), expected[0])
+        return errors.MissingField(field=prefix + (f"{field}.{missing}" if field else missing))
+    if keyword == "anyOf" and all(sub.get("required") for sub in expected if isinstance(sub, dict)):
+        names = " or ".join(sub["required"][0] for sub in expected)
+        return errors.MissingField(field=prefix + names)
+    return errors.InvalidField(field=prefix + (field or "body"), problem=_describe(keyword, expected, error))
+
+
+_TYPE_NAMES = {"object": "a JSON object", "array": "a JSON array", "string": "a string", "number": "a number",
+               "integer": "an integer", "boolean": "true or false", "null": "null"}
+
+
+def _describe(keyword: str, expected: Any, error: jsonschema.ValidationError) -> str:
+    if keyword == "type":
+        kinds = expected if isinstance(expected, list) else [expected]
+        return "must be " + " or ".join(_TYPE_NAMES.get(k, k) for k in kinds)
+    if keyword == "enum":
+        return "must be one of " + ", ".join(json.dumps(v) if not isinstance(v, str) else v for v in expected)
+    if keyword == "pattern":
+        return "has an invalid format"
+    if keyword == "minLength":
+        return "must not be empty" if expected == 1 else f"must be at least {expected} characters"
+    if keyword == "maxLength":
+        return f"must be at most {expected} characters"
+    if keyword == "exclusiveMinimum":
+        return f"must be greater than {expected}"
+    if keyword == "minimum":
+        return f"must be at least {expected}"
+    if keyword == "maximum":
+        return f"must be at most {expected}"
+    if keyword == "multipleOf":
+        places = -Decimal(str(expected)).as_tuple().exponent  # type: ignore[operator]
+        return f"must have at most {places} decimal places"
+    if keyword in ("minItems", "maxItems"):
+        return f"must have {'at least' if keyword == 'minItems' else 'at most'} {expected} items"
+    return error.message
