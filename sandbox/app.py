@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route as StarletteRoute
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import envelope, fixtures, jsonio
 from .clock import Clock, parse_iso
@@ -51,7 +51,18 @@ class AppState:
         self.store = self.build_store()
 
 
-def create_app(settings: Settings | None = None, fixture_doc: dict[str, Any] | None = None) -> ASGIApp:
+class SandboxApp:
+    """What uvicorn serves: the middlewares wrapped around Starlette, and the state they share."""
+
+    def __init__(self, state: AppState, asgi: ASGIApp) -> None:
+        self.sandbox = state
+        self._asgi = asgi
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._asgi(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None, fixture_doc: dict[str, Any] | None = None) -> SandboxApp:
     settings = settings or Settings()
     state = AppState(settings, fixture_doc)
     app = Starlette(
@@ -59,6 +70,11 @@ def create_app(settings: Settings | None = None, fixture_doc: dict[str, Any] | N
         exception_handlers={HTTPException: _http_exception, Exception: _unexpected},
     )
     app.state.sandbox = state
+    return SandboxApp(state, wrap(app, state))
+
+
+def wrap(app: ASGIApp, state: AppState) -> ASGIApp:
+    """The middlewares, innermost first; each sees the server's own `send` (ARCHITECTURE.md §2)."""
     return app
 
 

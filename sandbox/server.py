@@ -7,12 +7,12 @@ from typing import Callable
 
 import uvicorn
 
-from .app import create_app
+from .app import SandboxApp, create_app
 from .settings import Settings
 
 
-def demo_credentials(app: object) -> list[str]:
-    store = app.state.sandbox.store  # type: ignore[attr-defined]
+def demo_credentials(app: SandboxApp) -> list[str]:
+    store = app.sandbox.store
     lines = []
     for (client_id, username), login in store.logins.items():
         client = store.clients[client_id]

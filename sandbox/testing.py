@@ -25,7 +25,7 @@ class ServerThread:
 
     @property
     def state(self) -> AppState:
-        return self.app.state.sandbox  # type: ignore[attr-defined, no-any-return]
+        return self.app.sandbox
 
     @property
     def url(self) -> str:
