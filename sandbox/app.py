@@ -36,8 +36,12 @@ class AppState:
             (fixture_doc, "<given>") if fixture_doc is not None else (fixtures.read(settings.fixtures_path()), source)
         ]
         self.seed = settings.seed
-        self.clock = Clock(parse_iso(settings.clock_start) if settings.clock_start else None, settings.clock_frozen)
+        self.clock = self.new_clock()
         self.store = self.build_store()
+
+    def new_clock(self) -> Clock:
+        start = self.settings.clock_start
+        return Clock(parse_iso(start) if start else None, self.settings.clock_frozen)
 
     def build_store(self) -> Store:
         store = Store(self.clock, IdFactory(self.seed))
@@ -48,6 +52,7 @@ class AppState:
     def reset(self, seed: int | None = None) -> None:
         if seed is not None:
             self.seed = seed
+        self.clock = self.new_clock()
         self.store = self.build_store()
 
 
@@ -88,12 +93,8 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
         return _envelope_response(errors.MethodNotAllowed(method=request.method, path=request.url.path), dict(exc.headers or {}))
     if exc.status_code == 404:
         return _envelope_response(errors.RouteNotFound(path=request.url.path))
-    failure = errors.SandboxError(exc.detail)
-    failure.status = exc.status_code
-    return _envelope_response(failure)
+    return _envelope_response(errors.SandboxError(exc.detail, status=exc.status_code))
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
-    failure = errors.SandboxError(f"sandbox bug: {type(exc).__name__}: {exc}")
-    failure.status = 500
-    return _envelope_response(failure)
+    return _envelope_response(errors.SandboxError(f"sandbox bug: {type(exc).__name__}: {exc}", status=500))

@@ -74,7 +74,7 @@ def handler(route: "Route") -> Callable[[Request], Awaitable[Response]]:
             result = route.endpoint(call)
             reply = result if isinstance(result, Reply) else Reply(envelope.success(route.envelope, result))
         except errors.SandboxError as failure:
-            reply = failure_reply(state.settings, route.envelope, failure)
+            reply = failure_reply(state.settings, route, failure)
         if state.settings.validate_responses:
             reply = checked(state, route, reply)
         return Response(jsonio.dumps(reply.body), reply.status, reply.headers, media_type=JSON)
@@ -165,10 +165,13 @@ def basic_credentials(header: str) -> tuple[str, str]:
     return client_id, secret
 
 
-def failure_reply(settings: "Settings", route_envelope: str, failure: errors.SandboxError) -> Reply:
+def failure_reply(settings: "Settings", route: "Route", failure: errors.SandboxError) -> Reply:
+    if route.auth == "basic" and not isinstance(failure, errors.OAuthError):
+        # the token endpoint answers in OAuth's own error form, whatever went wrong
+        failure = errors.OAuthBadRequest(failure.message, status=failure.status)
     if failure.status == 401 and settings.auth_errors == "oauth" and not isinstance(failure, errors.OAuthError):
         return Reply(envelope.oauth_resource_error(failure), 401, {"WWW-Authenticate": "Bearer"})
-    variant = route_envelope if settings.error_envelope == "endpoint" and route_envelope in ("A", "B") else "B"
+    variant = route.envelope if settings.error_envelope == "endpoint" and route.envelope in ("A", "B") else "B"
     headers = {"WWW-Authenticate": "Bearer"} if failure.status == 401 else {}
     if isinstance(failure, errors.InvalidClient):
         headers = {"WWW-Authenticate": 'Basic realm="oauth2/client"'}

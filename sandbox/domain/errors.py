@@ -11,8 +11,10 @@ class SandboxError(Exception):
     code: int = 1
     message: str = "Request could not be processed"
 
-    def __init__(self, message: str | None = None, **details: object) -> None:
+    def __init__(self, message: str | None = None, status: int | None = None, **details: object) -> None:
         self.message = message or self.message.format(**details)
+        if status is not None:
+            self.status = status
         self.details = details
         super().__init__(self.message)
 
@@ -159,3 +161,28 @@ class TooManyRows(SandboxError):
 # --- sandbox-only operations ----------------------------------------------------------------
 class SandboxRequestInvalid(SandboxError):
     status, message = 400, "{reason}"
+
+
+# --- Point Management: EnKash coins (REFERENCE.md §6.4) -------------------------------------------
+class CoinConfigNotFound(SandboxError):
+    status, message = 404, "Coin configuration not found for coinConfigId: {coin_config_id}"
+
+
+class CoinConfigExists(SandboxError):
+    status, message = 422, "A coin configuration for event {event} already exists in companyId {company_id}: {coin_config_id}"
+
+
+class CoinEventNotConfigured(SandboxError):
+    status, message = 404, "No coin configuration for event {event} in companyId: {company_id}"
+
+
+class UserNotInCompany(SandboxError):
+    status, message = 422, "userId {user_id} does not belong to companyId: {company_id}"
+
+
+class DuplicateRequestId(SandboxError):
+    status, code, message = 200, 1, "Duplicate requestId {request_id}: it was already used for a different request"
+
+
+class InsufficientCoins(SandboxError):
+    status, message = 422, "Insufficient coins: userId {user_id} has {balance}, the spend needs {coins}"
