@@ -119,6 +119,10 @@ class Ledger:
         position = self._by_id.get(posting_id)
         return None if position is None else self.postings[position]
 
+    def position(self, posting_id: str) -> int:
+        """Order of posting: later postings have higher positions."""
+        return self._by_id[posting_id]
+
     def history(self, account: str, newest_first: bool = True) -> Iterator[Posting]:
         positions = self._by_account.get(account, [])
         ordered = reversed(positions) if newest_first else iter(positions)

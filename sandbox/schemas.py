@@ -94,6 +94,8 @@ def _field(path: Any) -> str:
 
 def to_error(error: jsonschema.ValidationError, where: str = "") -> errors.SandboxError:
     field = _field(error.absolute_path)
+    if field.startswith("["):
+        field = "body" + field
     prefix = f"{where}." if where and field else where
     keyword, expected = error.validator, error.validator_value
     if keyword == "required":

@@ -7,6 +7,7 @@ from typing import Any, Iterator
 
 import httpx
 import pytest
+import simplejson
 
 from sandbox.settings import Settings
 from sandbox.testing import ServerThread
@@ -54,8 +55,9 @@ class Partner:
 
     def post(self, path: str, body: Any = None, **kwargs: Any) -> httpx.Response:
         url = path if path.startswith(("/api", "/__")) else PARTNER_PATH + path
-        headers = {**self.headers, **kwargs.pop("headers", {})}
-        return self.http.post(url, json=body, headers=headers, **kwargs)
+        headers = {**self.headers, "Content-Type": "application/json", **kwargs.pop("headers", {})}
+        # simplejson writes Decimal as an exact JSON number, so tests can send 1.005 precisely
+        return self.http.post(url, content=simplejson.dumps(body, use_decimal=True), headers=headers, **kwargs)
 
     def allocate(self, **fields: Any) -> httpx.Response:
         body = {

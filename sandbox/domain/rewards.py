@@ -313,25 +313,20 @@ def _candidates(store: Store, partner_id: str, query: TransactionQuery) -> Itera
     if query.references or query.transaction_ids:
         found = [store.ledger.by_reference(partner_id, r) for r in query.references]
         found += [store.ledger.by_id(i) for i in query.transaction_ids]
-        postings = sorted({p.id: p for p in found if p is not None}.values(), key=lambda p: p.at, reverse=True)
+        postings = sorted({p.id: p for p in found if p is not None}.values(), key=lambda p: store.ledger.position(p.id), reverse=True)
         return (t for p in postings for t in _card_sides(store, p))
     if query.card_id:
-        accounts: list[str] = [query.card_id]
+        cards: list[str] = [query.card_id]
     elif query.user_id:
-        accounts = [c.card_id for c in store.cards.values() if c.user_id == query.user_id]
+        cards = [c.card_id for c in store.cards.values() if c.user_id == query.user_id]
     elif query.card_account_id:
-        accounts = [query.card_account_id]
+        cards = store.cards_of_account(query.card_account_id)
     else:
         accounts = [a for a, acc in store.accounts.items() if acc.company_id == query.company_id]
-    seen: set[str] = set()
-    out = []
-    for account in accounts:
-        for posting in store.ledger.history(account):
-            if posting.id not in seen:
-                seen.add(posting.id)
-                out.extend(_card_sides(store, posting))
-    if len(accounts) > 1:
-        out.sort(key=lambda t: t.posting.at, reverse=True)
+        cards = [c for a in accounts for c in store.cards_of_account(a)]
+    out = [t for card in cards for p in store.ledger.history(card) for t in _card_sides(store, p) if t.card.card_id == card]
+    if len(cards) > 1:
+        out.sort(key=lambda t: store.ledger.position(t.posting.id), reverse=True)
     return out
 
 

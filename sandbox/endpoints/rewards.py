@@ -76,9 +76,7 @@ def bulk_create_allocate_points(call: Call) -> dict[str, Any]:
     }
 
 
-def _bulk_row(call: Call, index: int, row: Any, target: dict[str, str]) -> BulkRow:
-    if not isinstance(row, dict):
-        return BulkRow(index, {}, f"row {index} must be a JSON object", Decimal(0), "", "")
+def _bulk_row(call: Call, index: int, row: dict[str, Any], target: dict[str, str]) -> BulkRow:
     problem = call.state.schemas.problem(BULK_ROW, row)
     load = amount(row["loadAmount"]) if problem is None else Decimal(0)
     reference = row.get("uniqueReferenceNumber") or ""
