@@ -23,6 +23,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="start the sandbox (the default)")
     for target in (parser, serve):
         _add_setting_flags(target)
+    for name, what in (("encrypt", "encrypt a JSON document into the {\"request\": ...} envelope"),
+                       ("decrypt", "decrypt an envelope, or its bare Base64 text, to the JSON inside")):
+        tool = commands.add_parser(name, help=what, description=what + " (AES-128-ECB, key from the client secret)")
+        tool.add_argument("--secret", required=True, help="the OAuth client secret whose key is used")
+        tool.add_argument("data", nargs="?", help="the input (default: read stdin); surrounding whitespace is ignored")
     return parser
 
 
@@ -46,11 +51,36 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command in ("encrypt", "decrypt"):
+        return crypt(args.command, args.secret, sys.stdin.read() if args.data is None else args.data)
     try:
         settings = settings_from_args(args)
     except ValueError as exc:
         parser.error(str(exc))
     return serve(settings)
+
+
+def crypt(command: str, secret: str, text: str) -> int:
+    """`encrypt` / `decrypt` for partners debugging payloads: the exact bytes given are encrypted
+    (after checking they are JSON), and the exact decrypted bytes are printed."""
+    from . import crypto, jsonio
+    from .domain.errors import SandboxError
+
+    try:
+        if command == "encrypt":
+            plaintext = text.strip().encode("utf-8")
+            jsonio.loads(plaintext)
+            print(jsonio.dumps({crypto.FIELD: crypto.encrypt(plaintext, crypto.derive_key(secret))}).decode())
+        else:
+            plaintext = crypto.decrypt_envelope(text.strip(), secret)
+            print(plaintext.decode("utf-8", errors="replace"))
+            crypto.parse_plaintext(plaintext)
+    except SandboxError as exc:
+        reason = exc.details.get("reason")
+        detail = f" ({reason})" if reason and str(reason) not in exc.message else ""
+        print(f"enkash-sandbox {command}: {exc.message}{detail}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def serve(settings: Settings) -> int:
