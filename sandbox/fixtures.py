@@ -15,11 +15,12 @@ import jsonschema
 import yaml
 
 from .clock import parse_iso
-from .domain import cards
+from .domain import cards, coins
 from .store import (
     POINT,
     WORLD,
     CardAccount,
+    CoinConfig,
     Company,
     Login,
     OAuthClient,
@@ -108,23 +109,43 @@ def _add_company(store: Store, partner_id: str, doc: dict[str, Any], source: str
     company_id = doc["companyId"]
     if company_id in store.companies:
         raise FixtureError(source, where, f"companyId {company_id} is defined twice")
-    coins = doc.get("coins", {})
+    coin_doc = doc.get("coins", {})
     company = Company(
         company_id,
         partner_id,
         doc.get("companyName", company_id),
-        coin_to_currency_ratio=_amount(coins.get("coinToCurrencyRatio", 1)),
-        coin_validity_days=coins.get("coinValidityDays"),
+        coin_to_currency_ratio=_amount(coin_doc.get("coinToCurrencyRatio", 1)),
+        coin_validity_days=coin_doc.get("coinValidityDays"),
         promotions=[
-            Promotion(p["event"], _amount(p["multiplier"]), parse_iso(str(p["starts"])), parse_iso(str(p["ends"])))
-            for p in coins.get("promotions", [])
+            _promotion(p, source, f"{where}.coins.promotions[{i}]") for i, p in enumerate(coin_doc.get("promotions", []))
         ],
     )
     store.add_company(company)
+    for e, event_doc in enumerate(coin_doc.get("events", [])):
+        _add_coin_config(store, company_id, event_doc, source, f"{where}.coins.events[{e}]")
     for u, user_doc in enumerate(doc.get("users", [])):
         _add_user(store, company_id, user_doc, source, f"{where}.users[{u}]")
     for a, account_doc in enumerate(doc.get("accounts", [])):
         _add_account(store, company_id, account_doc, source, f"{where}.accounts[{a}]")
+
+
+def _promotion(doc: dict[str, Any], source: str, where: str) -> Promotion:
+    try:
+        starts, ends = parse_iso(str(doc["starts"])), parse_iso(str(doc["ends"]))
+    except ValueError:
+        raise FixtureError(source, where, "starts and ends must be ISO-8601 date-times") from None
+    if ends <= starts:
+        raise FixtureError(source, where, "ends must be after starts")
+    return Promotion(doc["event"], _amount(doc["multiplier"]), starts, ends)
+
+
+def _add_coin_config(store: Store, company_id: str, doc: dict[str, Any], source: str, where: str) -> None:
+    config_id = doc.get("coinConfigId") or store.new_id("coin_config")
+    if config_id in store.coin_configs:
+        raise FixtureError(source, where, f"coinConfigId {config_id} is defined twice")
+    if store.coin_config_for(company_id, doc["event"]) is not None:
+        raise FixtureError(source, where, f"event {doc['event']} is configured twice in companyId {company_id}")
+    store.add_coin_config(CoinConfig(config_id, company_id, doc.get("configuration", "DEFAULT"), doc["event"], doc["amount"]))
 
 
 def _add_user(store: Store, company_id: str, doc: dict[str, Any], source: str, where: str) -> User:
@@ -141,6 +162,7 @@ def _add_user(store: Store, company_id: str, doc: dict[str, Any], source: str, w
         gender=doc.get("gender", ""),
     )
     store.add_user(user)
+    coins.grant_opening(store, user, doc.get("coins", 0))
     return user
 
 

@@ -20,6 +20,14 @@ POINT = "POINT"
 COIN = "COIN"
 WORLD = "world"  # where seeded and loaded funds come from
 REDEEMED = "redeemed"  # where points go when a card holder redeems them
+COINS_ISSUED = "coins:issued"  # where allocated and seeded coins come from
+COINS_EXPIRED = "coins:expired"  # where expired coins go
+COINS_SPENT = "coins:spent"  # where coins go when a user spends them
+
+
+def coin_account(user_id: str) -> str:
+    """The ledger account holding a user's coins (unit COIN)."""
+    return "coin:" + user_id
 
 
 @dataclass(slots=True)
@@ -121,6 +129,33 @@ class SsoGrant:
 
 
 @dataclass(slots=True)
+class CoinConfig:
+    """A company's coin event configuration (REFERENCE.md PTS-1..3): coins per occurrence."""
+
+    coin_config_id: str
+    company_id: str
+    configuration: str
+    event: str
+    amount: int
+
+
+@dataclass(slots=True)
+class CoinLot:
+    """Coins earned together: they expire together, and spends use the oldest first."""
+
+    lot_id: str  # the id of the posting that credited them
+    user_id: str
+    earned_at: datetime
+    expires_at: datetime | None
+    amount: Decimal
+    remaining: Decimal
+    expired: Decimal = Decimal(0)
+    event: str = ""
+    request_id: str = ""
+    multiplier: Decimal = Decimal(1)
+
+
+@dataclass(slots=True)
 class AccessToken:
     value: str
     refresh_token: str
@@ -145,12 +180,17 @@ class Store:
         self.cards: dict[str, Card] = {}
         self.tokens: dict[str, AccessToken] = {}
         self.sso_grants: dict[str, SsoGrant] = {}
+        self.coin_configs: dict[str, CoinConfig] = {}
+        self.coin_lots: dict[str, list[CoinLot]] = {}  # userId -> lots, oldest first
+        self._coin_config_by_event: dict[tuple[str, str], str] = {}
         self._cards_by_account: dict[str, list[str]] = {}
         self._card_by_contact: dict[tuple[str, str], str] = {}
         self._users_by_company: dict[str, list[str]] = {}
         self._token_by_login: dict[tuple[str, str], str] = {}
         self.ledger.open(WORLD, POINT, floored=False)
         self.ledger.open(REDEEMED, POINT, floored=False)
+        for system in (COINS_ISSUED, COINS_EXPIRED, COINS_SPENT):
+            self.ledger.open(system, COIN, floored=False)
 
     # --- adding records (fixtures and domain rules both come through here) ---------------------
     def add_partner(self, partner: Partner) -> None:
@@ -175,6 +215,8 @@ class Store:
     def add_user(self, user: User) -> None:
         self.users[user.user_id] = user
         self._users_by_company.setdefault(user.company_id, []).append(user.user_id)
+        if not self.ledger.is_open(coin_account(user.user_id)):
+            self.ledger.open(coin_account(user.user_id), COIN)
 
     def add_card(self, card: Card) -> None:
         self.cards[card.card_id] = card
@@ -186,6 +228,19 @@ class Store:
             self._card_by_contact[(card.card_account_id, "e:" + user.email.lower())] = card.card_id
         if not self.ledger.is_open(card.card_id):
             self.ledger.open(card.card_id, POINT)
+
+    def add_coin_config(self, config: CoinConfig) -> None:
+        self.coin_configs[config.coin_config_id] = config
+        self._coin_config_by_event[(config.company_id, config.event)] = config.coin_config_id
+
+    def move_coin_config(self, config: CoinConfig, company_id: str, event: str) -> None:
+        """Re-key a configuration whose company or event changed (PATCH)."""
+        del self._coin_config_by_event[(config.company_id, config.event)]
+        config.company_id, config.event = company_id, event
+        self._coin_config_by_event[(company_id, event)] = config.coin_config_id
+
+    def add_coin_lot(self, lot: CoinLot) -> None:
+        self.coin_lots.setdefault(lot.user_id, []).append(lot)
 
     def add_token(self, token: AccessToken) -> None:
         self.tokens[token.value] = token
@@ -199,6 +254,7 @@ class Store:
             "card": self.cards.__contains__,
             "user": self.users.__contains__,
             "access_token": self.tokens.__contains__,
+            "coin_config": self.coin_configs.__contains__,
         }.get(kind, lambda _: False)
         return self.ids.new(kind, taken)
 
@@ -226,6 +282,10 @@ class Store:
         by_mobile = self._card_by_contact.get((card_account_id, "m:" + mobile)) if mobile else None
         by_email = self._card_by_contact.get((card_account_id, "e:" + email.lower())) if email else None
         return by_mobile, by_email
+
+    def coin_config_for(self, company_id: str, event: str) -> CoinConfig | None:
+        found = self._coin_config_by_event.get((company_id, event))
+        return self.coin_configs[found] if found else None
 
     def token_of_login(self, client_id: str, username: str) -> AccessToken | None:
         value = self._token_by_login.get((client_id, username))
