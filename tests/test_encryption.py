@@ -375,3 +375,43 @@ def test_cli_errors():
     assert done.stderr.startswith("enkash-sandbox decrypt: Invalid request format. (the decrypted request is not JSON")
     assert cli("decrypt", "--secret", DOCS_SECRET, "@@@").stderr == (
         "enkash-sandbox decrypt: Invalid encrypted request. (the request value is not valid Base64)\n")
+
+
+# --- journal and faults work the same in encrypted mode --------------------------------------------
+def test_journal_keeps_wire_and_decrypted_bodies(req):
+    token = login(req)
+    wire = envelope(ACCOUNT_QUERY)
+    response = req.post(PARTNER_PATH + "/cardAccount/get", json=wire, headers=headers(token))
+    request_id = response.headers["X-Request-Id"]
+    entries = [e for e in req.get("/__sandbox/journal").json()["requests"] if e["requestId"] == request_id]
+    assert len(entries) == 1
+    entry = entries[0]
+    assert json.loads(entry["request"]["body"]) == wire
+    assert json.loads(entry["request"]["decryptedBody"]) == ACCOUNT_QUERY
+    assert entry["response"]["body"] == response.text
+    assert json.loads(entry["response"]["decryptedBody"]) == opened(response)
+
+
+def test_faults_apply_in_encrypted_mode(req):
+    token = login(req)
+    url = PARTNER_PATH + "/cardAccount/get"
+    response = req.post(url, json=envelope(ACCOUNT_QUERY), headers={**headers(token), "X-Sandbox-Fault": "status=503"})
+    plain_failure(response, 503, "Service Unavailable")  # answered before the app: nothing was decrypted
+    response = req.post(url, json=envelope(ACCOUNT_QUERY), headers={**headers(token), "X-Sandbox-Fault": "latency=5ms"})
+    assert response.status_code == 200 and opened(response)["payload"]["availableBalance"] == START_BALANCE
+
+
+def test_encrypting_transport_runs_a_plain_suite_against_required_mode(required_server, req):
+    from sandbox.encrypting_transport import EncryptingTransport
+
+    with httpx.Client(base_url=required_server.url, transport=EncryptingTransport(DOCS_SECRET)) as client:
+        token = login(client)
+        response = client.post(PARTNER_PATH + "/create-allocate-points", json=allocation(uniqueReferenceNumber="T-1"),
+                               headers=headers(token))
+        assert response.status_code == 200 and response.json()["payload"]["otbBalance"] == 100
+        response = client.post(PARTNER_PATH + "/cardAccount/get", json=ACCOUNT_QUERY, headers=headers(token))
+        assert response.json()["payload"]["availableBalance"] == START_BALANCE - 100
+        incomplete = client.post(PARTNER_PATH + "/cardAccount/get", json={"companyId": DOCS_COMPANY}, headers=headers(token))
+        plain_failure(incomplete, 400, "cardAccountId is required")  # sealed by the server, opened by the transport
+    wire = req.post(PARTNER_PATH + "/cardAccount/get", json=ACCOUNT_QUERY, headers=headers(token))
+    plain_failure(wire, 422, INVALID_ENCRYPTED)  # without the transport the same body is refused
