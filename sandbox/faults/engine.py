@@ -1,0 +1,171 @@
+"""The fault engine's state, kept on AppState: armed rules with their counters, the fault random
+stream, the per-partner rate limiter, the magic-value table and the record of fired faults.
+
+It decides which fault (if any) a request gets; sandbox/faults/effects.py carries it out.
+Reset reseeds the stream and re-arms the start scenario, so a seeded run replays exactly.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterable
+
+from ..domain import errors
+from . import magic, scenarios, spec
+from .rules import Incoming, Rule
+
+if TYPE_CHECKING:
+    from ..clock import Clock
+    from ..schemas import Schemas
+
+RULE_SCHEMA = "sandbox-faults-create.request"
+RECENT = 200  # fired faults kept for GET /__sandbox/faults
+
+
+@dataclass(frozen=True)
+class Chosen:
+    fault: spec.Fault
+    source: str  # "header", "rule F3", "magic mobile=..."
+
+    @property
+    def description(self) -> str:
+        return spec.describe(self.fault, self.source)
+
+
+class FaultEngine:
+    def __init__(
+        self, clock: "Clock", schemas: "Schemas", seed: int, scenario: str = "",
+        magic_entries: Iterable[tuple[dict[str, Any], str]] = (),
+    ) -> None:
+        self.clock = clock
+        self.schemas = schemas
+        self.magic_values: list[magic.MagicValue] = []
+        for entries, source in magic_entries:
+            self.magic_values += magic.table(entries, source)
+        self.start_scenario = scenarios.load(scenario, schemas) if scenario else None
+        self.reset(seed, clock)
+
+    def reset(self, seed: int, clock: "Clock") -> None:
+        """Back to the start: the start scenario's rules, zero counts, the stream reseeded."""
+        self.clock = clock
+        self.rng = random.Random(f"faults:{seed}")
+        self.rules: list[Rule] = []
+        self.next_id = 1
+        self.fired = 0
+        self.recent: deque[dict[str, Any]] = deque(maxlen=RECENT)
+        self.buckets: dict[str, tuple[float, float]] = {}  # who -> (tokens, at monotonic time)
+        self.scenario: scenarios.Scenario | None = None
+        if self.start_scenario is not None:
+            self.arm(self.start_scenario)
+
+    # --- arming ---------------------------------------------------------------------------
+    def add(self, doc: dict[str, Any], where: str = "fault") -> Rule:
+        self.schemas.check(RULE_SCHEMA, doc)
+        rule = Rule.build(f"F{self.next_id}", doc, where)
+        self.next_id += 1
+        self.rules.append(rule)
+        return rule
+
+    def remove(self, rule_id: str) -> Rule:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                self.rules.remove(rule)
+                return rule
+        raise errors.FaultRuleNotFound(rule_id=rule_id)
+
+    def clear(self) -> int:
+        count, self.rules, self.scenario = len(self.rules), [], None
+        return count
+
+    def arm(self, scenario: scenarios.Scenario) -> list[Rule]:
+        """A scenario replaces whatever was armed: it is a whole script."""
+        self.clear()
+        rules = [self.add(doc) for doc in scenario.rules]
+        self.scenario = scenario
+        return rules
+
+    @property
+    def needs_body(self) -> bool:
+        return any(rule.needs_body for rule in self.rules)
+
+    # --- choosing ---------------------------------------------------------------------------
+    def choose(self, request: Incoming, header: str | None) -> Chosen | None:
+        """The header wins; otherwise rules are tried in the order they were armed and the first that
+        fires wins (rules after it do not see the request)."""
+        if header is not None:
+            return self.note(Chosen(spec.parse(header), "header"), request)
+        matching = [rule for rule in self.rules if rule.matches(request)]
+        now = self.clock.now()
+        for rule in matching:
+            if not rule.fires(now, self.rng):
+                continue
+            fault = rule.fault
+            if fault.kind == "ratelimit":
+                fault = self._limit(fault, request)
+                if fault is None:
+                    continue
+            rule.fired += 1
+            return self.note(Chosen(fault, f"rule {rule.id}"), request)
+        return None
+
+    def _limit(self, fault: spec.Fault, request: Incoming) -> spec.Fault | None:
+        """A token bucket per partner in wall-clock time: None admits the call, else a 429."""
+        rps = float(fault.value)
+        burst = float(fault.number("burst", max(1, math.ceil(rps))))
+        who = request.partner_id or "anonymous"
+        now = time.monotonic()
+        tokens, then = self.buckets.get(who, (burst, now))
+        tokens = min(burst, tokens + (now - then) * rps)
+        if tokens >= 1:
+            self.buckets[who] = (tokens - 1, now)
+            return None
+        self.buckets[who] = (tokens, now)
+        wait = max(1, math.ceil((1 - tokens) / rps))
+        message = errors.RateLimited(rps=fault.value, who=f"partnerId {who}").message
+        return spec.Fault("status", "429", {"message": message, "retry-after": str(wait)})
+
+    def magic(self, operation: str, body: Any, method: str, path: str) -> tuple[magic.MagicValue, str] | None:
+        """The magic value in this body, if any, and the journal's description of it."""
+        found = magic.find(self.magic_values, operation, body)
+        if found is None:
+            return None
+        outcome = found.fault.text() if found.fault else f"error={found.error}"
+        description = f"{outcome} (magic {found.field}={found.value})"
+        self._record(method, path, outcome, f"magic {found.field}={found.value}")
+        return found, description
+
+    def note(self, chosen: Chosen, request: Incoming) -> Chosen:
+        self._record(request.method, request.path, chosen.fault.text(), chosen.source)
+        return chosen
+
+    def _record(self, method: str, path: str, fault: str, source: str) -> None:
+        self.fired += 1
+        self.recent.append({"n": self.fired, "at": self.clock.describe()["now"], "method": method, "path": path,
+                            "fault": fault, "source": source})
+
+    # --- effects that need a random number ------------------------------------------------------
+    def latency(self, fault: spec.Fault) -> float:
+        """Seconds to wait for a latency fault: fixed, uniform range, or log-normal; capped."""
+        if fault.value == "lognormal":
+            median = fault.seconds("median", 0.1)
+            sigma = float(fault.params.get("sigma", "0.5"))
+            return min(spec.MAX_HOLD_SECONDS, self.rng.lognormvariate(math.log(median), sigma))
+        low, sep, high = fault.value.partition("..")
+        if sep:
+            return self.rng.uniform(spec.duration(low, "latency"), spec.duration(high, "latency"))
+        return spec.duration(low, "latency")
+
+    def garbage(self, size: int) -> bytes:
+        return bytes(self.rng.getrandbits(8) for _ in range(size))
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "rules": [rule.describe() for rule in self.rules],
+            "fired": self.fired,
+            "scenario": self.scenario.name if self.scenario else None,
+            "recent": list(self.recent),
+        }

@@ -1,0 +1,87 @@
+"""Magic values, like test card numbers: a documented input (a `loadAmount`, a `mobile`) that
+always brings the same outcome. The table is data (`magicValues:` in the fixtures); the check runs
+in the HTTP adapter after auth and validation, so a magic value in a bad request is still refused
+for what is wrong with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from ..domain import errors
+from ..fixtures import FixtureError
+from . import spec
+from .rules import same_value
+
+
+@dataclass(frozen=True)
+class MagicValue:
+    field: str
+    value: Any
+    operations: tuple[str, ...]  # empty: every operation with a JSON body
+    error: str | None
+    message: str | None
+    fault: spec.Fault | None
+    description: str
+
+    def applies(self, operation: str, body: Any) -> bool:
+        if self.operations and operation not in self.operations:
+            return False
+        return isinstance(body, dict) and self.field in body and same_value(self.value, body[self.field])
+
+    def failure(self) -> errors.SandboxError:
+        """The error this value answers with (for `error:` entries)."""
+        assert self.error is not None
+        kind: type[errors.SandboxError] = getattr(errors, self.error)
+        return kind(self.message) if self.message else kind()
+
+    def describe(self) -> dict[str, Any]:
+        outcome = {"error": self.error} if self.error else {"fault": self.fault.text() if self.fault else ""}
+        return {"field": self.field, "value": self.value, "operations": list(self.operations), **outcome,
+                "description": self.description}
+
+
+def table(entries: Iterable[dict[str, Any]], source: str) -> list[MagicValue]:
+    """Entries as the fixtures schema shaped them; a name the sandbox does not know is refused."""
+    out = []
+    for n, entry in enumerate(entries):
+        where = f"magicValues[{n}]"
+        error = entry.get("error")
+        if error is not None:
+            kind = getattr(errors, error, None)
+            if not (isinstance(kind, type) and issubclass(kind, errors.SandboxError)):
+                raise FixtureError(source, where, f"no failure named {error!r} in sandbox/domain/errors.py")
+            if "{" in kind.message and not entry.get("message"):
+                raise FixtureError(source, where, f"{error} needs a message (its text has details)")
+        try:
+            fault = spec.parse(entry["fault"], where) if entry.get("fault") else None
+        except errors.SandboxError as failure:
+            raise FixtureError(source, where, failure.message) from None
+        out.append(MagicValue(
+            entry["field"], entry["value"], tuple(entry.get("operations", ())), error, entry.get("message"),
+            fault, entry.get("description", ""),
+        ))
+    return out
+
+
+def find(values: Iterable[MagicValue], operation: str, body: Any) -> MagicValue | None:
+    return next((v for v in values if v.applies(operation, body)), None)
+
+
+def check(engine: Any, operation: str, body: Any, scope: dict[str, Any]) -> None:
+    """The hook http.py calls after auth and validation, before the endpoint: an error value
+    raises its error here (so the adapter answers it in the documented envelope); a fault value is
+    left in the scope for the middleware, and one that must not let the request commit stops it."""
+    found = engine.magic(operation, body, scope["method"], scope["path"])
+    if found is None:
+        return
+    value, description = found
+    scope[spec.DESCRIPTION] = description
+    if value.fault is None:
+        raise value.failure()
+    if value.fault.kind in spec.ANSWERS:
+        raise spec.failure_for(value.fault)[0]
+    scope[spec.PENDING] = value.fault
+    if value.fault.acts_before:
+        raise errors.FaultStopped()

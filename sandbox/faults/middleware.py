@@ -1,0 +1,130 @@
+"""FaultMiddleware: every request to EnKash's paths passes here; the engine picks a fault from
+the `X-Sandbox-Fault` header or the armed rules, and effects.py carries it out. The sandbox's own
+/__sandbox/ API is never faulted, so a test can always disarm what it armed.
+
+Wrapped from outside the Starlette app (sandbox/app.py `wrap()`), so it talks to the server's own
+`send`; the request's scope gets `sandbox.fault`, a short description the journal records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import re
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from starlette.datastructures import Headers
+from starlette.routing import compile_path
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .. import jsonio
+from ..domain import errors
+from ..routes import ROUTES, Route
+from . import effects, spec
+from .rules import Incoming
+
+if TYPE_CHECKING:
+    from ..app import AppState
+
+HEADER = "x-sandbox-fault"
+OWN_API = "/__sandbox/"
+
+
+class FaultMiddleware:
+    def __init__(self, app: ASGIApp, state: "AppState") -> None:
+        self.app = app
+        self.state = state
+        self.routes: list[tuple[re.Pattern[str], Route]] = [(compile_path(r.path)[0], r) for r in ROUTES]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(OWN_API):
+            await self.app(scope, receive, send)
+            return
+        engine = self.state.faults
+        route = self.route_for(scope["method"], scope["path"])
+        headers = Headers(scope=scope)
+        body = None
+        if engine.needs_body:
+            body, receive = await read_json(receive, self.state.settings.max_body_bytes)
+        ex = effects.Exchange(scope, receive, send, self.state, route)
+        request = Incoming(
+            scope["method"], scope["path"], route.operation if route else "",
+            self.partner_of(headers), company_of(body, scope), body,
+        )
+        try:
+            chosen = engine.choose(request, headers.get(HEADER))
+        except errors.SandboxError as bad_header:
+            await ex.answer(bad_header)
+            return
+        if chosen is not None:
+            scope[spec.DESCRIPTION] = chosen.description
+            if chosen.fault.delay:
+                await asyncio.sleep(chosen.fault.delay)
+            if chosen.fault.acts_before:
+                await effects.before(chosen.fault, ex)
+                return
+            scope[spec.PENDING] = chosen.fault
+        await effects.through(self.app, ex)
+
+    def route_for(self, method: str, path: str) -> Route | None:
+        found = None
+        for pattern, route in self.routes:
+            if pattern.match(path):
+                found = found or route
+                if route.method == method:
+                    return route
+        return found
+
+    def partner_of(self, headers: Headers) -> str | None:
+        """The partnerId header; else the partner behind the bearer token or the Basic client."""
+        if headers.get("partnerid"):
+            return headers["partnerid"]
+        store = self.state.store
+        scheme, _, value = headers.get("authorization", "").strip().partition(" ")
+        if scheme.lower() == "bearer" and value.strip() in store.tokens:
+            return store.tokens[value.strip()].partner_id
+        if scheme.lower() == "basic":
+            try:
+                client_id = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")[0]
+            except (binascii.Error, UnicodeDecodeError):
+                return None
+            client = store.clients.get(client_id)
+            return client.partner_id if client else None
+        return None
+
+
+def company_of(body: Any, scope: Scope) -> str | None:
+    if isinstance(body, dict) and isinstance(body.get("companyId"), str):
+        return body["companyId"]
+    query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+    return query.get("companyId")
+
+
+async def read_json(receive: Receive, limit: int) -> tuple[Any, Receive]:
+    """Read the body (for rules that match on its fields) and hand the app a receive that replays it."""
+    chunks: list[bytes] = []
+    size, more, message = 0, True, None
+    while more and size <= limit:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        more = message.get("more_body", False)
+    raw = b"".join(chunks)
+    replayed: list[Message] = [{"type": "http.request", "body": raw, "more_body": more}]
+    if message is not None and message["type"] != "http.request":
+        replayed.append(message)
+
+    async def replay() -> Message:
+        return replayed.pop(0) if replayed else await receive()
+
+    body = None
+    if not more and raw:
+        try:
+            body = jsonio.loads(raw)
+        except errors.SandboxError:
+            body = None
+    return body, replay

@@ -1,0 +1,120 @@
+"""A rule: which requests it matches (method, endpoint, path, partner, company, JSON body fields)
+and when it fires among them (probability, nth, first N, every Nth, at most K times, time window).
+
+Counting is per rule over the requests it matches, so "the first two allocations" means exactly
+that whatever else is called in between. Random draws come from the engine's own stream and are
+made only for a request every other condition let through, so a replay draws the same numbers.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import random
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from ..clock import iso, parse_iso
+from ..domain import errors
+from . import spec
+
+MATCH_KEYS = ("method", "endpoint", "path", "partnerId", "companyId", "body")
+TRIGGER_KEYS = ("probability", "nth", "first", "every", "times", "from", "until")
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """What a rule can see of a request before it reaches the app."""
+
+    method: str
+    path: str
+    endpoint: str  # the route's operation id, "" for an unknown path
+    partner_id: str | None
+    company_id: str | None
+    body: Any  # the parsed JSON body, or None when it was not read or is not JSON
+
+
+@dataclass
+class Rule:
+    id: str
+    fault: spec.Fault
+    doc: dict[str, Any]  # as armed (validated by sandbox-faults-create.request.json)
+    calls: int = 0
+    fired: int = 0
+    window: tuple[datetime | None, datetime | None] = field(default=(None, None))
+
+    @classmethod
+    def build(cls, rule_id: str, doc: dict[str, Any], where: str = "fault") -> "Rule":
+        fault = spec.parse(doc["fault"], where)
+        return cls(rule_id, fault, doc, window=(_moment(doc, "from", where), _moment(doc, "until", where)))
+
+    @property
+    def needs_body(self) -> bool:
+        return "body" in self.doc
+
+    def matches(self, request: Incoming) -> bool:
+        doc = self.doc
+        checks = (
+            ("method", request.method, lambda want, got: want.upper() == got),
+            ("endpoint", request.endpoint, lambda want, got: want == got),
+            ("path", request.path, lambda want, got: fnmatch.fnmatchcase(got, want)),
+            ("partnerId", request.partner_id, lambda want, got: want == got),
+            ("companyId", request.company_id, lambda want, got: want == got),
+        )
+        for key, got, test in checks:
+            if key in doc and (got is None or not test(doc[key], got)):
+                return False
+        return "body" not in doc or _body_matches(doc["body"], request.body)
+
+    def fires(self, now: datetime, rng: random.Random) -> bool:
+        """Count this matching call, then decide; the probability draw comes last."""
+        self.calls += 1
+        doc, n = self.doc, self.calls
+        start, end = self.window
+        if "nth" in doc and n != doc["nth"]:
+            return False
+        if "first" in doc and n > doc["first"]:
+            return False
+        if "every" in doc and n % doc["every"]:
+            return False
+        if "times" in doc and self.fired >= doc["times"]:
+            return False
+        if (start is not None and now < start) or (end is not None and now >= end):
+            return False
+        return "probability" not in doc or rng.random() < float(doc["probability"])
+
+    def describe(self) -> dict[str, Any]:
+        shown = {k: v for k, v in self.doc.items() if k != "fault"}
+        for key, moment in zip(("from", "until"), self.window):
+            if moment is not None:
+                shown[key] = iso(moment)
+        return {"id": self.id, "fault": self.fault.text(), **shown, "calls": self.calls, "fired": self.fired}
+
+
+def _moment(doc: dict[str, Any], key: str, where: str) -> datetime | None:
+    if not doc.get(key):
+        return None
+    try:
+        return parse_iso(str(doc[key]))
+    except ValueError:
+        raise errors.FaultSpecInvalid(where=f"{where} {key}", problem="is not an ISO-8601 date-time") from None
+
+
+def _body_matches(wanted: dict[str, Any], body: Any) -> bool:
+    """Every named top-level field is present and equal (numbers compare by value: 13 == 13.0)."""
+    if not isinstance(body, dict):
+        return False
+    return all(name in body and same_value(value, body[name]) for name, value in wanted.items())
+
+
+def same_value(want: Any, got: Any) -> bool:
+    """Equal as JSON values, numbers by value (13 == 13.0), and a number in YAML equals its digits in a string."""
+    if isinstance(got, bool) or isinstance(want, bool):
+        return bool(want == got)
+    numbers = (int, float, Decimal)
+    if isinstance(want, numbers) and isinstance(got, numbers):
+        return Decimal(str(want)) == Decimal(str(got))
+    if isinstance(got, str) and isinstance(want, (str, *numbers)):
+        return str(want) == got
+    return bool(want == got)

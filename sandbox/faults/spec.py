@@ -1,0 +1,205 @@
+"""A fault: its kind and parameters, parsed from the one small grammar that the `X-Sandbox-Fault`
+header, rules, scenarios and magic values all use (docs/faults.md):
+
+    <kind>[=<value>][; <param>=<value>]...      e.g.  status=503; retry-after=2   latency=100ms..400ms
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ..domain import errors
+
+DESCRIPTION = "sandbox.fault"  # scope key: what the journal records for a request a fault touched
+PENDING = "sandbox.fault.pending"  # scope key: a fault that acts on the app's own response
+ANSWERS = ("status", "business", "token")  # kinds that stand for an error answer
+STATUSES = (400, 401, 403, 404, 422, 429, 500, 502, 503, 504)
+MAX_HOLD_SECONDS = 300.0  # timeout and latency are bounded so a forgotten rule cannot hang a client forever
+# kinds answered before the app runs (no trace in state) and kinds that act on the app's own response
+BEFORE = ("status", "business", "token", "timeout", "reset", "empty", "garbage", "ratelimit")
+AFTER = ("latency", "slow", "malformed", "truncated", "lost")
+KINDS = BEFORE + AFTER
+# the parameters each kind accepts, besides its own `=value`
+PARAMS: dict[str, tuple[str, ...]] = {
+    "status": ("message", "retry-after"),
+    "business": ("message",),
+    "token": (),
+    "timeout": (),
+    "reset": (),
+    "empty": (),
+    "garbage": ("bytes",),
+    "ratelimit": ("burst",),
+    "latency": ("median", "sigma"),
+    "slow": ("chunk", "every"),
+    "malformed": (),
+    "truncated": (),
+    "lost": (),
+}
+_DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s)?\s*$")
+
+
+@dataclass(frozen=True)
+class Fault:
+    kind: str
+    value: str = ""
+    params: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds to wait first, on any kind (`delay=` parameter)
+
+    @property
+    def acts_before(self) -> bool:
+        return self.kind in BEFORE
+
+    def text(self) -> str:
+        """The canonical spelling, as the grammar reads it back."""
+        head = f"{self.kind}={self.value}" if self.value else self.kind
+        extra = [f"{k}={v}" for k, v in self.params.items()]
+        if self.delay:
+            extra.append(f"delay={_ms(self.delay)}")
+        return "; ".join([head, *extra])
+
+    def seconds(self, name: str, default: float) -> float:
+        return duration(self.params[name], name) if name in self.params else default
+
+    def number(self, name: str, default: int) -> int:
+        return int(self.params.get(name, default))
+
+
+def parse(text: str, where: str = "X-Sandbox-Fault") -> Fault:
+    """Read one fault; a problem raises FaultSpecInvalid naming `where` and the part at fault."""
+    parts = [p.strip() for p in str(text).split(";") if p.strip()]
+    if not parts:
+        raise errors.FaultSpecInvalid(where=where, problem="is empty; name a fault, e.g. status=503")
+    kind, _, value = (s.strip() for s in parts[0].partition("="))
+    kind = kind.lower()
+    if kind not in KINDS:
+        raise errors.FaultSpecInvalid(where=where, problem=f"unknown fault {kind!r}; one of {', '.join(KINDS)}")
+    params: dict[str, str] = {}
+    delay = 0.0
+    for part in parts[1:]:
+        name, sep, arg = (s.strip() for s in part.partition("="))
+        name = name.lower()
+        if not sep or not arg:
+            raise errors.FaultSpecInvalid(where=where, problem=f"parameter {part!r} needs a value (name=value)")
+        if name == "delay":
+            delay = duration(arg, "delay")
+        elif name in PARAMS[kind]:
+            params[name] = arg
+        else:
+            allowed = ", ".join((*PARAMS[kind], "delay"))
+            raise errors.FaultSpecInvalid(where=where, problem=f"{kind} takes no parameter {name!r} (it takes: {allowed})")
+    fault = Fault(kind, value, params, delay)
+    _check(fault, where)
+    return fault
+
+
+def _check(fault: Fault, where: str) -> None:
+    """Every value is checked when the fault is armed, never when it fires."""
+    try:
+        _CHECKS[fault.kind](fault)
+        for name in ("every", "median"):
+            if name in fault.params:
+                duration(fault.params[name], name)
+        for name in ("bytes", "chunk", "burst", "retry-after"):
+            if name in fault.params and not (fault.params[name].isdigit() and int(fault.params[name]) >= 1):
+                raise ValueError(f"{name} must be a whole number of at least 1")
+        if "sigma" in fault.params:
+            _positive(fault.params["sigma"], "sigma")
+    except ValueError as problem:
+        raise errors.FaultSpecInvalid(where=where, problem=f"{fault.kind}: {problem}") from None
+
+
+def _status(fault: Fault) -> None:
+    if not fault.value.isdigit() or int(fault.value) not in STATUSES:
+        raise ValueError(f"status must be one of {', '.join(map(str, STATUSES))}")
+
+
+def _business(fault: Fault) -> None:
+    if fault.value and not isinstance(getattr(errors, fault.value, None), type):
+        raise ValueError(f"no failure named {fault.value!r} in the sandbox's error list")
+    if fault.value and ("{" in getattr(errors, fault.value).message and "message" not in fault.params):
+        raise ValueError(f"{fault.value} needs message= (its text has details)")
+
+
+def _token(fault: Fault) -> None:
+    if fault.value not in ("expired", "invalid"):
+        raise ValueError("token must be expired or invalid")
+
+
+def _timeout(fault: Fault) -> None:
+    duration(fault.value or "", "timeout")
+
+
+def _ratelimit(fault: Fault) -> None:
+    _positive(fault.value, "ratelimit (requests per second)")
+
+
+def _latency(fault: Fault) -> None:
+    if fault.value == "lognormal":
+        if "median" not in fault.params:
+            raise ValueError("lognormal needs median=<duration>")
+        return
+    low, sep, high = fault.value.partition("..")
+    if sep and duration(low, "latency") > duration(high, "latency"):
+        raise ValueError("a latency range must go from low to high")
+    duration(low, "latency")
+
+
+def _nothing(fault: Fault) -> None:
+    if fault.value:
+        raise ValueError("takes no value")
+
+
+_CHECKS = {
+    "status": _status, "business": _business, "token": _token, "timeout": _timeout, "ratelimit": _ratelimit,
+    "latency": _latency, "reset": _nothing, "empty": _nothing, "garbage": _nothing, "slow": _nothing,
+    "malformed": _nothing, "truncated": _nothing, "lost": _nothing,
+}
+
+
+def duration(text: str, name: str) -> float:
+    """`250ms`, `1.5s`, or a bare number of milliseconds; at most MAX_HOLD_SECONDS."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"{name} must be a duration like 200ms or 1.5s")
+    seconds = float(match.group(1)) / (1 if match.group(2) == "s" else 1000)
+    if seconds > MAX_HOLD_SECONDS:
+        raise ValueError(f"{name} must be at most {MAX_HOLD_SECONDS:g}s")
+    return seconds
+
+
+def _positive(text: str, name: str) -> Decimal:
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"{name} must be a number") from None
+    if not number.is_finite() or number <= 0:
+        raise ValueError(f"{name} must be greater than 0")
+    return number
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:g}ms"
+
+
+def describe(fault: Fault, source: str) -> str:
+    """What the journal records for a request this fault touched."""
+    return f"{fault.text()} ({source})"
+
+
+def failure_for(fault: Fault) -> tuple[errors.SandboxError, dict[str, str]]:
+    """The error an answering fault stands for, and its extra headers."""
+    message = fault.params.get("message")
+    if fault.kind == "status":
+        status = int(fault.value)
+        headers = {"Retry-After": fault.params.get("retry-after", "1")} if status in (429, 503) else {}
+        return errors.InjectedError(status, message), headers
+    if fault.kind == "business":
+        if fault.value:
+            kind: type[errors.SandboxError] = getattr(errors, fault.value)
+            return (kind(message) if message else kind()), {}
+        return (errors.InjectedBusinessFailure(reason=message) if message else errors.InsufficientBalance()), {}
+    assert fault.kind == "token"
+    return (errors.TokenExpired() if fault.value == "expired" else errors.InvalidToken()), {}
