@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Callable
+from pathlib import Path
+from typing import Any, Callable
 
 import uvicorn
 
-from .app import SandboxApp, create_app
+from . import logs, snapshot
+from .app import AppState, SandboxApp, create_app
 from .settings import Settings
 
 
@@ -36,8 +38,14 @@ def uvicorn_config(settings: Settings, app: object) -> uvicorn.Config:
 
 
 async def run(settings: Settings, announce: Callable[[str], None] = print) -> None:
+    logs.configure(settings.log_format, settings.log_level)
     app = create_app(settings)
-    server = uvicorn.Server(uvicorn_config(settings, app))
+    state_file = Path(settings.state_file) if settings.state_file else None
+    if state_file is not None and state_file.exists():
+        restore_state(app.sandbox, state_file, announce)
+    server = _Server(uvicorn_config(settings, app))
+    if state_file is not None:
+        server.on_shutdown = lambda: save_state(app.sandbox, state_file, announce)
     task = asyncio.create_task(server.serve())
     while not server.started and not task.done():
         await asyncio.sleep(0.005)
@@ -49,3 +57,29 @@ async def run(settings: Settings, announce: Callable[[str], None] = print) -> No
         for line in demo_credentials(app):
             announce(line)
     await task
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server with a hook run once it has shut down gracefully: uvicorn re-raises a
+    SIGTERM after serve() returns, so code after it would never run."""
+
+    on_shutdown: Callable[[], None] = staticmethod(lambda: None)
+
+    async def shutdown(self, sockets: list[Any] | None = None) -> None:
+        await super().shutdown(sockets)
+        self.on_shutdown()
+
+
+def save_state(state: AppState, path: Path, announce: Callable[[str], None]) -> None:
+    snapshot.write_file(path, snapshot.dump(state.store, state.seed))
+    announce(f"state saved to {path}")
+
+
+def restore_state(state: AppState, path: Path, announce: Callable[[str], None]) -> None:
+    """--state-file at start: a file that is there but unusable stops the start (exit 2)."""
+    try:
+        state.store, state.seed = snapshot.restore(snapshot.read_file(path), state.clock)
+    except snapshot.SnapshotError as exc:
+        announce(f"enkash-sandbox: bad state file {exc}")
+        raise SystemExit(2) from None
+    announce(f"state restored from {path}")

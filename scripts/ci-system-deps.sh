@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# System packages the container test needs (buildah, podman, debootstrap). Called by .ci/run.
+# Idempotent and fast on a second run: nothing is fetched when the tools are already there.
+set -euo pipefail
+if command -v buildah >/dev/null && command -v podman >/dev/null && command -v debootstrap >/dev/null; then
+  exit 0
+fi
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+  echo "ci-system-deps: not root or no apt-get; the container test will skip" >&2
+  exit 0
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends buildah podman debootstrap >/dev/null
