@@ -1,0 +1,116 @@
+"""The measured cases. Each returns `Row`s; a case whose route the sandbox lacks says "n/a"."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .load import Load, Result, drive
+from .partner import (ACCOUNT, CARD, COIN_COMPANY, COIN_EVENT, COIN_USER, COMPANY, PATH, Partner, bulk_rows,
+                      top_up_body)
+from .procs import Server
+
+
+@dataclass
+class Plan:
+    seconds: float
+    connections: int
+    cards: int
+    big_store: int
+    bulk_repeats: int
+    server_core: int | None
+    load_core: int | None
+    run_id: str
+    tool: str
+
+
+@dataclass
+class Row:
+    name: str
+    result: Result | None
+    target: str = ""
+    note: str = ""
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+def routes() -> set[str]:
+    from sandbox.routes import ROUTES
+
+    return {r.path for r in ROUTES}
+
+
+def _drive(server: Server, plan: Plan, load: Load, connections: int | None = None) -> Result:
+    load.run_id = plan.run_id
+    return drive(server.port, load, connections or plan.connections, plan.seconds, plan.load_core, plan.tool)
+
+
+def baseline(server: Server, plan: Plan) -> Row:
+    return Row("baseline: bare Starlette constant JSON", _drive(server, plan, Load("GET", "/")))
+
+
+def top_ups(server: Server, plan: Plan, partner: Partner) -> Row:
+    """(1) create-allocate-points: 1-point top-ups, unique reference each, over a fixed set of cards."""
+    partner.fund()
+    cards = partner.new_cards(plan.cards, plan.run_id)
+    before = partner.summary()["postings"]
+    body = json.dumps(top_up_body("{card}", "{ref}"))
+    result = _drive(server, plan, Load("POST", PATH + "/create-allocate-points", partner.headers, body, cards))
+    made = partner.summary()["postings"] - before
+    note = "" if made == result.requests - result.errors else f"{made} postings for {result.requests} answers"
+    return Row(f"(1) create-allocate-points top-up, {plan.cards} cards", result, ">= 0.5x rps, p99 < 10 ms", note)
+
+
+def coins(server: Server, plan: Plan, partner: Partner) -> list[Row]:
+    """(2) allocate-coin with a unique requestId each, and coins/balance."""
+    paths = routes()
+    allocate, balance = "/api/v0/enkash-coins/allocate-coin", "/api/v0/coins/balance"
+    headers = {"Authorization": f"Bearer {partner.token}", "Content-Type": "application/json"}
+    rows = []
+    if allocate in paths:
+        body = json.dumps({"companyId": COIN_COMPANY, "event": COIN_EVENT, "requestId": "{ref}", "userId": COIN_USER})
+        rows.append(Row("(2) allocate-coin", _drive(server, plan, Load("POST", allocate, headers, body))))
+    else:
+        rows.append(Row("(2) allocate-coin", None, note="n/a: route not in this build"))
+    if balance in paths:
+        rows.append(Row("(2) coins/balance", _drive(server, plan, Load("GET", f"{balance}?userId={COIN_USER}", headers))))
+    else:
+        rows.append(Row("(2) coins/balance", None, note="n/a: route not in this build"))
+    return rows
+
+
+def transactions(big: Server, plan: Plan, label: str) -> Row:
+    """(3) transaction/all for one card (20 postings of its own) in a store of `label` postings."""
+    partner = Partner(big.port)
+    body = json.dumps({"companyId": COMPANY, "cardAccountId": ACCOUNT, "enKashCardId": CARD})
+    result = _drive(big, plan, Load("POST", PATH + "/transaction/all", partner.headers, body))
+    partner.close()
+    return Row(f"(3) transaction/all, one card, store of {label}", result)
+
+
+def bulk(server: Server, plan: Plan, partner: Partner, rows: int = 10_000) -> Row:
+    """(4) one bulk request of `rows` new card holders, 1 point each, from the default state."""
+    times = []
+    for repeat in range(plan.bulk_repeats):
+        partner.reset()
+        partner.login()
+        body = bulk_rows(rows, f"{plan.run_id}{repeat}")
+        begin = time.perf_counter()
+        answer = partner.post(PATH + "/bulk-create-allocate-points-json", body,
+                              params={"companyId": COMPANY, "cardAccountId": ACCOUNT, "isPointsAllocation": "true"})
+        times.append(time.perf_counter() - begin)
+        if answer.json()["payload"]["successCount"] != rows:
+            raise RuntimeError(f"bulk: {answer.text[:300]}")
+    ms = sorted(t * 1000 for t in times)
+    result = Result(len(times), sum(times), 0, statistics.median(ms), ms[-1], ms[-1], ms[-1], "httpx")
+    return Row(f"(4) bulk allocation, {rows} rows in one request", result, "< 1 s", "latency = whole request")
+
+
+def reset(server: Server, plan: Plan) -> Row:
+    """(5) POST /__sandbox/reset back to the default fixtures, one connection, back to back."""
+    return Row("(5) reset to default state", _drive(server, plan, Load("POST", "/__sandbox/reset"), 1), "< 50 ms")
+
+
+Case = Callable[..., Row]
