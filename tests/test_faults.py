@@ -41,7 +41,8 @@ def state_counts(http: httpx.Client) -> dict[str, int]:
 def raw_exchange(port: int, partner: Partner, path: str, body: Any, headers: dict[str, str]) -> bytes | str:
     """One request on a fresh socket: the bytes that came back before the server closed, or 'reset'."""
     payload = json.dumps(body).encode()
-    lines = [f"POST {path} HTTP/1.1", "Host: sandbox", "Content-Type: application/json", f"Content-Length: {len(payload)}",
+    lines = [f"POST {path} HTTP/1.1", "Host: sandbox", "Content-Type: application/json", "Connection: close",
+             f"Content-Length: {len(payload)}",
              *(f"{k}: {v}" for k, v in {**partner.headers, **headers}.items())]
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + payload)

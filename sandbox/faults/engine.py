@@ -95,13 +95,19 @@ class FaultEngine:
     # --- choosing ---------------------------------------------------------------------------
     def choose(self, request: Incoming, header: str | None) -> Chosen | None:
         """The header wins; otherwise rules are tried in the order they were armed and the first that
-        fires wins (rules after it do not see the request)."""
+        fires wins. Every matching rule counts the call, so `first: 2` means the first two matching calls."""
         if header is not None:
-            return self.note(Chosen(spec.parse(header), "header"), request)
-        matching = [rule for rule in self.rules if rule.matches(request)]
+            fault: spec.Fault | None = spec.parse(header)
+            if fault is not None and fault.kind == "ratelimit":
+                fault = self._limit(fault, request)
+            return None if fault is None else self.note(Chosen(fault, "header"), request)
         now = self.clock.now()
-        for rule in matching:
-            if not rule.fires(now, self.rng):
+        chosen = None
+        for rule in self.rules:
+            if not rule.matches(request):
+                continue
+            rule.calls += 1
+            if chosen is not None or not rule.fires(now, self.rng):
                 continue
             fault = rule.fault
             if fault.kind == "ratelimit":
@@ -109,8 +115,8 @@ class FaultEngine:
                 if fault is None:
                     continue
             rule.fired += 1
-            return self.note(Chosen(fault, f"rule {rule.id}"), request)
-        return None
+            chosen = self.note(Chosen(fault, f"rule {rule.id}"), request)
+        return chosen
 
     def _limit(self, fault: spec.Fault, request: Incoming) -> spec.Fault | None:
         """A token bucket per partner in wall-clock time: None admits the call, else a 429."""

@@ -48,6 +48,8 @@ def table(entries: Iterable[dict[str, Any]], source: str) -> list[MagicValue]:
     for n, entry in enumerate(entries):
         where = f"magicValues[{n}]"
         error = entry.get("error")
+        if (error is None) == (entry.get("fault") is None):
+            raise FixtureError(source, where, "give exactly one of error (a failure's name) or fault (a fault spec)")
         if error is not None:
             kind = getattr(errors, error, None)
             if not (isinstance(kind, type) and issubclass(kind, errors.SandboxError)):

@@ -51,7 +51,7 @@ class Rule:
 
     @property
     def needs_body(self) -> bool:
-        return "body" in self.doc
+        return "body" in self.doc or "companyId" in self.doc
 
     def matches(self, request: Incoming) -> bool:
         doc = self.doc
@@ -68,8 +68,7 @@ class Rule:
         return "body" not in doc or _body_matches(doc["body"], request.body)
 
     def fires(self, now: datetime, rng: random.Random) -> bool:
-        """Count this matching call, then decide; the probability draw comes last."""
-        self.calls += 1
+        """Decide for the call just counted in `calls`; the probability draw comes last."""
         doc, n = self.doc, self.calls
         start, end = self.window
         if "nth" in doc and n != doc["nth"]:
