@@ -73,13 +73,13 @@ def clock_set(call: Call) -> Reply:
         iso((target or clock.now()) + delta)
     except OverflowError:
         raise errors.InvalidField(field="advance" if delta else "now", problem="moves the clock past year 9999") from None
+    if body.get("frozen") is True:  # first, so a frozen clock reads exactly the time set next
+        clock.freeze()
     if target is not None:
         clock.set(target)
     if delta:
         clock.advance(delta)
-    if body.get("frozen") is True:
-        clock.freeze()
-    elif body.get("frozen") is False:
+    if body.get("frozen") is False:
         clock.run()
     return Reply(clock.describe())
 
