@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from dataclasses import fields
 from typing import Any, Sequence
@@ -85,10 +84,10 @@ def crypt(command: str, secret: str, text: str) -> int:
 
 def serve(settings: Settings) -> int:
     from .fixtures import FixtureError
-    from .server import run
+    from .server import serve_blocking
 
     try:
-        asyncio.run(run(settings, announce=lambda text: print(text, flush=True)))
+        serve_blocking(settings, announce=lambda text: print(text, flush=True))
     except FixtureError as exc:
         print(f"enkash-sandbox: bad fixtures: {exc}", file=sys.stderr)
         return 2

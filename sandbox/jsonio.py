@@ -4,6 +4,7 @@ careful server refuses (NaN, duplicate keys, invalid UTF-8, absurd nesting) is a
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -28,6 +29,9 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 _DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_no_constants, object_pairs_hook=_no_duplicates)
+# built once: simplejson.dumps() with options builds a new encoder on every call
+_ENCODER = simplejson.JSONEncoder(use_decimal=True, separators=(",", ":"), ensure_ascii=False)
+_LONE_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def loads(raw: bytes | str) -> Any:
@@ -38,14 +42,34 @@ def loads(raw: bytes | str) -> Any:
     if not text.strip():
         raise MalformedBody(reason="body is empty")
     try:
-        return _DECODER.decode(text)
+        value = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise MalformedBody(reason=f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except ValueError as exc:  # our hooks, and integers too long to convert
         raise MalformedBody(reason=str(exc)) from None
     except RecursionError:
         raise MalformedBody(reason="JSON is nested too deeply") from None
+    if _LONE_SURROGATE.search(text):
+        _refuse_lone_surrogates(value)
+    return value
+
+
+def _refuse_lone_surrogates(value: Any) -> None:
+    """An escaped lone surrogate (\\ud800) is valid JSON but no character: no UTF-8 answer could carry it."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise MalformedBody(reason="a string holds an unpaired UTF-16 surrogate escape") from None
 
 
 def dumps(value: Any) -> bytes:
-    return simplejson.dumps(value, use_decimal=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _ENCODER.encode(value).encode("utf-8")

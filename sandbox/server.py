@@ -37,6 +37,21 @@ def uvicorn_config(settings: Settings, app: object) -> uvicorn.Config:
     )
 
 
+def serve_blocking(settings: Settings, announce: Callable[[str], None] = print) -> None:
+    """`run` on uvloop when it is installed (uvicorn[standard] brings it), as `uvicorn.run`
+    would choose: asyncio.run() would pin the slower stdlib loop under uvicorn."""
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(run(settings, announce))
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop  # type: ignore[no-any-return]
+
+
 async def run(settings: Settings, announce: Callable[[str], None] = print) -> None:
     logs.configure(settings.log_format, settings.log_level)
     app = create_app(settings)
