@@ -46,13 +46,17 @@ def raw_exchange(port: int, partner: Partner, path: str, body: Any, headers: dic
              *(f"{k}: {v}" for k, v in {**partner.headers, **headers}.items())]
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + payload)
-        received = b""
-        try:
-            while chunk := sock.recv(65536):
-                received += chunk
-        except ConnectionResetError:
-            return "reset"
-        return received
+        return read_all(sock)
+
+
+def read_all(sock: socket.socket) -> bytes | str:
+    received = b""
+    try:
+        while chunk := sock.recv(65536):
+            received += chunk
+    except ConnectionResetError:
+        return "reset"
+    return received
 
 
 def journal_fault(http: httpx.Client, path: str = ALLOCATE) -> Any:

@@ -15,7 +15,7 @@ import pytest
 import uvicorn
 import yaml
 from conftest import DOCS_BASIC, DOCS_LOGIN, DOCS_PARTNER, Partner
-from test_faults import ACCOUNT_BODY, ALLOCATE, START_BALANCE, allocation, failure_b, raw_exchange, state_counts
+from test_faults import ACCOUNT_BODY, ALLOCATE, START_BALANCE, allocation, failure_b, raw_exchange, read_all, state_counts
 
 from sandbox.app import create_app
 from sandbox.fixtures import FixtureError
@@ -231,13 +231,7 @@ def protocol_server(request: pytest.FixtureRequest) -> Iterator[int]:
 def raw(port: int, header: str) -> bytes | str:
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(f"GET /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Sandbox-Fault: {header}\r\n\r\n".encode())
-        received = b""
-        try:
-            while chunk := sock.recv(4096):
-                received += chunk
-        except ConnectionResetError:
-            return "reset"
-        return received
+        return read_all(sock)
 
 
 def test_reset_empty_and_garbage_reach_the_socket(protocol_server):
