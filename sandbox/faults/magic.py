@@ -7,12 +7,15 @@ for what is wrong with it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, MutableMapping
 
 from ..domain import errors
 from ..fixtures import FixtureError
 from . import spec
 from .rules import same_value
+
+if TYPE_CHECKING:
+    from .engine import FaultEngine
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ def find(values: Iterable[MagicValue], operation: str, body: Any) -> MagicValue 
     return next((v for v in values if v.applies(operation, body)), None)
 
 
-def check(engine: Any, operation: str, body: Any, scope: dict[str, Any]) -> None:
+def check(engine: "FaultEngine", operation: str, body: Any, scope: MutableMapping[str, Any]) -> None:
     """The hook http.py calls after auth and validation, before the endpoint: an error value
     raises its error here (so the adapter answers it in the documented envelope); a fault value is
     left in the scope for the middleware, and one that must not let the request commit stops it."""
