@@ -8,6 +8,7 @@ skipped only where buildah is missing. The debootstrap base is cached under /var
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -30,7 +31,7 @@ pytestmark = [
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
-IMAGE = "localhost/enkash-sandbox:test"
+IMAGE = f"localhost/enkash-sandbox:test-{os.getpid()}"  # runs on one machine must not share a tag
 LOCAL_BASE = "localhost/enkash-sandbox-base:bookworm"
 CACHE = Path(os.environ.get("SANDBOX_BASE_CACHE", "/var/tmp/enkash-sandbox"))
 CA_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
@@ -52,11 +53,17 @@ def base_image() -> str:
     (the registry image python:3.12-slim is the Dockerfile's default, unreachable here)."""
     if os.environ.get("SANDBOX_CONTAINER_BASE"):
         return os.environ["SANDBOX_CONTAINER_BASE"]
-    if image_exists(LOCAL_BASE):
-        return LOCAL_BASE
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / "base.lock", "w") as lock:  # one run at a time makes the shared base
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not image_exists(LOCAL_BASE):
+            make_base()
+    return LOCAL_BASE
+
+
+def make_base() -> None:
     missing = [tool for tool in ("debootstrap", "podman") if shutil.which(tool) is None]
     assert not missing, f"no base image: set SANDBOX_CONTAINER_BASE, or install {' and '.join(missing)}"
-    CACHE.mkdir(parents=True, exist_ok=True)
     tarball = CACHE / "base-bookworm.tar"
     if not tarball.exists():
         with tempfile.TemporaryDirectory(dir=CACHE) as rootfs:
@@ -65,7 +72,6 @@ def base_image() -> str:
             run("tar", "-C", rootfs, "-cf", str(tarball) + ".partial", ".")
         os.replace(str(tarball) + ".partial", tarball)
     run("podman", "import", str(tarball), LOCAL_BASE)
-    return LOCAL_BASE
 
 
 def build_args() -> list[str]:
@@ -88,7 +94,10 @@ def image() -> Iterator[dict[str, object]]:
     run("buildah", "bud", "--isolation", "chroot", "--format", "docker", *build_args(), "-t", IMAGE, ".", timeout=900)
     print(f"\nimage built in {time.monotonic() - started:.1f} s")
     inspected = json.loads(run("buildah", "inspect", "--type", "image", IMAGE).stdout)
-    yield inspected["Docker"]["config"]
+    try:
+        yield inspected["Docker"]["config"]
+    finally:  # each run builds afresh; do not let old images pile up on the CI machine
+        subprocess.run(["buildah", "rmi", "-f", IMAGE], capture_output=True)
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +153,8 @@ def test_sandbox_in_the_container_serves_a_token_and_an_allocation(image, contai
             assert allocation.json()["payload"]["otbBalance"] == 25
             assert allocation.headers["x-request-id"]
     finally:
-        os.killpg(process.pid, signal.SIGTERM)  # the process group this test started
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)  # the process group this test started
         try:
             output, _ = process.communicate(timeout=30)
         except subprocess.TimeoutExpired:
