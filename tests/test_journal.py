@@ -149,3 +149,33 @@ def test_bodies_are_cut_at_the_byte_limit(small):
         assert newest["request"]["body"] == body[:64]
         assert (newest["request"]["bodySize"], newest["request"]["bodyTruncated"]) == (len(body), True)
         assert client.get("/__sandbox/journal/count", params={"reference": "REF-CUT"}).json() == {"count": 1}
+
+
+# --- encrypted payload mode: the wire body and the body in clear ---------------------------------
+DOCS_SECRET = "64b0ff0332f058b56402b63a9baa60214f2d61d3"
+
+
+@pytest.fixture(scope="module")
+def encrypted() -> Iterator[ServerThread]:
+    with ServerThread(Settings(encryption="required", seed=7)) as running:
+        yield running
+
+
+def test_encrypted_calls_are_recorded_on_the_wire_and_in_clear(encrypted):
+    from sandbox import crypto
+
+    with httpx.Client(base_url=encrypted.url) as client:
+        partner = Partner(client, DOCS_BASIC, DOCS_LOGIN, DOCS_PARTNER)
+        body = {"companyId": "CEK1PU9AOO", "cardAccountId": "CAQL8YCV3", "transactionCode": "ALLOCATION",
+                "transactionType": "CR", "type": "ALLOCATE_POINT", **new_user(uniqueReferenceNumber="REF-SEALED")}
+        response = partner.post("/create-allocate-points", crypto.encrypt_json(body, DOCS_SECRET))
+        assert response.status_code == 200, response.text
+        found = client.get("/__sandbox/journal", params={"reference": "REF-SEALED"}).json()["requests"]
+        assert len(found) == 1  # the reference is only in the decrypted body
+        entry = found[0]
+        assert "REF-SEALED" not in entry["request"]["body"] and '"request"' in entry["request"]["body"]
+        assert '"uniqueReferenceNumber":"REF-SEALED"' in entry["request"]["decryptedBody"].replace(" ", "")
+        assert entry["response"]["body"] == response.text
+        in_clear = entry["response"]["decryptedBody"]
+        assert in_clear == crypto.decrypt_envelope(response.json(), DOCS_SECRET).decode()
+        assert '"pgReferenceNumber":"REF-SEALED"' in in_clear
