@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .endpoints import admin, rewards, token
+from .endpoints import admin, coins, rewards, token
 
 PARTNER = "/api/v0/partner/enKashCard"
+COINS = "/api/v0/enkash-coins"
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,17 @@ ROUTES: tuple[Route, ...] = (
           "Users and cards of an account, or one card", "https://docs.enkash.com/api-13454278"),
     Route("POST", f"{PARTNER}/transaction/all", "transaction-all", rewards.transaction_all, "partner", "A", "json",
           "Card transactions with filters", "https://docs.enkash.com/api-13551023"),
+    # --- Point Management: EnKash coins (REFERENCE.md §6.4; bearer only, no partnerId header) ---
+    Route("POST", f"{COINS}/create-coins-config", "coins-create-config", coins.create_coins_config, "bearer", "B", "json",
+          "Create a coin event configuration", "https://docs.enkash.com/api-9796915"),
+    Route("POST", f"{COINS}/allocate-coin", "coins-allocate", coins.allocate_coin, "bearer", "B", "json",
+          "Credit a user the coins configured for an event", "https://docs.enkash.com/api-9796917"),
+    Route("GET", f"{COINS}/{{coinConfigId}}", "coins-config-get", coins.coins_config_get, "bearer", "B", "none",
+          "A coin event configuration", "https://docs.enkash.com/api-9796914"),
+    Route("PATCH", f"{COINS}/{{coinConfigId}}", "coins-config-update", coins.coins_config_update, "bearer", "B", "json",
+          "Update a coin event configuration (partial)", "https://docs.enkash.com/api-9796916"),
+    Route("GET", "/api/v0/coins/balance", "coins-balance", coins.coins_balance, "bearer", "B", "none",
+          "A user's coin balance", "https://docs.enkash.com/apidoc/project-616243/api-9796918"),
     # --- The sandbox's own API (never under EnKash paths) ---
     Route("GET", "/__sandbox/health", "sandbox-health", admin.health, "none", "none", "none",
           "Ready check", "sandbox"),
@@ -61,4 +73,12 @@ ROUTES: tuple[Route, ...] = (
           "admin", "none", "json", "Add funds to a card account", "sandbox"),
     Route("POST", "/__sandbox/cards/{enKashCardId}/redeem", "sandbox-card-redeem", admin.card_redeem,
           "admin", "none", "json", "Spend points from a card, as a purchase in the reward store would", "sandbox"),
+    Route("GET", "/__sandbox/coins/{userId}", "sandbox-coins-get", coins.sandbox_coins_get, "admin", "none", "none",
+          "A user's coins: balance, lots (earned, expires, remaining) and history", "sandbox"),
+    Route("POST", "/__sandbox/coins/{userId}/spend", "sandbox-coins-spend", coins.sandbox_coins_spend, "admin", "none",
+          "json", "Spend a user's coins, as a purchase would (soonest-expiring first)", "sandbox"),
+    Route("GET", "/__sandbox/companies/{companyId}/coins", "sandbox-coins-settings-get", coins.sandbox_coins_settings_get,
+          "admin", "none", "none", "A company's coin settings: ratio, validity, promotions", "sandbox"),
+    Route("POST", "/__sandbox/companies/{companyId}/coins", "sandbox-coins-settings-set", coins.sandbox_coins_settings_set,
+          "admin", "none", "json", "Change a company's coin settings (only the fields given)", "sandbox"),
 )
