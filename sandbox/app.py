@@ -9,6 +9,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match
 from starlette.routing import Route as StarletteRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -16,8 +17,12 @@ from . import envelope, fixtures, jsonio
 from .clock import Clock, parse_iso
 from .domain import errors
 from .domain.tokens import TokenPolicy
+from .faults.engine import FaultEngine
+from .faults.middleware import FaultMiddleware
 from .http import JSON, handler
 from .ids import IdFactory
+from .journal import Journal
+from .recorder import JournalMiddleware
 from .routes import ROUTES
 from .schemas import Schemas
 from .settings import Settings
@@ -38,6 +43,8 @@ class AppState:
         self.seed = settings.seed
         self.clock = self.new_clock()
         self.store = self.build_store()
+        self.faults = FaultEngine(self.clock, self.schemas, self.seed, settings.scenario, [(d.get("magicValues", []), s) for d, s in self.fixture_docs])
+        self.journal = Journal(settings.journal_size, settings.journal_body_bytes)
 
     def new_clock(self) -> Clock:
         start = self.settings.clock_start
@@ -54,6 +61,7 @@ class AppState:
             self.seed = seed
         self.clock = self.new_clock()
         self.store = self.build_store()
+        self.faults.reset(self.seed, self.clock)
 
 
 class SandboxApp:
@@ -80,6 +88,8 @@ def create_app(settings: Settings | None = None, fixture_doc: dict[str, Any] | N
 
 def wrap(app: ASGIApp, state: AppState) -> ASGIApp:
     """The middlewares, innermost first; each sees the server's own `send` (ARCHITECTURE.md §2)."""
+    app = FaultMiddleware(app, state)  # faults: header, rules, scenarios (sandbox/faults/)
+    app = JournalMiddleware(app, state)  # outermost: request id, journal, log line
     return app
 
 
@@ -90,10 +100,20 @@ def _envelope_response(failure: errors.SandboxError, headers: dict[str, str] | N
 async def _http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 405:
-        return _envelope_response(errors.MethodNotAllowed(method=request.method, path=request.url.path), dict(exc.headers or {}))
+        allow = {"Allow": ", ".join(_allowed_methods(request))}
+        return _envelope_response(errors.MethodNotAllowed(method=request.method, path=request.url.path), allow)
     if exc.status_code == 404:
         return _envelope_response(errors.RouteNotFound(path=request.url.path))
     return _envelope_response(errors.SandboxError(exc.detail, status=exc.status_code))
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods of the path the request matched (Starlette names only one route's): the first
+    matching path in table order, so /enkash-coins/allocate-coin is not also /{coinConfigId}."""
+    scope = dict(request.scope, method="")
+    routes = [r for r in request.app.routes if isinstance(r, StarletteRoute)]
+    matched = next((r.path for r in routes if r.matches(scope)[0] != Match.NONE), None)
+    return sorted({m for r in routes if r.path == matched for m in r.methods or ()})
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

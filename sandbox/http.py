@@ -16,8 +16,9 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import envelope, jsonio
+from . import crypto, envelope, jsonio
 from .domain import errors, tokens
+from .faults import magic
 from .store import AccessToken, Store
 
 if TYPE_CHECKING:
@@ -27,6 +28,10 @@ if TYPE_CHECKING:
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
+# request.scope keys of encrypted payload mode: the journal records the decrypted bodies
+DECRYPTED_BODY = "sandbox.decrypted_body"
+DECRYPTED_RESPONSE = "sandbox.decrypted_response"
+RESPONSE_KEY = "sandbox.response_key"
 
 
 @dataclass
@@ -63,6 +68,7 @@ class Reply:
     body: Any
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+    media_type: str = JSON  # anything else: body is already text (the docs page)
 
 
 def handler(route: "Route") -> Callable[[Request], Awaitable[Response]]:
@@ -71,13 +77,18 @@ def handler(route: "Route") -> Callable[[Request], Awaitable[Response]]:
         try:
             raw = await read_body(request, state.settings.max_body_bytes)
             call = prepare(state, route, request, raw)
+            magic.check(state.faults, route.operation, call.body, request.scope)  # magic values (sandbox/faults/)
             result = route.endpoint(call)
             reply = result if isinstance(result, Reply) else Reply(envelope.success(route.envelope, result))
         except errors.SandboxError as failure:
             reply = failure_reply(state.settings, route, failure)
+            if not state.settings.encrypt_errors:
+                request.scope.pop(RESPONSE_KEY, None)
         if state.settings.validate_responses:
             reply = checked(state, route, reply)
-        return Response(jsonio.dumps(reply.body), reply.status, reply.headers, media_type=JSON)
+        reply = sealed(request.scope, reply)
+        content = jsonio.dumps(reply.body) if reply.media_type == JSON else reply.body
+        return Response(content, reply.status, reply.headers, media_type=reply.media_type)
 
     endpoint.__name__ = route.operation.replace("-", "_")
     return endpoint
@@ -98,7 +109,8 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 def prepare(state: "AppState", route: "Route", request: Request, raw: bytes) -> Call:
     headers = request.headers
-    call = Call(state, route, None, dict(request.query_params), dict(request.path_params), dict(headers))
+    query = dict(request.query_params) if request.scope.get("query_string") else {}
+    call = Call(state, route, None, query, dict(request.path_params), header_dict(request.scope["headers"]))
     if route.auth == "basic":
         call.basic = basic_credentials(headers.get("authorization", ""))
     elif route.auth in ("partner", "bearer"):
@@ -113,6 +125,7 @@ def prepare(state: "AppState", route: "Route", request: Request, raw: bytes) -> 
         if bearer_value(headers.get("authorization", ""), errors.AdminTokenRequired) != state.settings.admin_token:
             raise errors.AdminTokenRequired()
 
+    raw = unsealed(state, call, request.scope, raw)
     schemas = state.schemas
     if schemas.has(route.operation + ".query"):
         schemas.check(route.operation + ".query", call.query)
@@ -122,10 +135,18 @@ def prepare(state: "AppState", route: "Route", request: Request, raw: bytes) -> 
     return call
 
 
+def header_dict(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """What dict(request.headers) gives (first value of a repeated name wins), without its
+    per-key scans of the header list."""
+    return {name.decode("latin-1"): value.decode("latin-1") for name, value in reversed(raw)}
+
+
 def parse_body(kind: str, content_type: str, raw: bytes) -> Any:
     media = content_type.split(";", 1)[0].strip().lower()
     if kind == "none":
         return None
+    if kind == "raw":  # the endpoint parses it (admin fixtures: YAML or JSON)
+        return raw
     if kind == "form":
         if media != FORM:
             raise errors.UnsupportedMediaType(expected=FORM)
@@ -136,6 +157,46 @@ def parse_body(kind: str, content_type: str, raw: bytes) -> Any:
     if media != JSON and not media.endswith("+json"):
         raise errors.UnsupportedMediaType(expected=JSON)
     return jsonio.loads(raw)
+
+
+def unsealed(state: "AppState", call: Call, scope: dict[str, Any], raw: bytes) -> bytes:
+    """Encrypted payload mode (crypto.py): with the partner's mode `required` every JSON body, with
+    `optional` an enveloped one, is decrypted with the key of the token's client, and the reply to
+    it will be sealed; a required-mode call without a body gets a sealed reply too."""
+    mode = encryption_mode(state, call.token)
+    is_json = call.route.body == "json"
+    if mode == "off" or (mode == "optional" and (not is_json or crypto.envelope_text(raw) is None)):
+        return raw
+    assert call.token is not None
+    client = state.store.clients.get(call.token.client_id)
+    if client is None:
+        raise errors.ResponseEncryptionFailed(reason=f"no client secret for clientId {call.token.client_id}")
+    key = crypto.derive_key(client.client_secret)
+    if is_json:
+        raw = crypto.open_request(raw, key)
+        crypto.parse_plaintext(raw)
+        scope[DECRYPTED_BODY] = raw
+    scope[RESPONSE_KEY] = key
+    return raw
+
+
+def encryption_mode(state: "AppState", token: AccessToken | None) -> str:
+    """off | optional | required: the partner's own fixture setting, else the global one."""
+    if token is None:
+        return "off"
+    partner = state.store.partners.get(token.partner_id)
+    return partner.encryption if partner is not None and partner.encryption else state.settings.encryption
+
+
+def sealed(scope: dict[str, Any], reply: Reply) -> Reply:
+    """The reply as `{"request": "<base64>"}` when unsealed() asked for it; the plaintext is kept
+    in the scope for the journal."""
+    key = scope.get(RESPONSE_KEY)
+    if key is None or reply.media_type != JSON:
+        return reply
+    plaintext = jsonio.dumps(reply.body)
+    scope[DECRYPTED_RESPONSE] = plaintext
+    return Reply({crypto.FIELD: crypto.encrypt(plaintext, key)}, reply.status, reply.headers)
 
 
 def bearer_value(header: str, missing: type[errors.SandboxError] = errors.Unauthorized) -> str:
@@ -175,6 +236,9 @@ def failure_reply(settings: "Settings", route: "Route", failure: errors.SandboxE
     headers = {"WWW-Authenticate": "Bearer"} if failure.status == 401 else {}
     if isinstance(failure, errors.InvalidClient):
         headers = {"WWW-Authenticate": 'Basic realm="oauth2/client"'}
+    if isinstance(failure, errors.PayloadEncryptionError) and "reason" in failure.details:
+        # the sandbox's own header: the documented message is terse, this says what was wrong
+        headers = {"X-Sandbox-Encryption-Error": str(failure.details["reason"]).encode("ascii", "backslashreplace").decode()}
     return Reply(envelope.failure(variant, failure), failure.status, headers)
 
 

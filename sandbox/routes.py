@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .endpoints import admin, coins, rewards, token
+from .endpoints import admin, coins, docs, faults, rewards, token
 
 PARTNER = "/api/v0/partner/enKashCard"
 COINS = "/api/v0/enkash-coins"
@@ -73,6 +73,37 @@ ROUTES: tuple[Route, ...] = (
           "admin", "none", "json", "Add funds to a card account", "sandbox"),
     Route("POST", "/__sandbox/cards/{enKashCardId}/redeem", "sandbox-card-redeem", admin.card_redeem,
           "admin", "none", "json", "Spend points from a card, as a purchase in the reward store would", "sandbox"),
+    # fault injection (sandbox/faults/, docs/faults.md)
+    Route("GET", "/__sandbox/faults", "sandbox-faults-list", faults.faults_list, "admin", "none", "none",
+          "Armed fault rules with their counts, the faults fired and the active scenario", "sandbox"),
+    Route("POST", "/__sandbox/faults", "sandbox-faults-create", faults.faults_create, "admin", "none", "json",
+          "Arm a fault rule (201 with its id)", "sandbox"),
+    Route("DELETE", "/__sandbox/faults", "sandbox-faults-clear", faults.faults_clear, "admin", "none", "none",
+          "Disarm every fault rule", "sandbox"),
+    Route("DELETE", "/__sandbox/faults/{ruleId}", "sandbox-faults-delete", faults.faults_delete, "admin", "none", "none",
+          "Disarm one fault rule", "sandbox"),
+    Route("GET", "/__sandbox/scenarios", "sandbox-scenarios-list", faults.scenarios_list, "admin", "none", "none",
+          "Fault scenarios in fixtures/scenarios/", "sandbox"),
+    Route("POST", "/__sandbox/scenarios/{name}", "sandbox-scenarios-load", faults.scenario_load, "admin", "none", "none",
+          "Arm a fault scenario, replacing the armed rules", "sandbox"),
+    Route("POST", "/__sandbox/fixtures", "sandbox-fixtures-load", admin.fixtures_load, "admin", "none", "raw",
+          "Add fixture records (YAML or JSON body) to the live state and to what reset rebuilds", "sandbox"),
+    Route("DELETE", "/__sandbox/fixtures", "sandbox-fixtures-forget", admin.fixtures_forget, "admin", "none", "none",
+          "Drop the fixtures loaded at run time and reset to the ones the sandbox started with", "sandbox"),
+    Route("GET", "/__sandbox/state", "sandbox-state-get", admin.state_get, "admin", "none", "none",
+          "The whole state as one document (restore it with PUT)", "sandbox"),
+    Route("PUT", "/__sandbox/state", "sandbox-state-put", admin.state_put, "admin", "none", "json",
+          "Replace the whole state by a document from GET /__sandbox/state", "sandbox"),
+    Route("GET", "/__sandbox/journal", "sandbox-journal", admin.journal_list, "admin", "none", "none",
+          "Recorded requests, newest first (query: path, status, reference, partner, method, limit)", "sandbox"),
+    Route("GET", "/__sandbox/journal/count", "sandbox-journal-count", admin.journal_count, "admin", "none", "none",
+          "How many recorded requests match the filters", "sandbox"),
+    Route("DELETE", "/__sandbox/journal", "sandbox-journal-clear", admin.journal_clear, "admin", "none", "none",
+          "Forget every recorded request", "sandbox"),
+    Route("GET", "/__sandbox/openapi.json", "sandbox-openapi", docs.openapi_json, "none", "none", "none",
+          "This sandbox's OpenAPI 3.1 document, built from its route table and schema files", "sandbox"),
+    Route("GET", "/__sandbox/docs", "sandbox-docs", docs.docs_page, "none", "none", "none",
+          "Human-readable API reference (offline HTML page)", "sandbox"),
     Route("GET", "/__sandbox/coins/{userId}", "sandbox-coins-get", coins.sandbox_coins_get, "admin", "none", "none",
           "A user's coins: balance, lots (earned, expires, remaining) and history", "sandbox"),
     Route("POST", "/__sandbox/coins/{userId}/spend", "sandbox-coins-spend", coins.sandbox_coins_spend, "admin", "none",

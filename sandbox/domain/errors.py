@@ -186,3 +186,78 @@ class DuplicateRequestId(SandboxError):
 
 class InsufficientCoins(SandboxError):
     status, message = 422, "Insufficient coins: userId {user_id} has {balance}, the spend needs {coins}"
+
+
+# --- encrypted payload mode (REFERENCE.md §4: the Payouts error list, assumed for Rewards) -----
+class PayloadEncryptionError(SandboxError):
+    """Base of the three documented encryption failures; details["reason"] says what was wrong."""
+
+
+class EncryptedRequestInvalid(PayloadEncryptionError):
+    status, message = 422, "Invalid encrypted request."
+
+
+class RequestFormatInvalid(PayloadEncryptionError):
+    status, message = 422, "Invalid request format."
+
+
+class ResponseEncryptionFailed(PayloadEncryptionError):
+    status, message = 403, "Encryption failed for response."
+
+
+# --- fault injection (sandbox/faults/, docs/faults.md) ---------------------------------------
+INJECTED_MESSAGES = {
+    400: "Bad Request", 401: "Full authentication is required to access this resource", 403: "Access is denied",
+    404: "Not Found", 422: "Unprocessable Entity", 429: "Too Many Requests", 500: "Internal Server Error",
+    502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
+}
+
+
+class InjectedError(SandboxError):
+    """An HTTP error asked for through the fault engine; its status is the one asked for."""
+
+    def __init__(self, status: int, message: str | None = None) -> None:
+        super().__init__(message or INJECTED_MESSAGES[status])
+        self.status = status
+
+
+class InjectedBusinessFailure(SandboxError):
+    status, code, message = 200, 1, "{reason}"
+
+
+class KycPending(SandboxError):
+    status, code, message = 200, 1, "KYC is pending for the card holder"
+
+
+class RateLimited(SandboxError):
+    status, message = 429, "Too many requests: at most {rps} per second for {who}"
+
+
+class FaultStopped(SandboxError):
+    # The request was stopped by a transport fault before it committed; this body never reaches the wire.
+    status, message = 503, "Request stopped by an injected fault"
+
+
+class FaultSpecInvalid(SandboxError):
+    status, message = 400, "{where}: {problem}"
+
+
+class FaultRuleNotFound(SandboxError):
+    status, message = 404, "No fault rule with id {rule_id}"
+
+
+class ScenarioNotFound(SandboxError):
+    status, message = 404, "No fault scenario named {name} (known: {known})"
+
+
+# --- operator surface: fixtures at run time, state snapshots (the sandbox's own API) -----------
+class FixturesUnreadable(SandboxError):
+    status, message = 400, "Fixtures are not valid YAML or JSON: {reason}"
+
+
+class FixturesRejected(SandboxError):
+    status, message = 422, "Fixtures rejected at {where}: {problem}"
+
+
+class StateRejected(SandboxError):
+    status, message = 422, "State document rejected at {where}: {problem}"
