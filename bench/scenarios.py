@@ -47,8 +47,8 @@ def _drive(server: Server, plan: Plan, load: Load, connections: int | None = Non
     return drive(server.port, load, connections or plan.connections, plan.seconds, plan.load_core, plan.tool)
 
 
-def baseline(server: Server, plan: Plan) -> Row:
-    return Row("baseline: bare Starlette constant JSON", _drive(server, plan, Load("GET", "/")))
+def baseline(server: Server, plan: Plan, when: str) -> Row:
+    return Row(f"baseline: bare Starlette constant JSON ({when})", _drive(server, plan, Load("GET", "/")))
 
 
 def top_ups(server: Server, plan: Plan, partner: Partner) -> Row:
@@ -59,7 +59,8 @@ def top_ups(server: Server, plan: Plan, partner: Partner) -> Row:
     body = json.dumps(top_up_body("{card}", "{ref}"))
     result = _drive(server, plan, Load("POST", PATH + "/create-allocate-points", partner.headers, body, cards))
     made = partner.summary()["postings"] - before
-    note = "" if made == result.requests - result.errors else f"{made} postings for {result.requests} answers"
+    # wrk stops counting at the deadline while the last requests still commit: at least, not equal
+    note = "" if made >= result.requests - result.errors else f"only {made} postings for {result.requests} answers"
     return Row(f"(1) create-allocate-points top-up, {plan.cards} cards", result, ">= 0.5x rps, p99 < 10 ms", note)
 
 

@@ -47,9 +47,10 @@ class Posting:
         return tuple(Entry(lines[i], lines[i + 1], lines[i + 2]) for i in range(0, len(lines), 3))  # type: ignore[arg-type]
 
     def entry_for(self, account: str) -> Entry:
-        for entry in self.entries:
-            if entry.account == account:
-                return entry
+        lines = self.lines
+        for i in range(0, len(lines), 3):
+            if lines[i] == account:
+                return Entry(lines[i], lines[i + 1], lines[i + 2])  # type: ignore[arg-type]
         raise KeyError(account)
 
 
