@@ -1,0 +1,92 @@
+"""Where the time of one top-up goes: CPU microseconds per request of each layer of the
+sandbox's ASGI stack (middlewares, Starlette, the route's handler), called in-process without a
+network, next to the bare Starlette baseline. `python -m bench.layers`.
+
+Each layer's cost is the time of a stack starting at that layer minus the stack below it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.routing import Route as StarletteRoute
+
+from sandbox.app import create_app
+from sandbox.settings import Settings
+
+from . import baseline
+from .partner import BASIC, CARD, LOGIN, PARTNER, PATH, top_up_body
+
+ALLOCATE = PATH + "/create-allocate-points"
+
+
+async def _call(asgi: Any, app: Any, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> list[Any]:
+    sent: list[Any] = []
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "", "app": app,
+             "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80), "state": {}}
+    await asgi(scope, receive, send)
+    return sent
+
+
+def _stack(app: Any) -> tuple[list[tuple[str, Any]], Starlette]:
+    layers, layer = [], app
+    while not isinstance(layer, Starlette):
+        layers.append((type(layer).__name__, layer))
+        layer = getattr(layer, "app", None) or getattr(layer, "_asgi")
+    return layers, layer
+
+
+async def measure(requests: int = 2000) -> list[tuple[str, float]]:
+    app = create_app(Settings())
+    _, starlette_app = _stack(app)
+    basic = "Basic " + base64.b64encode(":".join(BASIC).encode()).decode()
+    form = "&".join(f"{k}={v}" for k, v in LOGIN.items()).encode()
+    answer = await _call(app, starlette_app, "POST", "/oauth/token",
+                         {"authorization": basic, "content-type": "application/x-www-form-urlencoded"}, form)
+    token = json.loads(answer[1]["body"])["access_token"]
+    headers = {"authorization": f"Bearer {token}", "partnerid": PARTNER, "content-type": "application/json"}
+    layers, _ = _stack(app)
+    handler = next(r.app for r in starlette_app.routes if isinstance(r, StarletteRoute) and r.path == ALLOCATE)
+    starts = [*layers, ("Starlette (router, exception middlewares)", starlette_app), ("sandbox handler (http.py + endpoint)", handler)]
+
+    async def per_request(asgi: Any, tag: str) -> float:
+        begin = time.process_time()
+        for n in range(requests):
+            body = json.dumps(top_up_body(CARD, f"{tag}-{n}")).encode()
+            await _call(asgi, starlette_app, "POST", ALLOCATE, headers, body)
+        return (time.process_time() - begin) / requests * 1e6
+
+    totals = [await per_request(asgi, f"L{i}") for i, (_, asgi) in enumerate(starts)]
+    costs = [(name, totals[i] - (totals[i + 1] if i + 1 < len(totals) else 0)) for i, (name, _) in enumerate(starts)]
+    begin = time.process_time()
+    for _ in range(requests):
+        await _call(baseline.app, baseline.app, "GET", "/", {})
+    costs.append(("bare Starlette baseline, whole request", (time.process_time() - begin) / requests * 1e6))
+    costs.insert(0, ("sandbox, whole request", totals[0]))
+    return costs
+
+
+def main() -> None:
+    costs = asyncio.run(measure())
+    print("| layer | CPU us per top-up |\n|---|---|")
+    for name, us in costs:
+        print(f"| {name} | {us:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
