@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..clock import iso
-from ..domain import errors, rewards
+from ..domain import rewards
 from ..domain.rewards import Allocated, Allocation, BulkOutcome, BulkRow, TransactionQuery
 from ..http import Call
 from ..store import Store
