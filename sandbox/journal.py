@@ -61,10 +61,10 @@ class Entry:
 
     def references(self) -> set[str]:
         """Partner references in the request (wire and decrypted bodies)."""
-        found = {(m.group(1) or m.group(2)).decode("utf-8", "replace") for m in _REFERENCE.finditer(self.request_body.data)}
+        found = {(m.group(1) or m.group(2) or b"").decode("utf-8", "replace") for m in _REFERENCE.finditer(self.request_body.data)}
         if self.decrypted_body is not None:
             raw = self.decrypted_body if isinstance(self.decrypted_body, bytes) else str(self.decrypted_body).encode()
-            found |= {(m.group(1) or m.group(2)).decode("utf-8", "replace") for m in _REFERENCE.finditer(raw)}
+            found |= {(m.group(1) or m.group(2) or b"").decode("utf-8", "replace") for m in _REFERENCE.finditer(raw)}
         return found
 
     def describe(self) -> dict[str, Any]:
