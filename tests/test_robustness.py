@@ -222,3 +222,25 @@ def test_slow_clients_holding_connections_do_not_starve_others(server, docs_part
             sock.close()
     time.sleep(0.1)
     assert docs_partner.http.get("/__sandbox/health").status_code == 200
+
+
+@pytest.mark.parametrize("value", [
+    {"a": Decimal("1E+2"), "b": [1, 2, (3, 4)], "c": "é\u2028\"\\", "d": None, "e": True, 1: 2},
+    {"big": 10**30, "negative": -(2**70), "max": 2**63 - 1, "min": -(2**63)},
+    {"zero": Decimal("-0.00"), "tiny": Decimal("1E-30"), "money": Decimal("92415.44")},
+    ["plain", {"nested": {"deeper": [Decimal("0.01")]}}],
+])
+def test_fast_json_writes_exactly_what_simplejson_writes(value):
+    import simplejson
+
+    from sandbox import jsonio
+
+    reference = simplejson.dumps(value, use_decimal=True, separators=(",", ":"), ensure_ascii=False).encode()
+    assert jsonio.dumps(value) == reference
+
+
+def test_a_decimal_nan_still_cannot_be_written():
+    from sandbox import jsonio
+
+    with pytest.raises(ValueError):
+        jsonio.dumps({"amount": Decimal("NaN")})
