@@ -9,7 +9,6 @@ another core, print one table with every figure also as a ratio to the baseline 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 from typing import Sequence
@@ -56,7 +55,6 @@ def startup(make: object, repeats: int) -> tuple[float, float]:
 def run(args: argparse.Namespace) -> None:
     plan = plan_for(args)
     core = plan.server_core
-    os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
     figures = Figures(plan)
     repeats = 1 if args.quick else 3
 
