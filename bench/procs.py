@@ -9,8 +9,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 SERVER_CORE = 0
 LOAD_CORE = 1
@@ -68,7 +69,7 @@ class Server:
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _log: Any = field(default=None, repr=False)
 
-    def start(self) -> "Server":
+    def start(self) -> Server:
         self.port = free_port()
         core = self.core
         self._log = tempfile.TemporaryFile()
@@ -112,7 +113,7 @@ class Server:
                 self.process.kill()
                 self.process.wait()
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

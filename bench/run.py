@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from . import scenarios
 from .load import tool

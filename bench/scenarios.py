@@ -5,12 +5,22 @@ from __future__ import annotations
 import json
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from .load import Load, Result, drive
-from .partner import (ACCOUNT, CARD, COIN_COMPANY, COIN_EVENT, COIN_USER, COMPANY, PATH, Partner, bulk_rows,
-                      top_up_body)
+from .partner import (
+    ACCOUNT,
+    CARD,
+    COIN_COMPANY,
+    COIN_EVENT,
+    COIN_USER,
+    COMPANY,
+    PATH,
+    Partner,
+    bulk_rows,
+    top_up_body,
+)
 from .procs import Server
 
 
