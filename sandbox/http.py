@@ -95,8 +95,8 @@ def handler(route: "Route") -> Callable[[Request], Awaitable[Response]]:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    declared = next((value for name, value in request.scope["headers"] if name == b"content-length"), b"")
+    if declared.isdigit() and int(declared) > limit:
         raise errors.BodyTooLarge(limit=limit)
     chunks, size = [], 0
     async for chunk in request.stream():
@@ -108,9 +108,9 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def prepare(state: "AppState", route: "Route", request: Request, raw: bytes) -> Call:
-    headers = request.headers
     query = dict(request.query_params) if request.scope.get("query_string") else {}
-    call = Call(state, route, None, query, dict(request.path_params), header_dict(request.scope["headers"]))
+    headers = header_dict(request.scope["headers"])
+    call = Call(state, route, None, query, dict(request.path_params), headers)
     if route.auth == "basic":
         call.basic = basic_credentials(headers.get("authorization", ""))
     elif route.auth in ("partner", "bearer"):
