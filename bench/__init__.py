@@ -1,1 +1,1 @@
-"""Load benchmarks for enkash-sandbox: `python -m bench` prints the table (see docs/performance.md)."""
+"""Load benchmarks for enkash-sandbox: `python -m bench` prints the table (see README.md, "Performance")."""

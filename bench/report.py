@@ -1,5 +1,5 @@
 """The printed tables: every figure with its ratio to the baseline of the same run, and where
-each target of issue 8 stands. Markdown, so a run can be pasted into docs/performance.md."""
+each target of issue 8 stands. Markdown, so a run can be pasted into README.md, "Performance"."""
 
 from __future__ import annotations
 

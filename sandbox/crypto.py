@@ -5,7 +5,7 @@ Pure functions, no HTTP: the adapter (http.py), the CLI and partners' own code a
 what the sandbox accepts is exactly what `encrypt_json` produces. AES itself is `cryptography`'s.
 
 The spec comes from EnKash's Payouts guide; Rewards is assumed to use the same scheme
-(docs/fidelity/encryption.md).
+(docs/fidelity.md, "Encrypted payload mode").
 """
 
 from __future__ import annotations

@@ -73,7 +73,7 @@ ROUTES: tuple[Route, ...] = (
           "admin", "none", "json", "Add funds to a card account", "sandbox"),
     Route("POST", "/__sandbox/cards/{enKashCardId}/redeem", "sandbox-card-redeem", admin.card_redeem,
           "admin", "none", "json", "Spend points from a card, as a purchase in the reward store would", "sandbox"),
-    # fault injection (sandbox/faults/, docs/faults.md)
+    # fault injection (sandbox/faults/, README.md, "Fault injection")
     Route("GET", "/__sandbox/faults", "sandbox-faults-list", faults.faults_list, "admin", "none", "none",
           "Armed fault rules with their counts, the faults fired and the active scenario", "sandbox"),
     Route("POST", "/__sandbox/faults", "sandbox-faults-create", faults.faults_create, "admin", "none", "json",

@@ -26,8 +26,12 @@ def start(*args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Pop
 
 
 def stop(process: subprocess.Popen[str]) -> str:
+    """Everything the process printed after the banner (read through the same buffered file
+    object, so lines already buffered are not lost)."""
     process.terminate()
-    output, _ = process.communicate(timeout=10)
+    assert process.stdout is not None
+    output = process.stdout.read()
+    process.wait(timeout=10)
     return output
 
 

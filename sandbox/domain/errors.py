@@ -205,7 +205,7 @@ class ResponseEncryptionFailed(PayloadEncryptionError):
     status, message = 403, "Encryption failed for response."
 
 
-# --- fault injection (sandbox/faults/, docs/faults.md) ---------------------------------------
+# --- fault injection (sandbox/faults/, README.md, "Fault injection") ----------------------
 INJECTED_MESSAGES = {
     400: "Bad Request", 401: "Full authentication is required to access this resource", 403: "Access is denied",
     404: "Not Found", 422: "Unprocessable Entity", 429: "Too Many Requests", 500: "Internal Server Error",

@@ -1,6 +1,6 @@
 """The sandbox's own API under /__sandbox/: health, reset, clock, moves a partner cannot make
 through EnKash's API (funding an account, a card holder's redemption), fixtures loaded at run
-time, the whole state as a document, and the request journal (docs/operations.md)."""
+time, the whole state as a document, and the request journal (README.md, "Running it for a team")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """A fault: its kind and parameters, parsed from the one small grammar that the `X-Sandbox-Fault`
-header, rules, scenarios and magic values all use (docs/faults.md):
+header, rules, scenarios and magic values all use (README.md, "Fault injection"):
 
     <kind>[=<value>][; <param>=<value>]...      e.g.  status=503; retry-after=2   latency=100ms..400ms
 """
