@@ -15,12 +15,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     SANDBOX_HOST=0.0.0.0 \
     SANDBOX_PORT=8080
 
-COPY pyproject.toml README.md /src/
+COPY pyproject.toml README.md constraints.txt /src/
 COPY sandbox /src/sandbox
 COPY fixtures /src/fixtures
 RUN rm -f /src/sandbox/fixtures && cp -r /src/fixtures /src/sandbox/fixtures \
  && python3 -m venv /opt/sandbox \
- && PIP_CERT="${PIP_CERT}" /opt/sandbox/bin/pip install --no-cache-dir --disable-pip-version-check --quiet /src \
+ && PIP_CERT="${PIP_CERT}" /opt/sandbox/bin/pip install --no-cache-dir --disable-pip-version-check --quiet -c /src/constraints.txt /src \
  && rm -rf /src \
  && useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin sandbox \
  && mkdir -p /fixtures /scenarios /data && chown sandbox /data

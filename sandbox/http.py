@@ -10,11 +10,10 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from . import crypto, envelope, jsonio
 from .domain import errors, tokens
@@ -71,46 +70,65 @@ class Reply:
     media_type: str = JSON  # anything else: body is already text (the docs page)
 
 
-def handler(route: "Route") -> Callable[[Request], Awaitable[Response]]:
-    async def endpoint(request: Request) -> Response:
-        state: AppState = request.app.state.sandbox
+class Endpoint:
+    """The ASGI app of one route (Starlette hands a non-function endpoint the raw scope): reads
+    the body, runs the adapter's steps, sends the answer. No Request/Response objects: the hot
+    path builds only what it uses."""
+
+    def __init__(self, route: "Route") -> None:
+        self.route = route
+        self.__name__ = route.operation.replace("-", "_")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route = self.route
+        state: AppState = scope["app"].state.sandbox
         try:
-            raw = await read_body(request, state.settings.max_body_bytes)
-            call = prepare(state, route, request, raw)
-            magic.check(state.faults, route.operation, call.body, request.scope)  # magic values (sandbox/faults/)
+            raw = await read_body(scope, receive, state.settings.max_body_bytes)
+            call = prepare(state, route, scope, raw)
+            magic.check(state.faults, route.operation, call.body, scope)  # magic values (sandbox/faults/)
             result = route.endpoint(call)
             reply = result if isinstance(result, Reply) else Reply(envelope.success(route.envelope, result))
         except errors.SandboxError as failure:
             reply = failure_reply(state.settings, route, failure)
             if not state.settings.encrypt_errors:
-                request.scope.pop(RESPONSE_KEY, None)
+                scope.pop(RESPONSE_KEY, None)
         if state.settings.validate_responses:
             reply = checked(state, route, reply)
-        reply = sealed(request.scope, reply)
-        content = jsonio.dumps(reply.body) if reply.media_type == JSON else reply.body
-        return Response(content, reply.status, reply.headers, media_type=reply.media_type)
+        reply = sealed(scope, reply)
+        content = jsonio.dumps(reply.body) if reply.media_type == JSON else reply.body.encode("utf-8")
+        headers = [(b"content-length", str(len(content)).encode()), (b"content-type", reply.media_type.encode())]
+        headers += [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in reply.headers.items()]
+        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+        await send({"type": "http.response.body", "body": content})
 
-    endpoint.__name__ = route.operation.replace("-", "_")
-    return endpoint
+
+def handler(route: "Route") -> Endpoint:
+    return Endpoint(route)
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    declared = next((value for name, value in request.scope["headers"] if name == b"content-length"), b"")
+async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    declared = next((value for name, value in scope["headers"] if name == b"content-length"), b"")
     if declared.isdigit() and int(declared) > limit:
         raise errors.BodyTooLarge(limit=limit)
-    chunks, size = [], 0
-    async for chunk in request.stream():
+    chunks, size, more = [], 0, True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away
+            raise errors.MalformedBody(reason="the client disconnected before the body was complete")
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise errors.BodyTooLarge(limit=limit)
         chunks.append(chunk)
-    return b"".join(chunks)
+        more = message.get("more_body", False)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def prepare(state: "AppState", route: "Route", request: Request, raw: bytes) -> Call:
-    query = dict(request.query_params) if request.scope.get("query_string") else {}
-    headers = header_dict(request.scope["headers"])
-    call = Call(state, route, None, query, dict(request.path_params), headers)
+def prepare(state: "AppState", route: "Route", scope: Scope, raw: bytes) -> Call:
+    query_string = scope.get("query_string")
+    query = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)) if query_string else {}
+    headers = header_dict(scope["headers"])
+    call = Call(state, route, None, query, dict(scope.get("path_params") or {}), headers)
     if route.auth == "basic":
         call.basic = basic_credentials(headers.get("authorization", ""))
     elif route.auth in ("partner", "bearer"):
@@ -125,7 +143,7 @@ def prepare(state: "AppState", route: "Route", request: Request, raw: bytes) -> 
         if bearer_value(headers.get("authorization", ""), errors.AdminTokenRequired) != state.settings.admin_token:
             raise errors.AdminTokenRequired()
 
-    raw = unsealed(state, call, request.scope, raw)
+    raw = unsealed(state, call, scope, raw)
     schemas = state.schemas
     if schemas.has(route.operation + ".query"):
         schemas.check(route.operation + ".query", call.query)

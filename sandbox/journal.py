@@ -47,12 +47,12 @@ class Entry:
     path: str
     query: str
     partner: str
-    request_headers: dict[str, str]
+    request_headers: list[tuple[bytes, bytes]]  # raw, as on the wire; shown masked by describe()
     request_body: Captured
     sandbox_time: datetime
     wall_time: datetime
     status: int = 0  # 0: no response was sent (a fault dropped the connection, or a crash)
-    response_headers: dict[str, str] = field(default_factory=dict)
+    response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     response_body: Captured = field(default_factory=Captured)
     latency_ms: float = 0.0
     fault: Any = None
@@ -85,8 +85,8 @@ class Entry:
         }
 
 
-def _message(headers: dict[str, str], body: Captured, decrypted: Any) -> dict[str, Any]:
-    shown: dict[str, Any] = {"headers": headers, "body": body.text(), "bodySize": body.size, "bodyTruncated": body.truncated}
+def _message(headers: list[tuple[bytes, bytes]], body: Captured, decrypted: Any) -> dict[str, Any]:
+    shown: dict[str, Any] = {"headers": visible_headers(headers), "body": body.text(), "bodySize": body.size, "bodyTruncated": body.truncated}
     if decrypted is not None:
         shown["decryptedBody"] = decrypted.decode("utf-8", "replace") if isinstance(decrypted, bytes) else decrypted
     return shown

@@ -12,13 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .journal import Captured, Entry, visible_headers
+from .journal import Captured, Entry
 from .logs import request_logger
 
 if TYPE_CHECKING:
     from .app import AppState
 
 REQUEST_ID_HEADER = "x-request-id"
+REQUEST_ID_HEADER_BYTES = REQUEST_ID_HEADER.encode()
+PARTNER_HEADER_BYTES = b"partnerid"
 REQUEST_ID = "sandbox.request_id"  # scope key, for inner layers
 FAULT = "sandbox.fault"
 DECRYPTED_BODY = "sandbox.decrypted_body"
@@ -39,13 +41,18 @@ class JournalMiddleware:
             return
         journal = self.state.journal
         seq = journal.next_seq()
-        incoming = dict(scope.get("headers") or ()).get(REQUEST_ID_HEADER.encode())
+        raw_headers = list(scope.get("headers") or ())
+        incoming, partner = None, ""
+        for name, value in raw_headers:  # names arrive lower-cased from the server
+            if name == REQUEST_ID_HEADER_BYTES:
+                incoming = value
+            elif name == PARTNER_HEADER_BYTES:
+                partner = value.decode("latin-1")
         request_id = incoming.decode() if incoming and _VALID_ID.match(incoming) else f"req-{seq:06d}"
         scope[REQUEST_ID] = request_id
-        headers = visible_headers(list(scope.get("headers") or ()))
         entry = Entry(
             seq, request_id, scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"),
-            headers.get("partnerid", ""), headers, Captured(), self.state.clock.now(), datetime.now(timezone.utc),
+            partner, raw_headers, Captured(), self.state.clock.now(), datetime.now(timezone.utc),
         )
         limit = journal.body_limit
         started = time.perf_counter()
@@ -61,7 +68,7 @@ class JournalMiddleware:
                 message = dict(message)
                 message["headers"] = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
                 entry.status = message["status"]
-                entry.response_headers = visible_headers(message["headers"])
+                entry.response_headers = message["headers"]
             elif message["type"] == "http.response.body":
                 entry.response_body.add(message.get("body", b""), limit)
             await send(message)

@@ -43,9 +43,10 @@ class FaultEngine:
     ) -> None:
         self.clock = clock
         self.schemas = schemas
-        self.magic_values: list[magic.MagicValue] = []
+        values: list[magic.MagicValue] = []
         for entries, source in magic_entries:
-            self.magic_values += magic.table(entries, source)
+            values += magic.table(entries, source)
+        self.magic_index = magic.MagicIndex(values)
         self.start_scenario = scenarios.load(scenario, schemas) if scenario else None
         self.reset(seed, clock)
 
@@ -136,7 +137,7 @@ class FaultEngine:
 
     def magic(self, operation: str, body: Any, method: str, path: str) -> tuple[magic.MagicValue, str] | None:
         """The magic value in this body, if any, and the journal's description of it."""
-        found = magic.find(self.magic_values, operation, body)
+        found = self.magic_index.find(operation, body)
         if found is None:
             return None
         outcome = found.fault.text() if found.fault else f"error={found.error}"

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from ..app import AppState
 
 HEADER = "x-sandbox-fault"
+HEADER_BYTES = HEADER.encode()
+KNOWN_PATHS = 4096
 OWN_API = "/__sandbox/"
 
 
@@ -37,6 +39,7 @@ class FaultMiddleware:
         self.app = app
         self.state = state
         self.routes: list[tuple[re.Pattern[str], Route]] = [(compile_path(r.path)[0], r) for r in ROUTES]
+        self._known: dict[tuple[str, str], Route | None] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(OWN_API):
@@ -44,6 +47,10 @@ class FaultMiddleware:
             return
         engine = self.state.faults
         route = self.route_for(scope["method"], scope["path"])
+        if not engine.rules and not any(name == HEADER_BYTES for name, _ in scope["headers"]):
+            # nothing armed: only a magic value, found inside the app, can still act
+            await effects.through(self.app, effects.Exchange(scope, receive, send, self.state, route))
+            return
         headers = Headers(scope=scope)
         body = None
         if engine.needs_body:
@@ -69,6 +76,14 @@ class FaultMiddleware:
         await effects.through(self.app, ex)
 
     def route_for(self, method: str, path: str) -> Route | None:
+        key = (method, path)
+        if key not in self._known:
+            if len(self._known) >= KNOWN_PATHS:  # paths carry ids; keep the memo bounded
+                self._known.clear()
+            self._known[key] = self._match(method, path)
+        return self._known[key]
+
+    def _match(self, method: str, path: str) -> Route | None:
         found = None
         for pattern, route in self.routes:
             if pattern.match(path):
