@@ -34,6 +34,7 @@ def uvicorn_config(settings: Settings, app: object) -> uvicorn.Config:
         access_log=False,
         lifespan="off",
         server_header=False,
+        proxy_headers=False,  # a sandbox is reached directly; X-Forwarded-* would only cost time
     )
 
 

@@ -182,6 +182,9 @@ class Store:
         self.sso_grants: dict[str, SsoGrant] = {}
         self.coin_configs: dict[str, CoinConfig] = {}
         self.coin_lots: dict[str, list[CoinLot]] = {}  # userId -> lots, oldest first
+        # userId -> no later than the earliest expiry among lots with coins left (absent: none
+        # expire), so a balance call checks expiry in O(1) instead of walking every lot
+        self.coin_next_expiry: dict[str, datetime] = {}
         self._coin_config_by_event: dict[tuple[str, str], str] = {}
         self._cards_by_account: dict[str, list[str]] = {}
         self._card_by_contact: dict[tuple[str, str], str] = {}
@@ -241,6 +244,10 @@ class Store:
 
     def add_coin_lot(self, lot: CoinLot) -> None:
         self.coin_lots.setdefault(lot.user_id, []).append(lot)
+        if lot.expires_at is not None and lot.remaining:
+            earliest = self.coin_next_expiry.get(lot.user_id)
+            if earliest is None or lot.expires_at < earliest:
+                self.coin_next_expiry[lot.user_id] = lot.expires_at
 
     def add_token(self, token: AccessToken) -> None:
         self.tokens[token.value] = token

@@ -204,12 +204,21 @@ def settle(store: Store, user_id: str) -> list[Posting]:
             [(coin_account(user_id), -lot.remaining), (COINS_EXPIRED, lot.remaining)], memo=lot.lot_id,
         ))
         lot.expired, lot.remaining = lot.remaining, Decimal(0)
+    if postings:
+        pending = [lot.expires_at for lot in store.coin_lots[user_id] if lot.remaining and lot.expires_at is not None]
+        if pending:
+            store.coin_next_expiry[user_id] = min(pending)
+        else:
+            store.coin_next_expiry.pop(user_id, None)
     return postings
 
 
 def _due(store: Store, user_id: str) -> list[CoinLot]:
     """Lots with coins left whose expiry has passed on the sandbox clock (expires_at <= now)."""
     now = store.now()
+    earliest = store.coin_next_expiry.get(user_id)
+    if earliest is None or earliest > now:
+        return []
     due = [lot for lot in store.coin_lots.get(user_id, []) if lot.remaining and lot.expires_at is not None and lot.expires_at <= now]
     return sorted(due, key=lambda lot: lot.expires_at or now)
 

@@ -8,6 +8,7 @@ request with it: the same request again replays the first result, a different on
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Callable, Iterable
 
@@ -165,8 +166,13 @@ def _move(
     )
     if direction == CREDIT:
         account.total_allocation += amount
-        _month(account, now.strftime("%Y-%m"))[0] += amount
+        _month(account, month_key(now))[0] += amount
     return posting
+
+
+def month_key(moment: datetime) -> str:
+    """"YYYY-MM" of the sandbox clock (UTC), the key of the monthly counters."""
+    return f"{moment.year:04d}-{moment.month:02d}"
 
 
 def _month(account: CardAccount, key: str) -> list[Decimal]:
@@ -264,7 +270,7 @@ def account_details(store: Store, partner_id: str, company_id: str, card_account
         card_balance += store.balance(card.card_id)
         total += 1
         active += card.status == "ACTIVE"
-    month = account.monthly.get(store.now().strftime("%Y-%m"), [Decimal(0), Decimal(0)])
+    month = account.monthly.get(month_key(store.now()), [Decimal(0), Decimal(0)])
     return AccountView(
         account, store.companies[company_id].name, store.balance(account.card_account_id),
         card_balance, total, active, month[0], month[1],
@@ -389,5 +395,5 @@ def redeem(store: Store, card: Card, amount: Decimal) -> Posting:
     )
     account = store.accounts[card.card_account_id]
     account.total_redemption += amount
-    _month(account, now.strftime("%Y-%m"))[1] += amount
+    _month(account, month_key(now))[1] += amount
     return posting
