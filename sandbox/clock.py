@@ -42,7 +42,9 @@ class Clock:
 
 def iso(moment: datetime) -> str:
     """EnKash's timestamp form: ISO-8601 UTC with milliseconds (REFERENCE.md §5)."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    m = moment if moment.tzinfo is timezone.utc else moment.astimezone(timezone.utc)
+    return (f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}"
+            f".{m.microsecond // 1000:03d}Z")
 
 
 def parse_iso(text: str) -> datetime:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Callable, Iterable
+from typing import Iterable
 
 from ..ledger import Posting
 from ..store import POINT, REDEEMED, WORLD, Card, CardAccount, SsoGrant, Store, User
@@ -345,22 +345,29 @@ def _card_sides(store: Store, posting: Posting) -> list[CardTransaction]:
 
 
 def _matches(store: Store, query: TransactionQuery, txn: CardTransaction) -> bool:
-    card = txn.card
-    account = store.accounts[card.card_account_id]
-    checks: list[Callable[[], bool]] = [
-        lambda: account.company_id == query.company_id,
-        lambda: not query.card_account_id or card.card_account_id == query.card_account_id,
-        lambda: not query.card_id or card.card_id == query.card_id,
-        lambda: not query.user_id or card.user_id == query.user_id,
-        lambda: not query.direction or txn.direction == query.direction,
-        lambda: query.amount_from is None or txn.amount >= query.amount_from,
-        lambda: query.amount_to is None or txn.amount <= query.amount_to,
-        lambda: query.date_from is None or txn.posting.at >= query.date_from,  # type: ignore[operator]
-        lambda: query.date_to is None or txn.posting.at <= query.date_to,  # type: ignore[operator]
-        lambda: not query.status or query.status == "SUCCESS",
-        lambda: not query.holder_name or query.holder_name.lower() in store.users[card.user_id].first_name.lower(),
-    ]
-    return all(check() for check in checks)
+    """Every filter the query gives holds (plain tests: this runs once per candidate row)."""
+    card, at = txn.card, txn.posting.at
+    if store.accounts[card.card_account_id].company_id != query.company_id:
+        return False
+    if query.card_account_id and card.card_account_id != query.card_account_id:
+        return False
+    if query.card_id and card.card_id != query.card_id:
+        return False
+    if query.user_id and card.user_id != query.user_id:
+        return False
+    if query.direction and txn.direction != query.direction:
+        return False
+    if query.amount_from is not None and txn.amount < query.amount_from:
+        return False
+    if query.amount_to is not None and txn.amount > query.amount_to:
+        return False
+    if query.date_from is not None and at < query.date_from:  # type: ignore[operator]
+        return False
+    if query.date_to is not None and at > query.date_to:  # type: ignore[operator]
+        return False
+    if query.status and query.status != "SUCCESS":
+        return False
+    return not query.holder_name or query.holder_name.lower() in store.users[card.user_id].first_name.lower()
 
 
 def sso_grant(store: Store, partner_id: str, company_id: str, card_account_id: str, card_id: str) -> SsoGrant:
