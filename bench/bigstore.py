@@ -19,7 +19,7 @@ import uvicorn
 from sandbox.app import create_app
 from sandbox.domain import rewards
 from sandbox.domain.rewards import Allocation
-from sandbox.server import uvicorn_config
+from sandbox.server import tune_gc, uvicorn_config
 from sandbox.settings import Settings
 
 from .partner import ACCOUNT, CARD, COMPANY, PARTNER
@@ -60,6 +60,7 @@ def main() -> None:
     begin = time.perf_counter()
     app = populate(settings, args.transactions, args.cards)
     print(f"populated {args.transactions} transactions in {time.perf_counter() - begin:.1f}s", flush=True)
+    tune_gc()  # as the sandbox server does
     uvicorn.Server(uvicorn_config(settings, app)).run()
 
 
