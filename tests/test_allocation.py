@@ -113,6 +113,13 @@ def test_same_reference_and_body_replays_the_first_result(docs_partner):
     assert docs_partner.card(first["enKashCardId"])["otbBalance"] == 100
 
 
+def test_an_amount_written_differently_is_the_same_request(docs_partner):
+    first = ok(docs_partner.allocate(enkashCardId=ASHA_CARD, loadAmount=11, uniqueReferenceNumber="N1"))
+    for spelled in (Decimal("11.0"), Decimal("11.00"), Decimal("1.1E+1")):
+        assert ok(docs_partner.allocate(enkashCardId=ASHA_CARD, loadAmount=spelled, uniqueReferenceNumber="N1")) == first
+    assert docs_partner.card(ASHA_CARD)["otbBalance"] == 511
+
+
 def test_replay_shows_the_balance_as_it_was_then(docs_partner):
     first = ok(docs_partner.allocate(enkashCardId=ASHA_CARD, loadAmount=1, uniqueReferenceNumber="R1"))
     ok(docs_partner.allocate(enkashCardId=ASHA_CARD, loadAmount=1, uniqueReferenceNumber="R2"))

@@ -37,7 +37,9 @@ def fingerprint(*parts: Mapping[str, Any]) -> str:
     canonical: dict[str, Any] = {}
     for part in parts:
         for key, value in part.items():
-            canonical[ALIASES.get(key, key)] = str(value.normalize()) if isinstance(value, Decimal) else value
+            if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+                value = str(Decimal(value).normalize())  # 11, 11.0 and 11.00 are one amount
+            canonical[ALIASES.get(key, key)] = value
     return hashlib.blake2b(jsonio.dumps(dict(sorted(canonical.items()))), digest_size=12).hexdigest()
 
 
