@@ -65,7 +65,7 @@ def drive(port: int, load: Load, connections: int, seconds: float, core: int | N
                           cwd=Path(__file__).parent.parent, timeout=seconds + 120)
     if use == "wrk":
         Path(script.name).unlink()
-    line = next((l for l in done.stdout.decode().splitlines() if l.startswith("BENCH ")), None)
+    line = next((text for text in done.stdout.decode().splitlines() if text.startswith("BENCH ")), None)
     if line is None:
         raise RuntimeError(f"{use} failed: {done.stdout.decode()[-1000:]} {done.stderr.decode()[-1000:]}")
     raw = json.loads(line[6:])

@@ -16,7 +16,6 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, precondition, rule
 
-from sandbox.client import SandboxClient
 
 from .conftest import CLIENTS, Target
 from .contract import assert_documented

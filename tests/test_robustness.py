@@ -68,7 +68,7 @@ def test_concurrent_credits_and_debits_keep_every_balance_exact(server, docs_par
     rng = random.Random(8)
     headers = {**docs_partner.headers, "Content-Type": "application/json"}
     plan = []
-    for n in range(10_000):
+    for _ in range(10_000):
         direction = "CR" if rng.random() < 0.5 else "DR"
         amount = Decimal(rng.randint(1, 160)) / 4  # quarters: never a magic amount (fixtures magicValues)
         plan.append((rng.choice(cards), direction, amount))

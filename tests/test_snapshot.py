@@ -173,4 +173,4 @@ def test_a_broken_state_file_stops_the_start_with_its_reason(tmp_path: Path):
     path.write_text('{"format": "something else"}')
     result = run_to_exit("--state-file", str(path))
     assert result.returncode == 2
-    assert f"bad state file format: not a sandbox state document" in result.stdout + result.stderr
+    assert "bad state file format: not a sandbox state document" in result.stdout + result.stderr

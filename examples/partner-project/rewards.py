@@ -17,7 +17,7 @@ def give_bonus(http: httpx.Client, token: str, partner_id: str, card_id: str, po
         "loadAmount": float(points), "uniqueReferenceNumber": reference,
     }
     headers = {"Authorization": f"Bearer {token}", "partnerId": partner_id}
-    for attempt in range(2):
+    for _attempt in range(2):
         response = http.post(PARTNER_PATH + "/create-allocate-points", json=body, headers=headers)
         if response.status_code < 500:
             break
