@@ -177,7 +177,7 @@ def parse_body(kind: str, content_type: str, raw: bytes) -> Any:
     return jsonio.loads(raw)
 
 
-def unsealed(state: "AppState", call: Call, scope: dict[str, Any], raw: bytes) -> bytes:
+def unsealed(state: "AppState", call: Call, scope: Scope, raw: bytes) -> bytes:
     """Encrypted payload mode (crypto.py): with the partner's mode `required` every JSON body, with
     `optional` an enveloped one, is decrypted with the key of the token's client, and the reply to
     it will be sealed; a required-mode call without a body gets a sealed reply too."""
@@ -206,7 +206,7 @@ def encryption_mode(state: "AppState", token: AccessToken | None) -> str:
     return partner.encryption if partner is not None and partner.encryption else state.settings.encryption
 
 
-def sealed(scope: dict[str, Any], reply: Reply) -> Reply:
+def sealed(scope: Scope, reply: Reply) -> Reply:
     """The reply as `{"request": "<base64>"}` when unsealed() asked for it; the plaintext is kept
     in the scope for the journal."""
     key = scope.get(RESPONSE_KEY)

@@ -185,7 +185,7 @@ _TYPE_NAMES = {"object": "a JSON object", "array": "a JSON array", "string": "a 
 def _describe(keyword: str, expected: Any, error: jsonschema.ValidationError) -> str:
     if keyword == "type":
         kinds = expected if isinstance(expected, list) else [expected]
-        return "must be " + " or ".join(_TYPE_NAMES.get(k, k) for k in kinds)
+        return "must be " + " or ".join(_TYPE_NAMES.get(str(k), str(k)) for k in kinds)
     if keyword == "enum":
         return "must be one of " + ", ".join(json.dumps(v) if not isinstance(v, str) else v for v in expected)
     if keyword == "pattern":

@@ -231,7 +231,7 @@ def _record(value: dict[str, Any], where: str) -> Any:
         cls = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError):
         raise SnapshotError(where, f"unknown record type {name!r}") from None
-    if not is_dataclass(cls) or not isinstance(value.get("fields"), dict):
+    if not (isinstance(cls, type) and is_dataclass(cls)) or not isinstance(value.get("fields"), dict):
         raise SnapshotError(where, f"{name!r} is not a record type, or fields are missing")
     given = value["fields"]
     names = [f.name for f in fields(cls)]

@@ -19,7 +19,6 @@ class ServerThread:
         self.settings = (settings or Settings()).replace(port=0, host="127.0.0.1")
         self.app = create_app(self.settings, fixture_doc)
         self._server = uvicorn.Server(uvicorn_config(self.settings.replace(log_level="warning"), self.app))
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         self._thread = threading.Thread(target=self._run, name="enkash-sandbox", daemon=True)
         self.port = 0
 

@@ -85,6 +85,7 @@ def allocate_points(store: Store, partner_id: str, request: Allocation) -> Alloc
     if replay is not None:
         return replay
 
+    card: Card | None
     if request.card_id:
         card = card_of(store, partner_id, request.company_id, request.card_id, request.card_account_id)
         _check_contact(store.users[card.user_id], card.card_id, request.email, request.mobile)

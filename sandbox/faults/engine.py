@@ -39,7 +39,7 @@ class Chosen:
 class FaultEngine:
     def __init__(
         self, clock: "Clock", schemas: "Schemas", seed: int, scenario: str = "",
-        magic_entries: Iterable[tuple[dict[str, Any], str]] = (),
+        magic_entries: Iterable[tuple[list[dict[str, Any]], str]] = (),
     ) -> None:
         self.clock = clock
         self.schemas = schemas
