@@ -124,6 +124,7 @@ def fixtures_load(call: Call) -> Reply:
         rebuilt = Store(state.clock, IdFactory(state.seed))
         for earlier, earlier_source in [*state.fixture_docs, (doc, source)]:
             fixtures.populate(rebuilt, earlier, earlier_source)
+        magic_index = state.faults.magic_table(state.magic_entries([(doc, source)]))
     except fixtures.FixtureError as exc:
         if exc.problem.startswith("not valid YAML/JSON"):
             raise errors.FixturesUnreadable(reason=exc.problem.removeprefix("not valid YAML/JSON: ")) from None
@@ -131,6 +132,7 @@ def fixtures_load(call: Call) -> Reply:
     before = state.store.summary()
     state.fixture_docs.append((doc, source))
     state.store = live
+    state.faults.magic_index = magic_index
     after = live.summary()
     added = {name: after[name] - before.get(name, 0) for name in after}
     return Reply({"status": "loaded", "added": added, "state": after, "fixtureDocuments": len(state.fixture_docs)})
@@ -142,6 +144,7 @@ def fixtures_forget(call: Call) -> Reply:
     kept = [(doc, source) for doc, source in state.fixture_docs if not source.startswith(_UPLOADED)]
     dropped = len(state.fixture_docs) - len(kept)
     state.fixture_docs[:] = kept
+    state.faults.magic_index = state.faults.magic_table(state.magic_entries())
     state.reset()
     return Reply({"status": "reset", "dropped": dropped, "seed": state.seed, "state": state.store.summary()})
 

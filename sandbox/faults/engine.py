@@ -43,12 +43,17 @@ class FaultEngine:
     ) -> None:
         self.clock = clock
         self.schemas = schemas
+        self.magic_index = self.magic_table(magic_entries)
+        self.start_scenario = scenarios.load(scenario, schemas) if scenario else None
+        self.reset(seed, clock)
+
+    @staticmethod
+    def magic_table(magic_entries: Iterable[tuple[list[dict[str, Any]], str]]) -> magic.MagicIndex:
+        """The magic values of every fixture document, in order; a bad entry is a FixtureError."""
         values: list[magic.MagicValue] = []
         for entries, source in magic_entries:
             values += magic.table(entries, source)
-        self.magic_index = magic.MagicIndex(values)
-        self.start_scenario = scenarios.load(scenario, schemas) if scenario else None
-        self.reset(seed, clock)
+        return magic.MagicIndex(values)
 
     def reset(self, seed: int, clock: "Clock") -> None:
         """Back to the start: the start scenario's rules, zero counts, the stream reseeded."""
