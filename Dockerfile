@@ -18,7 +18,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 COPY pyproject.toml README.md constraints.txt /src/
 COPY sandbox /src/sandbox
 COPY fixtures /src/fixtures
-RUN rm -f /src/sandbox/fixtures && cp -r /src/fixtures /src/sandbox/fixtures \
+RUN rm -f /src/sandbox/bundled_fixtures && cp -r /src/fixtures /src/sandbox/bundled_fixtures \
  && python3 -m venv /opt/sandbox \
  && PIP_CERT="${PIP_CERT}" /opt/sandbox/bin/pip install --no-cache-dir --disable-pip-version-check --quiet -c /src/constraints.txt /src \
  && rm -rf /src \

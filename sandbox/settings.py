@@ -13,7 +13,7 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 
 def bundled_fixtures_dir() -> Path:
     """The fixtures shipped with the package (a link to the repo's fixtures/ in a checkout)."""
-    inside = _PACKAGE_DIR / "fixtures"
+    inside = _PACKAGE_DIR / "bundled_fixtures"
     if (inside / "default.yaml").exists():
         return inside
     return _PACKAGE_DIR.parent / "fixtures"
