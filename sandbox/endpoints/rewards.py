@@ -6,8 +6,9 @@ from decimal import Decimal
 from typing import Any
 
 from ..clock import iso
-from ..domain import rewards
-from ..domain.rewards import Allocated, Allocation, BulkOutcome, BulkRow, TransactionQuery
+from ..domain import rewards, statements
+from ..domain.rewards import Allocated, Allocation, BulkOutcome, BulkRow
+from ..domain.statements import TransactionQuery
 from ..http import Call
 from ..store import Store
 from .fields import amount, fingerprint, first, moment, optional_amount, paging
@@ -109,7 +110,7 @@ def _bulk_failure(outcome: BulkOutcome, target: dict[str, str]) -> dict[str, Any
 
 def card_account_get(call: Call) -> dict[str, Any]:
     body = call.body
-    view = rewards.account_details(call.store, call.partner_id, body["companyId"], body["cardAccountId"])
+    view = statements.account_details(call.store, call.partner_id, body["companyId"], body["cardAccountId"])
     account, primary = view.account, view.account.primary_card
     return {
         "cardAccountId": account.card_account_id,
@@ -140,7 +141,7 @@ def card_account_get(call: Call) -> dict[str, Any]:
 def search(call: Call) -> dict[str, Any]:
     body = call.body
     offset, limit = paging(call.query)
-    found = rewards.search_cards(
+    found = statements.search_cards(
         call.store, call.partner_id, body["companyId"], body["cardAccountId"], first(body, "enKashCardId", "enkashCardId"),
     )
     store = call.store
@@ -187,7 +188,7 @@ def transaction_all(call: Call) -> dict[str, Any]:
         holder_name=body.get("cardHolderName"),
     )
     store = call.store
-    total, page = rewards.transactions(store, call.partner_id, query, offset, limit)
+    total, page = statements.transactions(store, call.partner_id, query, offset, limit)
     company_name = store.companies[query.company_id].name
     data = []
     for txn in page:

@@ -1,0 +1,143 @@
+"""What an account and its cards hold and have done: account details (counters, balances),
+card search and the card-transaction history. Reads only: nothing here writes to the store.
+
+Transaction queries are narrowed through the ledger's indexes (by reference, by posting id, by
+card) before any filter runs, so their cost follows the cards asked about, not the ledger's size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Iterable
+
+from ..ledger import Posting
+from ..store import Card, CardAccount, Store
+from . import errors
+from .rewards import CREDIT, DEBIT, account_of, card_of, month_key
+
+
+def search_cards(store: Store, partner_id: str, company_id: str, card_account_id: str, card_id: str | None) -> list[Card]:
+    account = account_of(store, partner_id, company_id, card_account_id)
+    if card_id:
+        return [card_of(store, partner_id, company_id, card_id, account.card_account_id)]
+    return list(store.iter_cards(account.card_account_id))
+
+
+@dataclass(frozen=True)
+class AccountView:
+    account: CardAccount
+    company_name: str
+    available_balance: Decimal
+    card_balance: Decimal
+    total_cards: int
+    active_cards: int
+    month_allocation: Decimal
+    month_redemption: Decimal
+
+
+def account_details(store: Store, partner_id: str, company_id: str, card_account_id: str) -> AccountView:
+    account = account_of(store, partner_id, company_id, card_account_id)
+    card_balance, total, active = Decimal(0), 0, 0
+    for card in store.iter_cards(account.card_account_id):
+        card_balance += store.balance(card.card_id)
+        total += 1
+        active += card.status == "ACTIVE"
+    month = account.monthly.get(month_key(store.now()), [Decimal(0), Decimal(0)])
+    return AccountView(
+        account, store.companies[company_id].name, store.balance(account.card_account_id),
+        card_balance, total, active, month[0], month[1],
+    )
+
+
+@dataclass(frozen=True)
+class TransactionQuery:
+    company_id: str
+    card_account_id: str | None = None
+    card_id: str | None = None
+    user_id: str | None = None
+    references: tuple[str, ...] = ()
+    transaction_ids: tuple[str, ...] = ()
+    direction: str | None = None
+    amount_from: Decimal | None = None
+    amount_to: Decimal | None = None
+    date_from: object | None = None
+    date_to: object | None = None
+    status: str | None = None
+    holder_name: str | None = None
+
+
+@dataclass(frozen=True)
+class CardTransaction:
+    posting: Posting
+    card: Card
+    amount: Decimal
+    direction: str
+    balance_after: Decimal
+
+
+def transactions(store: Store, partner_id: str, query: TransactionQuery, offset: int, limit: int) -> tuple[int, list[CardTransaction]]:
+    """Card transactions matching every given filter, newest first; narrowed through an index."""
+    if query.card_account_id:
+        account_of(store, partner_id, query.company_id, query.card_account_id)
+    elif store.company_of_partner(partner_id, query.company_id) is None:
+        raise errors.CompanyNotFound(company_id=query.company_id)
+
+    candidates = _candidates(store, partner_id, query)
+    matches = [t for t in candidates if _matches(store, query, t)]
+    return len(matches), matches[offset: offset + limit]
+
+
+def _candidates(store: Store, partner_id: str, query: TransactionQuery) -> Iterable[CardTransaction]:
+    if query.references or query.transaction_ids:
+        found = [store.ledger.by_reference(partner_id, r) for r in query.references]
+        found += [store.ledger.by_id(i) for i in query.transaction_ids]
+        postings = sorted({p.id: p for p in found if p is not None}.values(), key=lambda p: store.ledger.position(p.id), reverse=True)
+        return (t for p in postings for t in _card_sides(store, p))
+    if query.card_id:
+        cards: list[str] = [query.card_id]
+    elif query.user_id:
+        cards = [c.card_id for c in store.cards.values() if c.user_id == query.user_id]
+    elif query.card_account_id:
+        cards = store.cards_of_account(query.card_account_id)
+    else:
+        accounts = [a for a, acc in store.accounts.items() if acc.company_id == query.company_id]
+        cards = [c for a in accounts for c in store.cards_of_account(a)]
+    out = [t for card in cards for p in store.ledger.history(card) for t in _card_sides(store, p) if t.card.card_id == card]
+    if len(cards) > 1:
+        out.sort(key=lambda t: store.ledger.position(t.posting.id), reverse=True)
+    return out
+
+
+def _card_sides(store: Store, posting: Posting) -> list[CardTransaction]:
+    return [
+        CardTransaction(posting, store.cards[e.account], abs(e.amount), CREDIT if e.amount > 0 else DEBIT, e.balance_after)
+        for e in posting.entries
+        if e.account in store.cards
+    ]
+
+
+def _matches(store: Store, query: TransactionQuery, txn: CardTransaction) -> bool:
+    """Every filter the query gives holds (plain tests: this runs once per candidate row)."""
+    card, at = txn.card, txn.posting.at
+    if store.accounts[card.card_account_id].company_id != query.company_id:
+        return False
+    if query.card_account_id and card.card_account_id != query.card_account_id:
+        return False
+    if query.card_id and card.card_id != query.card_id:
+        return False
+    if query.user_id and card.user_id != query.user_id:
+        return False
+    if query.direction and txn.direction != query.direction:
+        return False
+    if query.amount_from is not None and txn.amount < query.amount_from:
+        return False
+    if query.amount_to is not None and txn.amount > query.amount_to:
+        return False
+    if query.date_from is not None and at < query.date_from:  # type: ignore[operator]
+        return False
+    if query.date_to is not None and at > query.date_to:  # type: ignore[operator]
+        return False
+    if query.status and query.status != "SUCCESS":
+        return False
+    return not query.holder_name or query.holder_name.lower() in store.users[card.user_id].first_name.lower()
