@@ -19,7 +19,7 @@ from .domain import errors
 from .domain.tokens import TokenPolicy
 from .faults.engine import FaultEngine
 from .faults.middleware import FaultMiddleware
-from .http import JSON, handler
+from .http import JSON, Endpoint
 from .ids import IdFactory
 from .journal import Journal
 from .recorder import JournalMiddleware
@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None, fixture_doc: dict[str, Any] | N
     settings = settings or Settings()
     state = AppState(settings, fixture_doc)
     app = Starlette(
-        routes=[StarletteRoute(r.path, handler(r), methods=[r.method], name=r.operation + ":" + r.path) for r in ROUTES],
+        routes=[StarletteRoute(r.path, Endpoint(r), methods=[r.method], name=r.operation + ":" + r.path) for r in ROUTES],
         exception_handlers={HTTPException: _http_exception, Exception: _unexpected},
     )
     app.state.sandbox = state

@@ -102,10 +102,6 @@ class Endpoint:
         await send({"type": "http.response.body", "body": content})
 
 
-def handler(route: "Route") -> Endpoint:
-    return Endpoint(route)
-
-
 async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     declared = next((value for name, value in scope["headers"] if name == b"content-length"), b"")
     if declared.isdigit() and int(declared) > limit:

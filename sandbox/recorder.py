@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .faults.spec import DESCRIPTION as FAULT_DESCRIPTION
+from .http import DECRYPTED_BODY, DECRYPTED_RESPONSE
 from .journal import Captured, Entry
 from .logs import request_logger
 
@@ -21,10 +23,6 @@ if TYPE_CHECKING:
 REQUEST_ID_HEADER = "x-request-id"
 REQUEST_ID_HEADER_BYTES = REQUEST_ID_HEADER.encode()
 PARTNER_HEADER_BYTES = b"partnerid"
-REQUEST_ID = "sandbox.request_id"  # scope key, for inner layers
-FAULT = "sandbox.fault"
-DECRYPTED_BODY = "sandbox.decrypted_body"
-DECRYPTED_RESPONSE = "sandbox.decrypted_response"
 _VALID_ID = re.compile(rb"^[A-Za-z0-9._:/+=-]{1,128}$")
 _NOT_JOURNALED = ("/__sandbox/journal", "/__sandbox/health")  # reading the journal must not fill it
 _QUIET = ("/__sandbox/health",)  # container probes: logged at debug
@@ -49,7 +47,6 @@ class JournalMiddleware:
             elif name == PARTNER_HEADER_BYTES:
                 partner = value.decode("latin-1")
         request_id = incoming.decode() if incoming and _VALID_ID.match(incoming) else f"req-{seq:06d}"
-        scope[REQUEST_ID] = request_id
         entry = Entry(
             seq, request_id, scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"),
             partner, raw_headers, Captured(), self.state.clock.now(), datetime.now(timezone.utc),
@@ -77,7 +74,7 @@ class JournalMiddleware:
             await self.app(scope, receive_recorded, send_recorded)
         finally:
             entry.latency_ms = (time.perf_counter() - started) * 1000
-            entry.fault = scope.get(FAULT)
+            entry.fault = scope.get(FAULT_DESCRIPTION)
             entry.decrypted_body = scope.get(DECRYPTED_BODY)
             entry.decrypted_response = scope.get(DECRYPTED_RESPONSE)
             if not entry.path.startswith(_NOT_JOURNALED):

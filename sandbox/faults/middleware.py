@@ -9,8 +9,6 @@ Wrapped from outside the Starlette app (sandbox/app.py `wrap()`), so it talks to
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -21,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import jsonio
 from ..domain import errors
+from ..http import basic_credentials, bearer_value
 from ..routes import ROUTES, Route
 from . import effects, spec
 from .rules import Incoming
@@ -93,21 +92,20 @@ class FaultMiddleware:
         return found
 
     def partner_of(self, headers: Headers) -> str | None:
-        """The partnerId header; else the partner behind the bearer token or the Basic client."""
+        """The partnerId header; else the partner behind the bearer token or the Basic client,
+        read with the adapter's own credential parsers."""
         if headers.get("partnerid"):
             return headers["partnerid"]
         store = self.state.store
-        scheme, _, value = headers.get("authorization", "").strip().partition(" ")
-        if scheme.lower() == "bearer" and value.strip() in store.tokens:
-            return store.tokens[value.strip()].partner_id
-        if scheme.lower() == "basic":
-            try:
-                client_id = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")[0]
-            except (binascii.Error, UnicodeDecodeError):
-                return None
-            client = store.clients.get(client_id)
-            return client.partner_id if client else None
-        return None
+        value = headers.get("authorization", "")
+        try:
+            if value.strip().lower().startswith("basic "):
+                client = store.clients.get(basic_credentials(value)[0])
+                return client.partner_id if client else None
+            token = store.tokens.get(bearer_value(value))
+        except errors.SandboxError:
+            return None
+        return token.partner_id if token else None
 
 
 def company_of(body: Any, scope: Scope) -> str | None:
