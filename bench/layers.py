@@ -1,5 +1,5 @@
 """Where the time of one top-up goes: CPU microseconds per request of each layer of the
-sandbox's ASGI stack (middlewares, Starlette, the route's handler), called in-process without a
+sandbox's ASGI stack (middlewares, dispatcher, the route's handler), called in-process without a
 network, next to the bare Starlette baseline. `python -m bench.layers`.
 
 Each layer's cost is the time of a stack starting at that layer minus the stack below it.
@@ -13,10 +13,7 @@ import json
 import time
 from typing import Any
 
-from starlette.applications import Starlette
-from starlette.routing import Route as StarletteRoute
-
-from sandbox.app import create_app
+from sandbox.app import Dispatcher, create_app
 from sandbox.settings import Settings
 
 from . import baseline
@@ -43,9 +40,9 @@ async def _call(asgi: Any, app: Any, method: str, path: str, headers: dict[str, 
     return sent
 
 
-def _stack(app: Any) -> tuple[list[tuple[str, Any]], Starlette]:
+def _stack(app: Any) -> tuple[list[tuple[str, Any]], Dispatcher]:
     layers, layer = [], app
-    while not isinstance(layer, Starlette):
+    while not isinstance(layer, Dispatcher):
         layers.append((type(layer).__name__, layer))
         layer = getattr(layer, "app", None) or layer._asgi
     return layers, layer
@@ -53,22 +50,22 @@ def _stack(app: Any) -> tuple[list[tuple[str, Any]], Starlette]:
 
 async def measure(requests: int = 2000) -> list[tuple[str, float]]:
     app = create_app(Settings())
-    _, starlette_app = _stack(app)
+    _, dispatcher = _stack(app)
     basic = "Basic " + base64.b64encode(":".join(BASIC).encode()).decode()
     form = "&".join(f"{k}={v}" for k, v in LOGIN.items()).encode()
-    answer = await _call(app, starlette_app, "POST", "/oauth/token",
+    answer = await _call(app, dispatcher, "POST", "/oauth/token",
                          {"authorization": basic, "content-type": "application/x-www-form-urlencoded"}, form)
     token = json.loads(answer[1]["body"])["access_token"]
     headers = {"authorization": f"Bearer {token}", "partnerid": PARTNER, "content-type": "application/json"}
     layers, _ = _stack(app)
-    handler = next(r.app for r in starlette_app.routes if isinstance(r, StarletteRoute) and r.path == ALLOCATE)
-    starts = [*layers, ("Starlette (router, exception middlewares)", starlette_app), ("sandbox handler (http.py + endpoint)", handler)]
+    handler = next(e for r, e in dispatcher.endpoints.items() if r.path == ALLOCATE)
+    starts = [*layers, ("Dispatcher (route index)", dispatcher), ("sandbox handler (http.py + endpoint)", handler)]
 
     async def per_request(asgi: Any, tag: str) -> float:
         begin = time.process_time()
         for n in range(requests):
             body = json.dumps(top_up_body(CARD, f"{tag}-{n}")).encode()
-            await _call(asgi, starlette_app, "POST", ALLOCATE, headers, body)
+            await _call(asgi, dispatcher, "POST", ALLOCATE, headers, body)
         return (time.process_time() - begin) / requests * 1e6
 
     # the least of three rounds: CPU time on a shared machine only ever errs upwards

@@ -1,28 +1,22 @@
-"""create_app(settings): the state object, the Starlette app built from the route table, and
-the middlewares wrapped around it from outside (so they talk to the server's own `send`)."""
+"""create_app(settings): the state object, the dispatcher built from the route table, and the
+middlewares wrapped around it (each talks to the server's own `send`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Match
-from starlette.routing import Route as StarletteRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from . import envelope, fixtures, jsonio
+from . import fixtures
 from .clock import Clock, parse_iso
-from .domain import errors
 from .domain.tokens import TokenPolicy
 from .faults.engine import FaultEngine
 from .faults.middleware import FaultMiddleware
-from .http import JSON, Endpoint
+from .http import Endpoint, unrouted_reply, write
 from .ids import IdFactory
 from .journal import Journal
 from .recorder import JournalMiddleware
+from .router import Router
 from .routes import ROUTES
 from .schemas import Schemas
 from .settings import Settings
@@ -35,6 +29,7 @@ class AppState:
     def __init__(self, settings: Settings, fixture_doc: dict[str, Any] | None = None) -> None:
         self.settings = settings
         self.schemas = Schemas()
+        self.router = Router(ROUTES)
         self.token_policy = TokenPolicy(settings.token_ttl, settings.token_reuse, settings.lockout_attempts, settings.lockout_seconds)
         source = str(settings.fixtures_path())
         self.fixture_docs: list[tuple[dict[str, Any], str]] = [
@@ -68,7 +63,7 @@ class AppState:
 
 
 class SandboxApp:
-    """What uvicorn serves: the middlewares wrapped around Starlette, and the state they share."""
+    """What uvicorn serves: the middlewares wrapped around the dispatcher, and the state they share."""
 
     def __init__(self, state: AppState, asgi: ASGIApp) -> None:
         self.sandbox = state
@@ -78,15 +73,44 @@ class SandboxApp:
         await self._asgi(scope, receive, send)
 
 
+class Dispatcher:
+    """The innermost app: the route's Endpoint, or the 404/405 envelope. Starlette's router would
+    walk every route's pattern and wrap `send` in two exception middlewares on each request; the
+    route table is flat and the adapter answers every error itself, so one index does the job."""
+
+    def __init__(self, state: AppState) -> None:
+        self.state = state
+        self.endpoints = {route: Endpoint(route, state) for route in ROUTES}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":  # websockets: nothing here speaks them
+            return
+        found = self.state.router.find(scope["method"], scope["path"])
+        if found.route is None:
+            await write(send, unrouted_reply(found, scope["method"], scope["path"]))
+            return
+        scope["path_params"] = found.params
+        await self.endpoints[found.route](scope, receive, send)
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    """Nothing to start or stop: the state is built before the server listens."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
 def create_app(settings: Settings | None = None, fixture_doc: dict[str, Any] | None = None) -> SandboxApp:
     settings = settings or Settings()
     state = AppState(settings, fixture_doc)
-    app = Starlette(
-        routes=[StarletteRoute(r.path, Endpoint(r), methods=[r.method], name=r.operation + ":" + r.path) for r in ROUTES],
-        exception_handlers={HTTPException: _http_exception, Exception: _unexpected},
-    )
-    app.state.sandbox = state
-    return SandboxApp(state, wrap(app, state))
+    return SandboxApp(state, wrap(Dispatcher(state), state))
 
 
 def wrap(app: ASGIApp, state: AppState) -> ASGIApp:
@@ -94,30 +118,3 @@ def wrap(app: ASGIApp, state: AppState) -> ASGIApp:
     app = FaultMiddleware(app, state)  # faults: header, rules, scenarios (sandbox/faults/)
     app = JournalMiddleware(app, state)  # outermost: request id, journal, log line
     return app
-
-
-def _envelope_response(failure: errors.SandboxError, headers: dict[str, str] | None = None) -> Response:
-    return Response(jsonio.dumps(envelope.failure("B", failure)), failure.status, headers, media_type=JSON)
-
-
-async def _http_exception(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    if exc.status_code == 405:
-        allow = {"Allow": ", ".join(_allowed_methods(request))}
-        return _envelope_response(errors.MethodNotAllowed(method=request.method, path=request.url.path), allow)
-    if exc.status_code == 404:
-        return _envelope_response(errors.RouteNotFound(path=request.url.path))
-    return _envelope_response(errors.SandboxError(exc.detail, status=exc.status_code))
-
-
-def _allowed_methods(request: Request) -> list[str]:
-    """The methods of the path the request matched (Starlette names only one route's): the first
-    matching path in table order, so /enkash-coins/allocate-coin is not also /{coinConfigId}."""
-    scope = dict(request.scope, method="")
-    routes = [r for r in request.app.routes if isinstance(r, StarletteRoute)]
-    matched = next((r.path for r in routes if r.matches(scope)[0] != Match.NONE), None)
-    return sorted({m for r in routes if r.path == matched for m in r.methods or ()})
-
-
-async def _unexpected(request: Request, exc: Exception) -> Response:
-    return _envelope_response(errors.SandboxError(f"sandbox bug: {type(exc).__name__}: {exc}", status=500))

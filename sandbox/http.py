@@ -22,6 +22,7 @@ from .store import AccessToken, Store
 
 if TYPE_CHECKING:
     from .app import AppState
+    from .router import Found
     from .routes import Route
     from .settings import Settings
 
@@ -71,17 +72,15 @@ class Reply:
 
 
 class Endpoint:
-    """The ASGI app of one route (Starlette hands a non-function endpoint the raw scope): reads
-    the body, runs the adapter's steps, sends the answer. No Request/Response objects: the hot
-    path builds only what it uses."""
+    """The ASGI app of one route: reads the body, runs the adapter's steps, sends the answer. No
+    Request/Response objects: the hot path builds only what it uses."""
 
-    def __init__(self, route: "Route") -> None:
+    def __init__(self, route: "Route", state: "AppState") -> None:
         self.route = route
-        self.__name__ = route.operation.replace("-", "_")
+        self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        route = self.route
-        state: AppState = scope["app"].state.sandbox
+        route, state = self.route, self.state
         try:
             raw = await read_body(scope, receive, state.settings.max_body_bytes)
             call = prepare(state, route, scope, raw)
@@ -92,14 +91,29 @@ class Endpoint:
             reply = failure_reply(state.settings, route, failure)
             if not state.settings.encrypt_errors:
                 scope.pop(RESPONSE_KEY, None)
+        except Exception as bug:  # a sandbox bug still answers in the envelope, loudly
+            reply = failure_reply(state.settings, route, errors.SandboxError(f"sandbox bug: {type(bug).__name__}: {bug}", status=500))
+            scope.pop(RESPONSE_KEY, None)
         if state.settings.validate_responses:
             reply = checked(state, route, reply)
-        reply = sealed(scope, reply)
-        content = jsonio.dumps(reply.body) if reply.media_type == JSON else reply.body.encode("utf-8")
-        headers = [(b"content-length", str(len(content)).encode()), (b"content-type", reply.media_type.encode())]
-        headers += [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in reply.headers.items()]
-        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
-        await send({"type": "http.response.body", "body": content})
+        await write(send, sealed(scope, reply))
+
+
+async def write(send: Send, reply: Reply) -> None:
+    content = jsonio.dumps(reply.body) if reply.media_type == JSON else reply.body.encode("utf-8")
+    headers = [(b"content-length", str(len(content)).encode()), (b"content-type", reply.media_type.encode())]
+    headers += [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in reply.headers.items()]
+    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+    await send({"type": "http.response.body", "body": content})
+
+
+def unrouted_reply(found: "Found", method: str, path: str) -> Reply:
+    """404 for a path no route has, 405 (with Allow) for a method the path does not take."""
+    if found.allowed:
+        failure: errors.SandboxError = errors.MethodNotAllowed(method=method, path=path)
+        return Reply(envelope.failure("B", failure), failure.status, {"Allow": ", ".join(found.allowed)})
+    failure = errors.RouteNotFound(path=path)
+    return Reply(envelope.failure("B", failure), failure.status)
 
 
 async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:

@@ -16,7 +16,7 @@ PARTNER = "/api/v0/partner/enKashCard"
 COINS = "/api/v0/enkash-coins"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # a route is itself: hashed by identity, as the dispatcher's key
 class Route:
     method: str
     path: str

@@ -2,25 +2,22 @@
 the `X-Sandbox-Fault` header or the armed rules, and effects.py carries it out. The sandbox's own
 /__sandbox/ API is never faulted, so a test can always disarm what it armed.
 
-Wrapped from outside the Starlette app (sandbox/app.py `wrap()`), so it talks to the server's own
+Wrapped around the dispatcher (sandbox/app.py `wrap()`), so it talks to the server's own
 `send`; the request's scope gets `sandbox.fault`, a short description the journal records.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from starlette.datastructures import Headers
-from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import jsonio
 from ..domain import errors
 from ..http import basic_credentials, bearer_value
-from ..routes import ROUTES, Route
 from . import effects, spec
 from .rules import Incoming
 
@@ -29,7 +26,6 @@ if TYPE_CHECKING:
 
 HEADER = "x-sandbox-fault"
 HEADER_BYTES = HEADER.encode()
-KNOWN_PATHS = 4096
 OWN_API = "/__sandbox/"
 
 
@@ -37,15 +33,13 @@ class FaultMiddleware:
     def __init__(self, app: ASGIApp, state: "AppState") -> None:
         self.app = app
         self.state = state
-        self.routes: list[tuple[re.Pattern[str], Route]] = [(compile_path(r.path)[0], r) for r in ROUTES]
-        self._known: dict[tuple[str, str], Route | None] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(OWN_API):
             await self.app(scope, receive, send)
             return
         engine = self.state.faults
-        route = self.route_for(scope["method"], scope["path"])
+        route = self.state.router.find(scope["method"], scope["path"]).route
         if not engine.rules and not any(name == HEADER_BYTES for name, _ in scope["headers"]):
             # nothing armed: only a magic value, found inside the app, can still act
             await effects.through(self.app, effects.Exchange(scope, receive, send, self.state, route))
@@ -73,23 +67,6 @@ class FaultMiddleware:
                 return
             scope[spec.PENDING] = chosen.fault
         await effects.through(self.app, ex)
-
-    def route_for(self, method: str, path: str) -> Route | None:
-        key = (method, path)
-        if key not in self._known:
-            if len(self._known) >= KNOWN_PATHS:  # paths carry ids; keep the memo bounded
-                self._known.clear()
-            self._known[key] = self._match(method, path)
-        return self._known[key]
-
-    def _match(self, method: str, path: str) -> Route | None:
-        found = None
-        for pattern, route in self.routes:
-            if pattern.match(path):
-                found = found or route
-                if route.method == method:
-                    return route
-        return found
 
     def partner_of(self, headers: Headers) -> str | None:
         """The partnerId header; else the partner behind the bearer token or the Basic client,

@@ -1,0 +1,66 @@
+"""Which route of THE route table a request is for: one index, read by the adapter's dispatch
+and by the fault layer alike. Paths use Starlette's syntax and convertors (`compile_path`).
+
+Fixed paths are one dict lookup; only paths with parameters are matched by pattern, in table
+order, so /enkash-coins/allocate-coin is never taken for /enkash-coins/{coinConfigId}.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from starlette.convertors import Convertor
+from starlette.routing import compile_path
+
+from .routes import Route
+
+
+@dataclass(frozen=True)
+class Found:
+    """A route for the method and path; or none, with the methods the path does allow (a 405
+    when there are some, a 404 when there are none)."""
+
+    route: Route | None
+    params: dict[str, Any] = field(default_factory=dict)
+    allowed: tuple[str, ...] = ()
+
+
+@dataclass
+class _Path:
+    pattern: re.Pattern[str]
+    convertors: dict[str, Convertor[Any]]
+    methods: dict[str, Route]
+
+
+class Router:
+    def __init__(self, routes: Iterable[Route]) -> None:
+        self._fixed: dict[str, dict[str, Route]] = {}
+        self._templated: dict[str, _Path] = {}
+        for route in routes:
+            pattern, _, convertors = compile_path(route.path)
+            if convertors:
+                entry = self._templated.setdefault(route.path, _Path(pattern, convertors, {}))
+                entry.methods.setdefault(route.method, route)
+            else:
+                self._fixed.setdefault(route.path, {}).setdefault(route.method, route)
+
+    def find(self, method: str, path: str) -> Found:
+        fixed = self._fixed.get(path, {})
+        route = fixed.get(method)
+        if route is not None:
+            return Found(route)
+        templated, params = self._match_templated(path)
+        route = templated.get(method)
+        if route is not None:  # as Spring does: GET /enkash-coins/allocate-coin is a config id
+            return Found(route, params)
+        return Found(None, {}, tuple(sorted(fixed or templated)))
+
+    def _match_templated(self, path: str) -> tuple[dict[str, Route], dict[str, Any]]:
+        for entry in self._templated.values():
+            matched = entry.pattern.match(path)
+            if matched:
+                params = {name: entry.convertors[name].convert(value) for name, value in matched.groupdict().items()}
+                return entry.methods, params
+        return {}, {}
