@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from fnmatch import fnmatchcase
 from typing import Any, Iterator
 
@@ -19,49 +19,40 @@ _REFERENCE = re.compile(rb'"(?:uniqueReferenceNumber|uniqueReferenceNum|requestI
 _HIDDEN_HEADERS = ("authorization",)
 
 
-@dataclass(slots=True)
-class Captured:
-    """A body as seen on the wire, cut at the journal's byte limit."""
+class Entry:
+    """One exchange. The hot path only stores references to what the server already built (raw
+    header lists, body bytes, a float wall time); describe() decodes and formats them when
+    someone reads the journal, which is rare next to the requests that fill it."""
 
-    data: bytes = b""
-    size: int = 0
+    __slots__ = (
+        "seq", "request_id", "method", "path", "query", "request_headers", "request_body", "request_size",
+        "sandbox_time", "wall_time", "status", "response_headers", "response_body", "response_size",
+        "latency_ms", "fault", "decrypted_body", "decrypted_response",
+    )
 
-    def add(self, chunk: bytes, limit: int) -> None:
-        if len(self.data) < limit:
-            self.data += chunk[: limit - len(self.data)]
-        self.size += len(chunk)
+    def __init__(
+        self, seq: int, request_id: str, method: str, path: str, query: bytes,
+        request_headers: list[tuple[bytes, bytes]], sandbox_time: datetime, wall_time: float,
+    ) -> None:
+        self.seq, self.request_id, self.method, self.path, self.query = seq, request_id, method, path, query
+        self.request_headers = request_headers  # raw, as on the wire; shown masked by describe()
+        self.sandbox_time, self.wall_time = sandbox_time, wall_time  # wall time: seconds since the epoch
+        self.request_body, self.request_size = b"", 0  # the body cut at the journal's limit, and its whole size
+        self.status = 0  # 0: no response was sent (a fault dropped the connection, or a crash)
+        self.response_headers: list[tuple[bytes, bytes]] = []
+        self.response_body, self.response_size = b"", 0
+        self.latency_ms = 0.0
+        self.fault: Any = None
+        self.decrypted_body: Any = None  # encrypted payload mode: the request as the endpoint saw it
+        self.decrypted_response: Any = None  # ... and the response before it was sealed
 
     @property
-    def truncated(self) -> bool:
-        return self.size > len(self.data)
-
-    def text(self) -> str:
-        return self.data.decode("utf-8", errors="replace")
-
-
-@dataclass(slots=True)
-class Entry:
-    seq: int
-    request_id: str
-    method: str
-    path: str
-    query: str
-    partner: str
-    request_headers: list[tuple[bytes, bytes]]  # raw, as on the wire; shown masked by describe()
-    request_body: Captured
-    sandbox_time: datetime
-    wall_time: datetime
-    status: int = 0  # 0: no response was sent (a fault dropped the connection, or a crash)
-    response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
-    response_body: Captured = field(default_factory=Captured)
-    latency_ms: float = 0.0
-    fault: Any = None
-    decrypted_body: Any = None  # encrypted payload mode: the request as the endpoint saw it
-    decrypted_response: Any = None  # ... and the response before it was sealed
+    def partner(self) -> str:
+        return next((value.decode("latin-1") for name, value in self.request_headers if name.lower() == b"partnerid"), "")
 
     def references(self) -> set[str]:
         """Partner references in the request (wire and decrypted bodies)."""
-        found = {(m.group(1) or m.group(2) or b"").decode("utf-8", "replace") for m in _REFERENCE.finditer(self.request_body.data)}
+        found = {(m.group(1) or m.group(2) or b"").decode("utf-8", "replace") for m in _REFERENCE.finditer(self.request_body)}
         if self.decrypted_body is not None:
             raw = self.decrypted_body if isinstance(self.decrypted_body, bytes) else str(self.decrypted_body).encode()
             found |= {(m.group(1) or m.group(2) or b"").decode("utf-8", "replace") for m in _REFERENCE.finditer(raw)}
@@ -73,20 +64,31 @@ class Entry:
             "requestId": self.request_id,
             "method": self.method,
             "path": self.path,
-            "query": self.query,
+            "query": self.query.decode("latin-1"),
             "partnerId": self.partner or None,
             "status": self.status,
             "latencyMs": round(self.latency_ms, 3),
             "fault": self.fault if self.fault is None or isinstance(self.fault, (str, int, dict, list)) else str(self.fault),
             "sandboxTime": iso(self.sandbox_time),
-            "wallTime": iso(self.wall_time),
-            "request": _message(self.request_headers, self.request_body, self.decrypted_body),
-            "response": _message(self.response_headers, self.response_body, self.decrypted_response),
+            "wallTime": iso(datetime.fromtimestamp(self.wall_time, timezone.utc)),
+            "request": _message(self.request_headers, self.request_body, self.request_size, self.decrypted_body),
+            "response": _message(self.response_headers, self.response_body, self.response_size, self.decrypted_response),
         }
 
 
-def _message(headers: list[tuple[bytes, bytes]], body: Captured, decrypted: Any) -> dict[str, Any]:
-    shown: dict[str, Any] = {"headers": visible_headers(headers), "body": body.text(), "bodySize": body.size, "bodyTruncated": body.truncated}
+def kept(held: bytes, chunk: bytes, limit: int) -> bytes:
+    """What a body keeps after one more chunk: the bytes up to the journal's limit (no copy while
+    a one-chunk body fits, as nearly every body does)."""
+    if not held:
+        return chunk if len(chunk) <= limit else chunk[:limit]
+    return held + chunk[: limit - len(held)] if len(held) < limit else held
+
+
+def _message(headers: list[tuple[bytes, bytes]], body: bytes, size: int, decrypted: Any) -> dict[str, Any]:
+    shown: dict[str, Any] = {
+        "headers": visible_headers(headers), "body": body.decode("utf-8", errors="replace"),
+        "bodySize": size, "bodyTruncated": size > len(body),
+    }
     if decrypted is not None:
         shown["decryptedBody"] = decrypted.decode("utf-8", "replace") if isinstance(decrypted, bytes) else decrypted
     return shown

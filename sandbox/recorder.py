@@ -5,6 +5,7 @@ saw, faults included (the fault middleware inside marks `scope["sandbox.fault"]`
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from datetime import datetime, timezone
@@ -14,7 +15,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .faults.spec import DESCRIPTION as FAULT_DESCRIPTION
 from .http import DECRYPTED_BODY, DECRYPTED_RESPONSE
-from .journal import Captured, Entry
+from .clock import iso
+from .journal import Entry, kept
 from .logs import request_logger
 
 if TYPE_CHECKING:
@@ -22,7 +24,6 @@ if TYPE_CHECKING:
 
 REQUEST_ID_HEADER = "x-request-id"
 REQUEST_ID_HEADER_BYTES = REQUEST_ID_HEADER.encode()
-PARTNER_HEADER_BYTES = b"partnerid"
 _VALID_ID = re.compile(rb"^[A-Za-z0-9._:/+=-]{1,128}$")
 _NOT_JOURNALED = ("/__sandbox/journal", "/__sandbox/health")  # reading the journal must not fill it
 _QUIET = ("/__sandbox/health",)  # container probes: logged at debug
@@ -32,6 +33,7 @@ class JournalMiddleware:
     def __init__(self, app: ASGIApp, state: "AppState") -> None:
         self.app = app
         self.state = state
+        self.logger = request_logger()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -39,35 +41,32 @@ class JournalMiddleware:
             return
         journal = self.state.journal
         seq = journal.next_seq()
-        raw_headers = list(scope.get("headers") or ())
-        incoming, partner = None, ""
-        for name, value in raw_headers:  # names arrive lower-cased from the server
-            if name == REQUEST_ID_HEADER_BYTES:
-                incoming = value
-            elif name == PARTNER_HEADER_BYTES:
-                partner = value.decode("latin-1")
+        headers = scope["headers"]
+        incoming = next((value for name, value in headers if name == REQUEST_ID_HEADER_BYTES), None)
         request_id = incoming.decode() if incoming and _VALID_ID.match(incoming) else f"req-{seq:06d}"
-        entry = Entry(
-            seq, request_id, scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"),
-            partner, raw_headers, Captured(), self.state.clock.now(), datetime.now(timezone.utc),
-        )
+        entry = Entry(seq, request_id, scope["method"], scope["path"], scope.get("query_string", b""), headers,
+                      self.state.clock.now(), time.time())
         limit = journal.body_limit
+        request_id_header = (REQUEST_ID_HEADER_BYTES, request_id.encode())
         started = time.perf_counter()
 
         async def receive_recorded() -> Message:
             message = await receive()
             if message["type"] == "http.request":
-                entry.request_body.add(message.get("body", b""), limit)
+                chunk = message.get("body", b"")
+                entry.request_body = kept(entry.request_body, chunk, limit)
+                entry.request_size += len(chunk)
             return message
 
         async def send_recorded(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message = dict(message)
-                message["headers"] = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
+                message = {**message, "headers": [*message.get("headers", ()), request_id_header]}
                 entry.status = message["status"]
                 entry.response_headers = message["headers"]
             elif message["type"] == "http.response.body":
-                entry.response_body.add(message.get("body", b""), limit)
+                chunk = message.get("body", b"")
+                entry.response_body = kept(entry.response_body, chunk, limit)
+                entry.response_size += len(chunk)
             await send(message)
 
         try:
@@ -79,20 +78,18 @@ class JournalMiddleware:
             entry.decrypted_response = scope.get(DECRYPTED_RESPONSE)
             if not entry.path.startswith(_NOT_JOURNALED):
                 journal.record(entry)
-            _log(entry)
+            level = 10 if entry.path.startswith(_QUIET) else 20  # DEBUG / INFO
+            if self.logger.isEnabledFor(level):
+                _log(self.logger, level, entry)
 
 
-def _log(entry: Entry) -> None:
-    logger = request_logger()
-    level = 10 if entry.path.startswith(_QUIET) else 20  # DEBUG / INFO
-    if not logger.isEnabledFor(level):
-        return
+def _log(logger: logging.Logger, level: int, entry: Entry) -> None:
     fields: dict[str, Any] = {
-        "time": entry.wall_time.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "time": iso(datetime.fromtimestamp(entry.wall_time, timezone.utc)),
         "requestId": entry.request_id,
         "method": entry.method,
         "path": entry.path,
-        "query": entry.query,
+        "query": entry.query.decode("latin-1"),
         "status": entry.status,
         "latencyMs": round(entry.latency_ms, 3),
         "partnerId": entry.partner or None,
