@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qsl
 
 from starlette.types import Receive, Scope, Send
@@ -78,12 +78,14 @@ class Endpoint:
     def __init__(self, route: "Route", state: "AppState") -> None:
         self.route = route
         self.state = state
+        self.checks = Checks(*(name if state.schemas.has(name) else None
+                               for name in (route.operation + ".query", route.operation + ".request")))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route, state = self.route, self.state
         try:
             raw = await read_body(scope, receive, state.settings.max_body_bytes)
-            call = prepare(state, route, scope, raw)
+            call = prepare(state, route, scope, raw, self.checks)
             magic.check(state.faults, route.operation, call.body, scope)  # magic values (sandbox/faults/)
             result = route.endpoint(call)
             reply = result if isinstance(result, Reply) else Reply(envelope.success(route.envelope, result))
@@ -117,9 +119,11 @@ def unrouted_reply(found: "Found", method: str, path: str) -> Reply:
 
 
 async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
-    declared = next((value for name, value in scope["headers"] if name == b"content-length"), b"")
-    if declared.isdigit() and int(declared) > limit:
-        raise errors.BodyTooLarge(limit=limit)
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            if value.isdigit() and int(value) > limit:
+                raise errors.BodyTooLarge(limit=limit)
+            break
     chunks, size, more = [], 0, True
     while more:
         message = await receive()
@@ -134,7 +138,14 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def prepare(state: "AppState", route: "Route", scope: Scope, raw: bytes) -> Call:
+class Checks(NamedTuple):
+    """The schemas a route's requests are checked against (None: the route has none)."""
+
+    query: str | None
+    body: str | None
+
+
+def prepare(state: "AppState", route: "Route", scope: Scope, raw: bytes, checks: Checks) -> Call:
     query_string = scope.get("query_string")
     query = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)) if query_string else {}
     headers = header_dict(scope["headers"])
@@ -154,12 +165,11 @@ def prepare(state: "AppState", route: "Route", scope: Scope, raw: bytes) -> Call
             raise errors.AdminTokenRequired()
 
     raw = unsealed(state, call, scope, raw)
-    schemas = state.schemas
-    if schemas.has(route.operation + ".query"):
-        schemas.check(route.operation + ".query", call.query)
+    if checks.query:
+        state.schemas.check(checks.query, call.query)
     call.body = parse_body(route.body, headers.get("content-type", ""), raw)
-    if schemas.has(route.operation + ".request"):
-        schemas.check(route.operation + ".request", call.body)
+    if checks.body:
+        state.schemas.check(checks.body, call.body)
     return call
 
 

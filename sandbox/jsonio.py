@@ -3,13 +3,13 @@ careful server refuses (NaN, duplicate keys, invalid UTF-8, absurd nesting) is a
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from decimal import Decimal
 from typing import Any
 
 import orjson
-import simplejson
 
 from .domain.errors import MalformedBody
 
@@ -30,8 +30,6 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 _DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_no_constants, object_pairs_hook=_no_duplicates)
-# built once: simplejson.dumps() with options builds a new encoder on every call
-_ENCODER = simplejson.JSONEncoder(use_decimal=True, separators=(",", ":"), ensure_ascii=False)
 # orjson writes what simplejson writes, ~7x faster; datetimes and dataclasses go to _fragment
 # (and on to simplejson) so a value that never belonged in a body still fails as it always did
 _ORJSON = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
@@ -87,4 +85,20 @@ def dumps(value: Any) -> bytes:
     try:
         return orjson.dumps(value, default=_fragment, option=_ORJSON)
     except TypeError:
-        return _ENCODER.encode(value).encode("utf-8")
+        return _reference_encoder(sort_keys=False).encode(value).encode("utf-8")
+
+
+def dumps_sorted(value: Any) -> bytes:
+    """dumps() with every object's keys sorted: a canonical form to hash."""
+    try:
+        return orjson.dumps(value, default=_fragment, option=_ORJSON | orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return _reference_encoder(sort_keys=True).encode(value).encode("utf-8")
+
+
+@functools.cache
+def _reference_encoder(sort_keys: bool) -> Any:
+    """simplejson, built once (its dumps() builds an encoder per call) and imported on first need."""
+    import simplejson
+
+    return simplejson.JSONEncoder(use_decimal=True, separators=(",", ":"), ensure_ascii=False, sort_keys=sort_keys)

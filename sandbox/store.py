@@ -255,15 +255,8 @@ class Store:
 
     # --- lookups -------------------------------------------------------------------------
     def new_id(self, kind: str) -> str:
-        taken = {
-            "company": self.companies.__contains__,
-            "card_account": self.accounts.__contains__,
-            "card": self.cards.__contains__,
-            "user": self.users.__contains__,
-            "access_token": self.tokens.__contains__,
-            "coin_config": self.coin_configs.__contains__,
-        }.get(kind, lambda _: False)
-        return self.ids.new(kind, taken)
+        records = _RECORDS_OF.get(kind)
+        return self.ids.new(kind, getattr(self, records).__contains__ if records else _never_taken)
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -318,3 +311,14 @@ class Store:
             "cards": len(self.cards),
             "postings": len(self.ledger.postings),
         }
+
+
+# the kinds of id whose records an id must not collide with (the others are too long to collide)
+_RECORDS_OF = {
+    "company": "companies", "card_account": "accounts", "card": "cards", "user": "users",
+    "access_token": "tokens", "coin_config": "coin_configs",
+}
+
+
+def _never_taken(_: str) -> bool:
+    return False

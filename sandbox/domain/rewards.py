@@ -7,6 +7,7 @@ request with it: the same request again replays the first result, a different on
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -173,7 +174,12 @@ def _move(
 
 def month_key(moment: datetime) -> str:
     """"YYYY-MM" of the sandbox clock (UTC), the key of the monthly counters."""
-    return f"{moment.year:04d}-{moment.month:02d}"
+    return _month_key(moment.year, moment.month)
+
+
+@functools.lru_cache(maxsize=64)
+def _month_key(year: int, month: int) -> str:
+    return f"{year:04d}-{month:02d}"
 
 
 def _month(account: CardAccount, key: str) -> list[Decimal]:

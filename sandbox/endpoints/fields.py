@@ -37,10 +37,13 @@ def fingerprint(*parts: Mapping[str, Any]) -> str:
     canonical: dict[str, Any] = {}
     for part in parts:
         for key, value in part.items():
-            if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+            if value.__class__ in _NUMBERS:  # not bool, whose class is its own
                 value = str(Decimal(value).normalize())  # 11, 11.0 and 11.00 are one amount
             canonical[ALIASES.get(key, key)] = value
-    return hashlib.blake2b(jsonio.dumps(dict(sorted(canonical.items()))), digest_size=12).hexdigest()
+    return hashlib.blake2b(jsonio.dumps_sorted(canonical), digest_size=12).hexdigest()
+
+
+_NUMBERS = (int, Decimal)
 
 
 def paging(query: Mapping[str, str], default_limit: int = 100, max_limit: int = 1000) -> tuple[int, int]:
