@@ -9,7 +9,6 @@ describes the sandbox a client is actually talking to.
 from __future__ import annotations
 
 import re
-from importlib import metadata
 from typing import TYPE_CHECKING, Any, Iterable
 
 from .schemas import Schemas
@@ -183,6 +182,8 @@ def _failure_schema(route: "Route", settings: Settings, status: str) -> dict[str
 
 
 def _version() -> str:
+    from importlib import metadata  # on the first document, not at start-up (~4 ms)
+
     try:
         return metadata.version("enkash-sandbox")
     except metadata.PackageNotFoundError:
