@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from fnmatch import fnmatchcase
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 from .clock import iso
 
@@ -94,8 +93,7 @@ def _message(headers: list[tuple[bytes, bytes]], body: bytes, size: int, decrypt
     return shown
 
 
-@dataclass(frozen=True)
-class Filter:
+class Filter(NamedTuple):
     """Which entries a journal query wants; every given criterion must match."""
 
     path: str | None = None  # exact, or a glob with *

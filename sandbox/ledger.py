@@ -7,10 +7,9 @@ Per-account and per-reference indexes keep lookups independent of the ledger's s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, NamedTuple
 
 ZERO = Decimal(0)
 
@@ -19,15 +18,13 @@ class LedgerError(Exception):
     """A posting that would break an invariant; domain rules check first, so this is a bug guard."""
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
     account: str
     amount: Decimal
     balance_after: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class Posting:
+class Posting(NamedTuple):
     """`lines` holds the entries flat (account, amount, balance_after, account, ...): one tuple
     instead of a tuple of Entry objects, about 80 bytes less per posting in a large store."""
 

@@ -8,8 +8,7 @@ order, so /enkash-coins/allocate-coin is never taken for /enkash-coins/{coinConf
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 from starlette.convertors import Convertor
 from starlette.routing import compile_path
@@ -17,18 +16,16 @@ from starlette.routing import compile_path
 from .routes import Route
 
 
-@dataclass(frozen=True)
-class Found:
+class Found(NamedTuple):
     """A route for the method and path; or none, with the methods the path does allow (a 405
     when there are some, a 404 when there are none)."""
 
     route: Route | None
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any]
     allowed: tuple[str, ...] = ()
 
 
-@dataclass
-class _Path:
+class _Path(NamedTuple):
     pattern: re.Pattern[str]
     convertors: dict[str, Convertor[Any]]
     methods: dict[str, Route]
@@ -51,7 +48,7 @@ class Router:
         fixed = self._fixed.get(path, {})
         route = fixed.get(method)
         if route is not None:
-            return Found(route)
+            return Found(route, {})
         templated, params = self._match_templated(path)
         route = templated.get(method)
         if route is not None:  # as Spring does: GET /enkash-coins/allocate-coin is a config id

@@ -4,7 +4,7 @@ Generic over the Store: every attribute of the Store and of its Ledger is writte
 included, so a table or index another module adds is covered without registering it, and a
 restore is exact by construction (no re-indexing that could drift from the live code).
 Values JSON cannot carry keep their type with a one-key tag ({"$decimal": "1.50"}, ...);
-records (dataclasses of sandbox modules) are written as {"$record": "module:Class", "fields": {...}}.
+records (the dataclasses and NamedTuples of sandbox modules) are written as {"$record": "module:Class", "fields": {...}}.
 A value of any other type fails the dump loudly, naming where it sits.
 """
 
@@ -74,6 +74,12 @@ def encode(value: Any, where: str) -> Any:
         return {"$timedelta": [value.days, value.seconds, value.microseconds]}
     if isinstance(value, list):
         return [encode(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if _is_record(type(value)):
+        cls = type(value)
+        return {
+            "$record": f"{cls.__module__}:{cls.__qualname__}",
+            "fields": {name: encode(getattr(value, name), f"{where}.{name}") for name in _field_names(cls)},
+        }
     if isinstance(value, tuple):
         return {"$tuple": [encode(v, f"{where}[{i}]") for i, v in enumerate(value)]}
     if isinstance(value, (set, frozenset)):
@@ -85,12 +91,6 @@ def encode(value: Any, where: str) -> Any:
         return {"$map": [[encode(k, where), encode(v, f"{where}[{k!r}]")] for k, v in value.items()]}
     if isinstance(value, random.Random):
         return {"$random": encode(value.getstate(), where)}
-    if is_dataclass(value) and not isinstance(value, type) and type(value).__module__.startswith(_OWN_PACKAGE):
-        cls = type(value)
-        return {
-            "$record": f"{cls.__module__}:{cls.__qualname__}",
-            "fields": {f.name: encode(getattr(value, f.name), f"{where}.{f.name}") for f in fields(value)},
-        }
     raise TypeError(f"snapshot cannot write {where}: a {type(value).__name__} (teach sandbox/snapshot.py its type)")
 
 
@@ -231,13 +231,26 @@ def _record(value: dict[str, Any], where: str) -> Any:
         cls = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError):
         raise SnapshotError(where, f"unknown record type {name!r}") from None
-    if not (isinstance(cls, type) and is_dataclass(cls)) or not isinstance(value.get("fields"), dict):
+    if not _is_record(cls) or not isinstance(value.get("fields"), dict):
         raise SnapshotError(where, f"{name!r} is not a record type, or fields are missing")
     given = value["fields"]
-    names = [f.name for f in fields(cls)]
+    names = _field_names(cls)
     if set(given) != set(names):
         raise SnapshotError(where, f"{class_name} needs exactly the fields {', '.join(names)}")
+    if issubclass(cls, tuple):  # a NamedTuple value object
+        return cls(**{field_name: decode(given[field_name], f"{where}.{field_name}") for field_name in names})
     record = object.__new__(cls)
     for field_name in names:  # frozen and slotted records alike
         object.__setattr__(record, field_name, decode(given[field_name], f"{where}.{field_name}"))
     return record
+
+
+def _is_record(cls: Any) -> bool:
+    """The sandbox's own records: dataclasses (mutable records) and NamedTuples (value objects)."""
+    if not (isinstance(cls, type) and cls.__module__.startswith(_OWN_PACKAGE)):
+        return False
+    return is_dataclass(cls) or (issubclass(cls, tuple) and hasattr(cls, "_fields"))
+
+
+def _field_names(cls: Any) -> list[str]:
+    return list(cls._fields) if issubclass(cls, tuple) else [f.name for f in fields(cls)]

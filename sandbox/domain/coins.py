@@ -9,7 +9,8 @@ anything is written, and a `requestId` is bound to the partner's first request w
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
+
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
@@ -62,8 +63,7 @@ def config_of(store: Store, partner_id: str, coin_config_id: str) -> CoinConfig:
     return config
 
 
-@dataclass(frozen=True)
-class ConfigChanges:
+class ConfigChanges(NamedTuple):
     """A PATCH: only the fields given change."""
 
     amount: int | None = None
@@ -112,8 +112,7 @@ def any_user(store: Store, user_id: str) -> User:
 
 
 # --- allocation (PTS-4) -----------------------------------------------------------------------
-@dataclass(frozen=True)
-class CoinAllocation:
+class CoinAllocation(NamedTuple):
     company_id: str
     event: str
     request_id: str
@@ -121,8 +120,7 @@ class CoinAllocation:
     fingerprint: str
 
 
-@dataclass(frozen=True)
-class CoinsAllocated:
+class CoinsAllocated(NamedTuple):
     posting: Posting
     replayed: bool = False
 
@@ -251,8 +249,7 @@ def spending_order(lots: list[CoinLot]) -> list[CoinLot]:
 
 
 # --- the sandbox's own view and settings ------------------------------------------------------
-@dataclass(frozen=True)
-class CoinStatement:
+class CoinStatement(NamedTuple):
     user: User
     company: Company
     balance: int
@@ -269,8 +266,7 @@ def statement(store: Store, user: User) -> CoinStatement:
     )
 
 
-@dataclass(frozen=True)
-class CoinSettings:
+class CoinSettings(NamedTuple):
     """A change of a company's sandbox-only coin settings: only the fields given change."""
 
     coin_to_currency_ratio: Decimal | None = None

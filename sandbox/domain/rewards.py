@@ -8,10 +8,9 @@ request with it: the same request again replays the first result, a different on
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from ..ledger import Posting
 from ..store import POINT, REDEEMED, WORLD, Card, CardAccount, SsoGrant, Store, User
@@ -23,8 +22,7 @@ _TYPE_FOR = {CREDIT: ALLOCATE, DEBIT: UNALLOCATE}
 NEW_USER_FIELDS = ("email", "mobile", "title", "firstName", "gender")
 
 
-@dataclass(frozen=True)
-class Allocation:
+class Allocation(NamedTuple):
     company_id: str
     card_account_id: str | None
     card_id: str | None
@@ -40,8 +38,7 @@ class Allocation:
     gender: str | None = None
 
 
-@dataclass(frozen=True)
-class Allocated:
+class Allocated(NamedTuple):
     card: Card
     user: User
     posting: Posting | None  # None only for a bulk row that credited nothing
@@ -187,9 +184,8 @@ def _month(account: CardAccount, key: str) -> list[Decimal]:
 
 
 # --- bulk -----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class BulkRow:
-    index: int
+class BulkRow(NamedTuple):
+    position: int  # where the row sits in the request body
     fields: dict[str, object]
     problem: str | None  # a shape problem found by the row schema
     amount: Decimal
@@ -197,8 +193,7 @@ class BulkRow:
     fingerprint: str
 
 
-@dataclass(frozen=True)
-class BulkOutcome:
+class BulkOutcome(NamedTuple):
     row: BulkRow
     allocated: Allocated | None = None
     reason: str | None = None

@@ -7,9 +7,8 @@ card) before any filter runs, so their cost follows the cards asked about, not t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from ..ledger import Posting
 from ..store import Card, CardAccount, Store
@@ -24,8 +23,7 @@ def search_cards(store: Store, partner_id: str, company_id: str, card_account_id
     return list(store.iter_cards(account.card_account_id))
 
 
-@dataclass(frozen=True)
-class AccountView:
+class AccountView(NamedTuple):
     account: CardAccount
     company_name: str
     available_balance: Decimal
@@ -50,8 +48,7 @@ def account_details(store: Store, partner_id: str, company_id: str, card_account
     )
 
 
-@dataclass(frozen=True)
-class TransactionQuery:
+class TransactionQuery(NamedTuple):
     company_id: str
     card_account_id: str | None = None
     card_id: str | None = None
@@ -67,8 +64,7 @@ class TransactionQuery:
     holder_name: str | None = None
 
 
-@dataclass(frozen=True)
-class CardTransaction:
+class CardTransaction(NamedTuple):
     posting: Posting
     card: Card
     amount: Decimal

@@ -6,15 +6,15 @@ user. A still-valid token is handed out again, as Spring Security OAuth's token 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
+
 from datetime import timedelta
 
 from ..store import AccessToken, Store
 from . import errors
 
 
-@dataclass(frozen=True)
-class TokenPolicy:
+class TokenPolicy(NamedTuple):
     ttl_seconds: int = 86399
     reuse: bool = True
     lockout_attempts: int = 3

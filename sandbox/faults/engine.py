@@ -11,8 +11,7 @@ import math
 import random
 import time
 from collections import deque
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Any, Iterable, NamedTuple, TYPE_CHECKING
 
 from ..domain import errors
 from . import magic, scenarios, spec
@@ -26,8 +25,7 @@ RULE_SCHEMA = "sandbox-faults-create.request"
 RECENT = 200  # fired faults kept for GET /__sandbox/faults
 
 
-@dataclass(frozen=True)
-class Chosen:
+class Chosen(NamedTuple):
     fault: spec.Fault
     source: str  # "header", "rule F3", "magic mobile=..."
 

@@ -6,9 +6,8 @@ for what is wrong with it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Iterable, MutableMapping
+from typing import Any, Iterable, MutableMapping, NamedTuple, TYPE_CHECKING
 
 from ..domain import errors
 from ..fixtures import FixtureError
@@ -19,8 +18,7 @@ if TYPE_CHECKING:
     from .engine import FaultEngine
 
 
-@dataclass(frozen=True)
-class MagicValue:
+class MagicValue(NamedTuple):
     field: str
     value: Any
     operations: tuple[str, ...]  # empty: every operation with a JSON body

@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..clock import iso, parse_iso
 from ..domain import errors
@@ -23,8 +23,7 @@ MATCH_KEYS = ("method", "endpoint", "path", "partnerId", "companyId", "body")
 TRIGGER_KEYS = ("probability", "nth", "first", "every", "times", "from", "until")
 
 
-@dataclass(frozen=True)
-class Incoming:
+class Incoming(NamedTuple):
     """What a rule can see of a request before it reaches the app."""
 
     method: str

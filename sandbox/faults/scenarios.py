@@ -6,9 +6,8 @@ startup (or the admin call) naming the file, the rule and the problem.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, NamedTuple, TYPE_CHECKING
 
 import yaml
 
@@ -25,8 +24,7 @@ RULE_SCHEMA = "sandbox-faults-create.request"
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-@dataclass(frozen=True)
-class Scenario:
+class Scenario(NamedTuple):
     name: str
     description: str
     rules: tuple[dict[str, Any], ...]
