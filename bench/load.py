@@ -40,9 +40,12 @@ class Result:
     p99_ms: float
     max_ms: float
     tool: str
+    rate: float | None = None  # req/s when not requests / seconds: the median over rounds
 
     @property
     def rps(self) -> float:
+        if self.rate is not None:
+            return self.rate
         return self.requests / self.seconds if self.seconds else 0.0
 
 

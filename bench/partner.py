@@ -21,6 +21,7 @@ class Partner:
     def __init__(self, port: int) -> None:
         self.http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120)
         self.token = ""
+        self.holders = 0  # card holders created so far: each gets a mobile of its own, rounds share a sandbox
         self.login()
 
     def login(self) -> None:
@@ -47,8 +48,9 @@ class Partner:
         for n in range(count):
             body = top_up_body("", f"{tag}-new-{n}") | {
                 "cardAccountId": ACCOUNT, "email": f"bench{n}.{tag.lower()}@example.com",
-                "mobile": f"7{n:09d}", "title": "Mr", "firstName": "Bench", "gender": "M",
+                "mobile": f"7{self.holders:09d}", "title": "Mr", "firstName": "Bench", "gender": "M",
             }
+            self.holders += 1
             body.pop("enkashCardId")
             cards.append(self.post(PATH + "/create-allocate-points", body).json()["payload"]["enKashCardId"])
         return cards

@@ -3,11 +3,13 @@ each target of issue 8 stands. Markdown, so a run can be pasted into README.md, 
 
 from __future__ import annotations
 
+import math
 import platform
 from dataclasses import dataclass, field
 from typing import Any
 
 from .load import Result
+from .rounds import median_result, ratio
 from .scenarios import Plan, Row
 
 
@@ -15,6 +17,7 @@ from .scenarios import Plan, Row
 class Figures:
     plan: Plan
     rows: list[Row] = field(default_factory=list)
+    bases: list[Result] = field(default_factory=list)  # every baseline run, paired or not
     start: dict[str, tuple[float, float]] = field(default_factory=dict)  # name -> (ms to healthy, idle RSS MB)
     after: dict[str, float] = field(default_factory=dict)  # name -> RSS MB after load
 
@@ -22,12 +25,18 @@ class Figures:
         return next((r for r in self.rows if r.name.startswith(prefix) and r.result), None)
 
     def baseline(self) -> Result:
-        """The mean of the baseline runs (first and last), so a busy machine skews less."""
-        runs = [r.result for r in self.rows if r.name.startswith("baseline") and r.result]
-        n = len(runs)
-        return Result(sum(r.requests for r in runs), sum(r.seconds for r in runs), sum(r.errors for r in runs),
-                      *(sum(getattr(r, f) for r in runs) / n for f in ("p50_ms", "p90_ms", "p99_ms", "max_ms")),
-                      runs[0].tool)
+        """The median of all baseline runs: the reference of the unpaired cases and the baseline's own line."""
+        return median_result(self.bases)
+
+
+def ratios(row: Row, b: Result) -> tuple[float, float, float]:
+    """req/s, p50 and p99 against the baseline: a paired row brings the median of its per-round
+    ratios, any other row is divided by the median baseline."""
+    r = row.result
+    assert r is not None
+    if row.extra:
+        return row.extra["rps"], row.extra["p50"], row.extra["p99"]
+    return ratio(r.rps, b.rps), ratio(r.p50_ms, b.p50_ms), ratio(r.p99_ms, b.p99_ms)
 
 
 def _n(value: float, digits: int = 1) -> str:
@@ -38,30 +47,55 @@ def _x(value: float, base: float) -> str:
     return f"{value / base:.2f}x" if base else "-"
 
 
+def _times(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.2f}x"  # NaN: no baseline to divide by
+
+
 def _table(header: list[str], lines: list[list[str]]) -> str:
     out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     out += ["| " + " | ".join(line) + " |" for line in lines]
     return "\n".join(out)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def how(figures: Figures) -> str:
+    """The line saying how the ratios were formed, printed above the table."""
+    plan = figures.plan
+    paired = sorted({row.name.split()[0] for row in figures.rows if row.extra})
+    parts = []
+    if paired:
+        parts.append(f"{' and '.join(paired)}: median over {_count(plan.pairs, 'round')} of case / the baseline run just before it")
+    if any(row.result and not row.extra for row in figures.rows):
+        parts.append(f"{'other cases' if parts else 'cases'}: case / the median of {_count(len(figures.bases), 'baseline run')}")
+    parts.append(f"start-up: medians of {_count(plan.starts, 'start')} each, baseline and sandbox in turn")
+    return "ratios of " + "; ".join(parts)
+
+
+def _line(row: Row, b: Result) -> list[str]:
+    r = row.result
+    if r is None:
+        return [row.name] + ["n/a"] * 8 + [row.note]
+    bulk = row.name.startswith("(4)")
+    rps_x, p50_x, p99_x = ratios(row, b)
+    return [row.name, "-" if bulk else _n(r.rps, 0), "-" if bulk else _times(rps_x),
+            _n(r.p50_ms, 2), _n(r.p90_ms, 2), _n(r.p99_ms, 2), _times(p99_x), _times(p50_x), str(r.errors), row.note]
+
+
 def print_table(figures: Figures) -> None:
     plan = figures.plan
     b = figures.baseline()
+    runs = len(figures.bases)
+    which = f"median of {runs} runs" if runs > 1 else "1 run"
     print(f"\n## enkash-sandbox bench ({plan.tool}, {plan.connections} connections, {plan.seconds:g} s per case, "
           f"server on core {plan.server_core}, load on core {plan.load_core}, Python {platform.python_version()})\n")
-    lines = []
-    for row in figures.rows:
-        r = row.result
-        if r is None:
-            lines.append([row.name] + ["n/a"] * 8 + [row.note])
-            continue
-        bulk = row.name.startswith("(4)")
-        lines.append([
-            row.name, "-" if bulk else _n(r.rps, 0), "-" if bulk else _x(r.rps, b.rps),
-            _n(r.p50_ms, 2), _n(r.p90_ms, 2), _n(r.p99_ms, 2), _x(r.p99_ms, b.p99_ms), _x(r.p50_ms, b.p50_ms),
-            str(r.errors), row.note,
-        ])
-    print(f"baseline (mean of first and last): {b.rps:,.0f} req/s, p50 {b.p50_ms:.2f} ms, p99 {b.p99_ms:.2f} ms\n")
+    print(how(figures) + "\n")
+    spread = f", {min(r.rps for r in figures.bases):,.0f}-{max(r.rps for r in figures.bases):,.0f} req/s" if runs > 1 else ""
+    print(f"baseline ({which}{spread}): {b.rps:,.0f} req/s, p50 {b.p50_ms:.2f} ms, p99 {b.p99_ms:.2f} ms\n")
+    base = Row(f"baseline: bare Starlette constant JSON ({which})", b)
+    lines = [_line(row, b) for row in [base, *figures.rows]]
     print(_table(["case", "req/s", "req/s vs base", "p50 ms", "p90 ms", "p99 ms", "p99 vs base", "p50 vs base",
                   "errors", "note"], lines))
     base_ms, base_rss = figures.start["baseline"]
@@ -84,8 +118,8 @@ def targets(figures: Figures) -> list[list[str]]:
         out.append([name, measured, "yes" if met else "NO"])
 
     top = figures.row("(1)")
-    if top and top.result and b:
-        ratio = top.result.rps / b.rps
+    if top and top.result:
+        ratio = ratios(top, b)[0]
         add("(1) throughput >= 0.5x baseline (milestone 0.25x)", f"{ratio:.2f}x", ratio >= 0.5)
         add(f"(1) p99 < 10 ms at {figures.plan.connections} connections", f"{top.result.p99_ms:.2f} ms", top.result.p99_ms < 10)
     ms, rss = figures.start["sandbox"]

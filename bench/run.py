@@ -1,5 +1,6 @@
 """The bench: start the baseline and the sandbox pinned to one core, drive each case from
 another core, print one table with every figure also as a ratio to the baseline of this run.
+Cases (1) and (2) run in rounds, each right after a baseline run of its own (see rounds.py).
 
     python -m bench            # full: 10 s per case, a store of 1,000,000 transactions
     python -m bench --quick    # 3 s per case, 100,000 transactions
@@ -9,16 +10,20 @@ another core, print one table with every figure also as a ratio to the baseline 
 from __future__ import annotations
 
 import argparse
+import compileall
+import importlib.util
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 
 from . import scenarios
 from .load import tool
 from .partner import Partner
 from .procs import Server, cores
 from .report import Figures, print_soak, print_table
-from .scenarios import Plan
+from .rounds import paired
+from .scenarios import Case, Plan, Row
 
 
 def plan_for(args: argparse.Namespace) -> Plan:
@@ -34,6 +39,8 @@ def plan_for(args: argparse.Namespace) -> Plan:
         load_core=available[1] if len(available) > 1 else None,
         run_id=f"B{int(time.time()) % 100000}",
         tool=args.tool or tool(),
+        pairs=args.pairs or (1 if quick else 3),
+        starts=1 if quick else 5,
     )
 
 
@@ -41,51 +48,70 @@ def sandbox(core: int | None) -> Server:
     return Server("sandbox", ["-m", "sandbox", "--log-level", "warning"], "/__sandbox/health", core)
 
 
-def startup(make: object, repeats: int) -> tuple[float, float]:
-    """Median start-to-healthy (ms) and idle RSS (MB) over `repeats` fresh starts."""
-    times, rss = [], []
+def compile_packages() -> None:
+    """Byte-compile the sandbox and bench packages once, before any start is timed."""
+    # PYTHONDONTWRITEBYTECODE=1 here: an editable checkout would recompile on every start, an installed package never does
+    for name in ("sandbox", "bench"):
+        spec = importlib.util.find_spec(name)
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            compileall.compile_dir(folder, quiet=1)
+
+
+def startups(makers: dict[str, Callable[[], Server]], repeats: int) -> dict[str, tuple[float, float]]:
+    """Median start-to-healthy (ms) and idle RSS (MB) of each server over `repeats` fresh starts,
+    the servers taken in turn (baseline, sandbox, baseline, ...) so that drift falls on both alike."""
+    times: dict[str, list[float]] = {name: [] for name in makers}
+    rss: dict[str, list[float]] = {name: [] for name in makers}
     for _ in range(repeats):
-        with make() as server:  # type: ignore[operator]
-            times.append(server.started_ms)
-            time.sleep(0.2)
-            rss.append(server.rss())
-    return statistics.median(times), statistics.median(rss)
+        for name, make in makers.items():
+            with make() as server:
+                times[name].append(server.started_ms)
+                time.sleep(0.2)
+                rss[name].append(server.rss())
+    return {name: (statistics.median(times[name]), statistics.median(rss[name])) for name in makers}
+
+
+def throughput(cases: set[str], server: Server, partner: Partner) -> list[tuple[str, Case | Row]]:
+    """Cases (1) and (2) as (tag, function of a round's plan), or their "n/a" row where this build lacks the route."""
+    out: list[tuple[str, Case | Row]] = []
+    if "1" in cases:
+        out.append(("t", lambda plan: scenarios.top_ups(server, plan, partner)))
+    if "2" in cases:
+        for number, (name, path, load) in enumerate(scenarios.coin_loads(partner)):
+            out.append((f"c{number}", scenarios.absent(name, path) or partial(scenarios.coin, server, name=name, load=load)))
+    return out
 
 
 def run(args: argparse.Namespace) -> None:
     plan = plan_for(args)
     core = plan.server_core
     figures = Figures(plan)
-    repeats = 1 if args.quick else 3
 
     def base() -> Server:
         return Server("baseline", ["-m", "bench.baseline"], "/", core)
 
-    figures.start["baseline"] = startup(base, repeats)
-    figures.start["sandbox"] = startup(lambda: sandbox(core), repeats)
-    with base() as server:  # measured first and last: the ratios use the mean of both
-        figures.rows.append(scenarios.baseline(server, plan, "first"))
-        figures.after["baseline"] = server.rss()
+    compile_packages()
+    figures.start.update(startups({"baseline": base, "sandbox": lambda: sandbox(core)}, plan.starts))
     cases = set(args.cases.split(","))
-    with sandbox(core) as server:
-        partner = Partner(server.port)
-        if "1" in cases:
-            figures.rows.append(scenarios.top_ups(server, plan, partner))
-        if "2" in cases:
-            figures.rows.extend(scenarios.coins(server, plan, partner))
-        figures.after["sandbox"] = server.rss()
-        if "5" in cases:
-            figures.rows.append(scenarios.reset(server, plan))
-        if "4" in cases:
-            figures.rows.append(scenarios.bulk(server, plan, partner))
-        partner.close()
-    stores = ((0, "0 (fixtures only)"), (plan.big_store, f"{plan.big_store:,}")) if "3" in cases else ()
-    for count, label in stores:
-        with Server("bigstore", ["-m", "bench.bigstore", "--transactions", str(count)], "/__sandbox/health", core) as big:
-            figures.start[f"sandbox, store of {label}"] = (big.started_ms, big.rss())
-            figures.rows.append(scenarios.transactions(big, plan, label))
-    with base() as server:
-        figures.rows.append(scenarios.baseline(server, plan, "last"))
+    with base() as baseline:  # idle beside the sandbox all along: one server is under load at a time
+        with sandbox(core) as server:
+            partner = Partner(server.port)
+            for tag, case in throughput(cases, server, partner):
+                figures.rows.append(case if isinstance(case, Row) else paired(baseline, plan, case, tag, figures.bases))
+            figures.after["sandbox"] = server.rss()
+            if "5" in cases:
+                figures.rows.append(scenarios.reset(server, plan))
+            if "4" in cases:
+                figures.rows.append(scenarios.bulk(server, plan, partner))
+            partner.close()
+        stores = ((0, "0 (fixtures only)"), (plan.big_store, f"{plan.big_store:,}")) if "3" in cases else ()
+        for count, label in stores:
+            with Server("bigstore", ["-m", "bench.bigstore", "--transactions", str(count)], "/__sandbox/health", core) as big:
+                figures.start[f"sandbox, store of {label}"] = (big.started_ms, big.rss())
+                figures.rows.append(scenarios.transactions(big, plan, label))
+        if not figures.bases:  # no paired case ran: one baseline run for the others' ratios
+            figures.bases.append(scenarios.baseline(baseline, plan))
+        figures.after["baseline"] = baseline.rss()
     print_table(figures)
 
 
@@ -114,6 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--soak", action="store_true", help="RSS over rounds of load, each followed by a reset")
     parser.add_argument("--rounds", type=int, default=8, help="soak rounds")
     parser.add_argument("--seconds", type=float, default=0, help="seconds per case (default 10, quick 3)")
+    parser.add_argument("--pairs", type=int, default=0,
+                        help="rounds of (baseline, case) for cases (1) and (2) (default 3, quick 1)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--transactions", type=int, default=None, help="size of the big store for case (3)")
     parser.add_argument("--cases", default="1,2,3,4,5", help="which cases to run, e.g. 1,5")

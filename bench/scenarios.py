@@ -24,6 +24,9 @@ from .partner import (
 from .procs import Server
 
 
+COIN_ALLOCATE, COIN_BALANCE = "/api/v0/enkash-coins/allocate-coin", "/api/v0/coins/balance"
+
+
 @dataclass
 class Plan:
     seconds: float
@@ -35,6 +38,8 @@ class Plan:
     load_core: int | None
     run_id: str
     tool: str
+    pairs: int = 1  # rounds of (baseline, case) for cases (1) and (2)
+    starts: int = 1  # fresh starts of each server, taken in turn
 
 
 @dataclass
@@ -43,7 +48,7 @@ class Row:
     result: Result | None
     target: str = ""
     note: str = ""
-    extra: dict[str, float] = field(default_factory=dict)
+    extra: dict[str, float] = field(default_factory=dict)  # paired rows: median per-round ratios (rounds.combine)
 
 
 def routes() -> set[str]:
@@ -52,13 +57,19 @@ def routes() -> set[str]:
     return {r.path for r in ROUTES}
 
 
+def absent(name: str, path: str) -> Row | None:
+    """The "n/a" row of a case whose route this build of the sandbox lacks, else None."""
+    return None if path in routes() else Row(name, None, note="n/a: route not in this build")
+
+
 def _drive(server: Server, plan: Plan, load: Load, connections: int | None = None) -> Result:
     load.run_id = plan.run_id
     return drive(server.port, load, connections or plan.connections, plan.seconds, plan.load_core, plan.tool)
 
 
-def baseline(server: Server, plan: Plan, when: str) -> Row:
-    return Row(f"baseline: bare Starlette constant JSON ({when})", _drive(server, plan, Load("GET", "/")))
+def baseline(server: Server, plan: Plan) -> Result:
+    """One run of the bare Starlette constant JSON: the ceiling every ratio is taken against."""
+    return _drive(server, plan, Load("GET", "/"))
 
 
 def top_ups(server: Server, plan: Plan, partner: Partner) -> Row:
@@ -74,22 +85,17 @@ def top_ups(server: Server, plan: Plan, partner: Partner) -> Row:
     return Row(f"(1) create-allocate-points top-up, {plan.cards} cards", result, ">= 0.5x rps, p99 < 10 ms", note)
 
 
-def coins(server: Server, plan: Plan, partner: Partner) -> list[Row]:
-    """(2) allocate-coin with a unique requestId each, and coins/balance."""
-    paths = routes()
-    allocate, balance = "/api/v0/enkash-coins/allocate-coin", "/api/v0/coins/balance"
+def coin_loads(partner: Partner) -> list[tuple[str, str, Load]]:
+    """(2) allocate-coin with a unique requestId each, and coins/balance: (row name, route, load),
+    two cases so that each is paired with a baseline run of its own."""
     headers = {"Authorization": f"Bearer {partner.token}", "Content-Type": "application/json"}
-    rows = []
-    if allocate in paths:
-        body = json.dumps({"companyId": COIN_COMPANY, "event": COIN_EVENT, "requestId": "{ref}", "userId": COIN_USER})
-        rows.append(Row("(2) allocate-coin", _drive(server, plan, Load("POST", allocate, headers, body))))
-    else:
-        rows.append(Row("(2) allocate-coin", None, note="n/a: route not in this build"))
-    if balance in paths:
-        rows.append(Row("(2) coins/balance", _drive(server, plan, Load("GET", f"{balance}?userId={COIN_USER}", headers))))
-    else:
-        rows.append(Row("(2) coins/balance", None, note="n/a: route not in this build"))
-    return rows
+    body = json.dumps({"companyId": COIN_COMPANY, "event": COIN_EVENT, "requestId": "{ref}", "userId": COIN_USER})
+    return [("(2) allocate-coin", COIN_ALLOCATE, Load("POST", COIN_ALLOCATE, headers, body)),
+            ("(2) coins/balance", COIN_BALANCE, Load("GET", f"{COIN_BALANCE}?userId={COIN_USER}", headers))]
+
+
+def coin(server: Server, plan: Plan, name: str, load: Load) -> Row:
+    return Row(name, _drive(server, plan, load))
 
 
 def transactions(big: Server, plan: Plan, label: str) -> Row:
@@ -124,4 +130,4 @@ def reset(server: Server, plan: Plan) -> Row:
     return Row("(5) reset to default state", _drive(server, plan, Load("POST", "/__sandbox/reset"), 1), "< 50 ms")
 
 
-Case = Callable[..., Row]
+Case = Callable[[Plan], Row]  # a case run in paired rounds: given each round's plan (its own run id)
