@@ -41,6 +41,7 @@ class Result:
     max_ms: float
     tool: str
     rate: float | None = None  # req/s when not requests / seconds: the median over rounds
+    cpu_us: float = float("nan")  # the server's CPU time per answered request (NaN: not measured)
 
     @property
     def rps(self) -> float:

@@ -47,6 +47,14 @@ def http_get(port: int, path: str, timeout: float = 1.0) -> tuple[int, bytes]:
     return int(head.split(b" ", 2)[1]), body
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used (from /proc): time on the CPU, which a
+    neighbour's burst on a shared machine delays but does not add to, unlike wall time."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status") as status:
         for line in status:
@@ -103,6 +111,9 @@ class Server:
 
     def rss(self) -> float:
         return rss_mb(self.pid)
+
+    def cpu(self) -> float:
+        return cpu_seconds(self.pid)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

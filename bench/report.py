@@ -29,14 +29,14 @@ class Figures:
         return median_result(self.bases)
 
 
-def ratios(row: Row, b: Result) -> tuple[float, float, float]:
-    """req/s, p50 and p99 against the baseline: a paired row brings the median of its per-round
-    ratios, any other row is divided by the median baseline."""
+def ratios(row: Row, b: Result) -> tuple[float, float, float, float]:
+    """req/s, p50, p99 and server CPU per request against the baseline: a paired row brings the
+    median of its per-round ratios, any other row is divided by the median baseline."""
     r = row.result
     assert r is not None
     if row.extra:
-        return row.extra["rps"], row.extra["p50"], row.extra["p99"]
-    return ratio(r.rps, b.rps), ratio(r.p50_ms, b.p50_ms), ratio(r.p99_ms, b.p99_ms)
+        return row.extra["rps"], row.extra["p50"], row.extra["p99"], row.extra["cpu"]
+    return ratio(r.rps, b.rps), ratio(r.p50_ms, b.p50_ms), ratio(r.p99_ms, b.p99_ms), ratio(r.cpu_us, b.cpu_us)
 
 
 def _n(value: float, digits: int = 1) -> str:
@@ -77,11 +77,13 @@ def how(figures: Figures) -> str:
 def _line(row: Row, b: Result) -> list[str]:
     r = row.result
     if r is None:
-        return [row.name] + ["n/a"] * 8 + [row.note]
+        return [row.name] + ["n/a"] * 10 + [row.note]
     bulk = row.name.startswith("(4)")
-    rps_x, p50_x, p99_x = ratios(row, b)
+    rps_x, p50_x, p99_x, cpu_x = ratios(row, b)
+    cpu = "-" if math.isnan(r.cpu_us) else _n(r.cpu_us, 0)
     return [row.name, "-" if bulk else _n(r.rps, 0), "-" if bulk else _times(rps_x),
-            _n(r.p50_ms, 2), _n(r.p90_ms, 2), _n(r.p99_ms, 2), _times(p99_x), _times(p50_x), str(r.errors), row.note]
+            _n(r.p50_ms, 2), _n(r.p90_ms, 2), _n(r.p99_ms, 2), _times(p99_x), _times(p50_x),
+            cpu, _times(cpu_x), str(r.errors), row.note]
 
 
 def print_table(figures: Figures) -> None:
@@ -97,7 +99,7 @@ def print_table(figures: Figures) -> None:
     base = Row(f"baseline: bare Starlette constant JSON ({which})", b)
     lines = [_line(row, b) for row in [base, *figures.rows]]
     print(_table(["case", "req/s", "req/s vs base", "p50 ms", "p90 ms", "p99 ms", "p99 vs base", "p50 vs base",
-                  "errors", "note"], lines))
+                  "server CPU us/req", "CPU vs base", "errors", "note"], lines))
     base_ms, base_rss = figures.start["baseline"]
     procs = []
     for name, (ms, rss) in figures.start.items():
@@ -119,8 +121,9 @@ def targets(figures: Figures) -> list[list[str]]:
 
     top = figures.row("(1)")
     if top and top.result:
-        ratio = ratios(top, b)[0]
-        add("(1) throughput >= 0.5x baseline (milestone 0.25x)", f"{ratio:.2f}x", ratio >= 0.5)
+        ratio, cpu = ratios(top, b)[0], ratios(top, b)[3]
+        add("(1) throughput >= 0.5x baseline (milestone 0.25x)",
+            f"{ratio:.2f}x (server CPU per request {cpu:.2f}x the baseline's)", ratio >= 0.5)
         add(f"(1) p99 < 10 ms at {figures.plan.connections} connections", f"{top.result.p99_ms:.2f} ms", top.result.p99_ms < 10)
     ms, rss = figures.start["sandbox"]
     add("start to healthy < 300 ms", f"{ms:.0f} ms", ms < 300)

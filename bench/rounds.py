@@ -21,7 +21,7 @@ def median_result(results: list[Result]) -> Result:
 
     return Result(sum(r.requests for r in results), sum(r.seconds for r in results), sum(r.errors for r in results),
                   median("p50_ms"), median("p90_ms"), median("p99_ms"), max(r.max_ms for r in results), results[0].tool,
-                  statistics.median(r.rps for r in results))
+                  statistics.median(r.rps for r in results), median("cpu_us"))
 
 
 def ratio(value: float, base: float) -> float:
@@ -54,6 +54,7 @@ def combine(rounds: list[tuple[Result, Row]]) -> Row:
         "rps": statistics.median(rates),
         "p50": statistics.median(ratio(r.p50_ms, b.p50_ms) for b, r in pairs),
         "p99": statistics.median(ratio(r.p99_ms, b.p99_ms) for b, r in pairs),
+        "cpu": statistics.median(ratio(r.cpu_us, b.cpu_us) for b, r in pairs),
     }
     if len(rates) > 1:  # the spread shows how far drift still reaches within a round
         notes.insert(0, "req/s vs base by round: " + ", ".join(f"{x:.2f}x" for x in rates))

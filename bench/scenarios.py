@@ -64,7 +64,11 @@ def absent(name: str, path: str) -> Row | None:
 
 def _drive(server: Server, plan: Plan, load: Load, connections: int | None = None) -> Result:
     load.run_id = plan.run_id
-    return drive(server.port, load, connections or plan.connections, plan.seconds, plan.load_core, plan.tool)
+    before = server.cpu()
+    result = drive(server.port, load, connections or plan.connections, plan.seconds, plan.load_core, plan.tool)
+    if result.requests:
+        result.cpu_us = (server.cpu() - before) * 1e6 / result.requests
+    return result
 
 
 def baseline(server: Server, plan: Plan) -> Result:
