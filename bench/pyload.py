@@ -67,10 +67,12 @@ async def _run(spec: dict[str, Any]) -> dict[str, int]:
 def main() -> None:
     spec = json.loads(sys.stdin.read())
     try:
-        from uvloop import run
+        import uvloop
     except ImportError:
-        run = asyncio.run
-    print("BENCH " + json.dumps(run(_run(spec))), flush=True)
+        result = asyncio.run(_run(spec))
+    else:
+        result = uvloop.run(_run(spec))
+    print("BENCH " + json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":

@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> None:
                 figures.rows.append(case if isinstance(case, Row) else paired(baseline, plan, case, tag, figures.bases))
             figures.after["sandbox"] = server.rss()
             if "5" in cases:
-                figures.rows.append(scenarios.reset(server, plan))
+                figures.rows.append(scenarios.reset(server, plan, partner))
             if "4" in cases:
                 figures.rows.append(scenarios.bulk(server, plan, partner))
             partner.close()

@@ -129,9 +129,15 @@ def bulk(server: Server, plan: Plan, partner: Partner, rows: int = 10_000) -> Ro
     return Row(f"(4) bulk allocation, {rows} rows in one request", result, "< 1 s", "latency = whole request")
 
 
-def reset(server: Server, plan: Plan) -> Row:
-    """(5) POST /__sandbox/reset back to the default fixtures, one connection, back to back."""
-    return Row("(5) reset to default state", _drive(server, plan, Load("POST", "/__sandbox/reset"), 1), "< 50 ms")
+def reset(server: Server, plan: Plan, partner: Partner) -> Row:
+    """(5) POST /__sandbox/reset back to the default fixtures, one connection, back to back. The
+    first reset, which drops everything the earlier cases made, is timed apart: freeing a large
+    state is paid once, by that reset, and is not what a reset of the default state costs."""
+    begin = time.perf_counter()
+    partner.reset()
+    first_ms = (time.perf_counter() - begin) * 1000
+    result = _drive(server, plan, Load("POST", "/__sandbox/reset"), 1)
+    return Row("(5) reset to default state", result, "< 50 ms", f"the first reset, after the cases above: {first_ms:,.0f} ms")
 
 
 Case = Callable[[Plan], Row]  # a case run in paired rounds: given each round's plan (its own run id)
