@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from sandbox.app import Dispatcher, create_app
+from sandbox.server import tune_gc
 from sandbox.settings import Settings
 
 from . import baseline
@@ -48,7 +49,7 @@ def _stack(app: Any) -> tuple[list[tuple[str, Any]], Dispatcher]:
     return layers, layer
 
 
-async def measure(requests: int = 2000) -> list[tuple[str, float]]:
+async def measure(requests: int = 300, rounds_count: int = 25) -> list[tuple[str, float]]:
     app = create_app(Settings())
     _, dispatcher = _stack(app)
     basic = "Basic " + base64.b64encode(":".join(BASIC).encode()).decode()
@@ -68,12 +69,12 @@ async def measure(requests: int = 2000) -> list[tuple[str, float]]:
             await _call(asgi, dispatcher, "POST", ALLOCATE, headers, body)
         return (time.process_time() - begin) / requests * 1e6
 
-    # the least of three rounds: CPU time on a shared machine only ever errs upwards
-    rounds = [[await per_request(asgi, f"R{r}L{i}") for i, (_, asgi) in enumerate(starts)] for r in range(3)]
+    # the least of many short rounds, every stack in each: CPU time on a shared machine only ever errs upwards
+    rounds = [[await per_request(asgi, f"R{r}L{i}") for i, (_, asgi) in enumerate(starts)] for r in range(rounds_count)]
     totals = [min(column) for column in zip(*rounds)]
     costs = [(name, totals[i] - (totals[i + 1] if i + 1 < len(totals) else 0)) for i, (name, _) in enumerate(starts)]
     base = []
-    for _ in range(3):
+    for _ in range(rounds_count):
         begin = time.process_time()
         for _ in range(requests):
             await _call(baseline.app, baseline.app, "GET", "/", {})
@@ -84,6 +85,7 @@ async def measure(requests: int = 2000) -> list[tuple[str, float]]:
 
 
 def main() -> None:
+    tune_gc()  # the server's collector settings (sandbox/server.py)
     costs = asyncio.run(measure())
     print("| layer | CPU us per top-up |\n|---|---|")
     for name, us in costs:
