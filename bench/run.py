@@ -15,14 +15,15 @@ import importlib.util
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import partial
 
 from . import scenarios
-from .load import tool
+from .load import Result, tool
 from .partner import Partner
 from .procs import Server, cores
 from .report import Figures, print_soak, print_table
-from .rounds import paired
+from .rounds import median_result, paired
 from .scenarios import Case, Plan, Row
 
 
@@ -104,15 +105,33 @@ def run(args: argparse.Namespace) -> None:
             if "4" in cases:
                 figures.rows.append(scenarios.bulk(server, plan, partner))
             partner.close()
-        stores = ((0, "0 (fixtures only)"), (plan.big_store, f"{plan.big_store:,}")) if "3" in cases else ()
-        for count, label in stores:
-            with Server("bigstore", ["-m", "bench.bigstore", "--transactions", str(count)], "/__sandbox/health", core) as big:
-                figures.start[f"sandbox, store of {label}"] = (big.started_ms, big.rss())
-                figures.rows.append(scenarios.transactions(big, plan, label))
+        if "3" in cases:
+            figures.rows.extend(stores(plan, figures))
         if not figures.bases:  # no paired case ran: one baseline run for the others' ratios
             figures.bases.append(scenarios.baseline(baseline, plan))
         figures.after["baseline"] = baseline.rss()
     print_table(figures)
+
+
+def stores(plan: Plan, figures: Figures) -> list[Row]:
+    """(3) in rounds, like the paired cases: the empty and the big store are both up (on the same
+    core, one loaded at a time) and are driven in turn, so the two are compared round by round."""
+    def launcher(count: int) -> Server:
+        return Server("bigstore", ["-m", "bench.bigstore", "--transactions", str(count)], "/__sandbox/health", plan.server_core)
+
+    labels = ("0 (fixtures only)", f"{plan.big_store:,}")
+    with launcher(0) as empty, launcher(plan.big_store) as big:
+        runs: dict[str, list[Result]] = {label: [] for label in labels}
+        for number in range(plan.pairs):
+            round_plan = replace(plan, run_id=f"{plan.run_id}T{number}")
+            for label, server in zip(labels, (empty, big)):
+                runs[label].append(scenarios.transactions(server, round_plan, label).result)  # type: ignore[arg-type]
+        for label, server in zip(labels, (empty, big)):
+            figures.start[f"sandbox, store of {label}"] = (server.started_ms, server.rss())
+    by_round = [b.p50_ms / e.p50_ms for e, b in zip(*runs.values())]
+    note = "p50 vs the empty store by round: " + ", ".join(f"{x:.2f}x" for x in by_round) if len(by_round) > 1 else ""
+    return [Row(f"(3) transaction/all, one card, store of {label}", median_result(runs[label]), note=note if label == labels[1] else "")
+            for label in labels]
 
 
 def soak(args: argparse.Namespace) -> None:
