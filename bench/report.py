@@ -116,14 +116,19 @@ def targets(figures: Figures) -> list[list[str]]:
     b = figures.baseline()
     out: list[list[Any]] = []
 
-    def add(name: str, measured: str, met: bool) -> None:
-        out.append([name, measured, "yes" if met else "NO"])
+    def add(name: str, measured: str, met: bool | str) -> None:
+        out.append([name, measured, met if isinstance(met, str) else ("yes" if met else "NO")])
 
     top = figures.row("(1)")
     if top and top.result:
         ratio, cpu = ratios(top, b)[0], ratios(top, b)[3]
+        # both estimates must agree: a neighbour's burst during a baseline round inflates the first
+        # (one noisy run read 0.63x), and a CPU-bound server's throughput ratio is 1 / its CPU ratio
+        by_cpu = 1 / cpu if cpu > 0 else float("nan")  # NaN: CPU time not measured
+        reached = ratio if math.isnan(by_cpu) else min(ratio, by_cpu)
+        met = "yes" if reached >= 0.5 else ("milestone only" if reached >= 0.25 else "NO")
         add("(1) throughput >= 0.5x baseline (milestone 0.25x)",
-            f"{ratio:.2f}x (server CPU per request {cpu:.2f}x the baseline's)", ratio >= 0.5)
+            f"{ratio:.2f}x (server CPU per request {cpu:.2f}x the baseline's: {by_cpu:.2f}x)", met)
         add(f"(1) p99 < 10 ms at {figures.plan.connections} connections", f"{top.result.p99_ms:.2f} ms", top.result.p99_ms < 10)
     ms, rss = figures.start["sandbox"]
     add("start to healthy < 300 ms", f"{ms:.0f} ms", ms < 300)
