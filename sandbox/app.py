@@ -88,7 +88,7 @@ class Dispatcher:
             return
         if scope["type"] != "http":  # websockets: nothing here speaks them
             return
-        found = self.state.router.find(scope["method"], scope["path"])
+        found = self.state.router.resolve(scope)
         if found.route is None:
             await write(send, unrouted_reply(found, scope["method"], scope["path"]))
             return

@@ -12,8 +12,11 @@ from typing import Any, Iterable, NamedTuple
 
 from starlette.convertors import Convertor
 from starlette.routing import compile_path
+from starlette.types import Scope
 
 from .routes import Route
+
+FOUND = "sandbox.found"  # scope key of resolve()'s answer
 
 
 class Found(NamedTuple):
@@ -43,6 +46,14 @@ class Router:
                 pattern, _, convertors = compile_path(route.path)
                 self._templated[route.path] = _Path(pattern, convertors, {})
             self._templated[route.path].methods.setdefault(route.method, route)
+
+    def resolve(self, scope: Scope) -> Found:
+        """The request's route, looked up once however many layers ask (the fault layer, then
+        the dispatcher): kept in the scope."""
+        found: Found | None = scope.get(FOUND)
+        if found is None:
+            found = scope[FOUND] = self.find(scope["method"], scope["path"])
+        return found
 
     def find(self, method: str, path: str) -> Found:
         fixed = self._fixed.get(path, {})

@@ -39,7 +39,7 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         engine = self.state.faults
-        route = self.state.router.find(scope["method"], scope["path"]).route
+        route = self.state.router.resolve(scope).route
         if not engine.rules and not any(name == HEADER_BYTES for name, _ in scope["headers"]):
             # nothing armed: only a magic value, found inside the app, can still act
             await effects.through(self.app, effects.Exchange(scope, receive, send, self.state, route))
