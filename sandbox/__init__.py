@@ -2,10 +2,10 @@
 
 from typing import TYPE_CHECKING, Any
 
-from .app import create_app
 from .settings import Settings
 
 if TYPE_CHECKING:
+    from .app import create_app
     from .client import SandboxClient
 
 __version__ = "0.1.0"
@@ -13,9 +13,14 @@ __all__ = ["SandboxClient", "Settings", "__version__", "create_app"]
 
 
 def __getattr__(name: str) -> Any:
-    # the client pulls in httpx: imported on first use, so serving starts without it
+    # imported on first use: the client pulls in httpx (serving needs none of it), and the app
+    # the whole server (`from sandbox.crypto import encrypt_json` needs none of that)
     if name == "SandboxClient":
         from .client import SandboxClient
 
         return SandboxClient
+    if name == "create_app":
+        from .app import create_app
+
+        return create_app
     raise AttributeError(f"module 'sandbox' has no attribute {name!r}")

@@ -77,10 +77,11 @@ def envelope_text(raw: bytes) -> str | None:
     return None
 
 
-def open_request(raw: bytes, key: bytes) -> bytes:
-    """The plaintext of an enveloped wire body; EncryptedRequestInvalid if there is no envelope
-    or its ciphertext does not decrypt."""
-    text = envelope_text(raw)
+def open_request(raw: bytes, key: bytes, text: str | None = None) -> bytes:
+    """The plaintext of an enveloped wire body (`text`: its ciphertext, when the caller already
+    read it with envelope_text); EncryptedRequestInvalid if there is no envelope or its
+    ciphertext does not decrypt."""
+    text = text if text is not None else envelope_text(raw)
     if text is None:
         raise errors.EncryptedRequestInvalid(reason='the body is not {"request": "<base64 ciphertext>"}')
     return decrypt(text, key)

@@ -164,10 +164,10 @@ def prepare(state: "AppState", route: "Route", scope: Scope, raw: bytes, checks:
         if bearer_value(headers.get("authorization", ""), errors.AdminTokenRequired) != state.settings.admin_token:
             raise errors.AdminTokenRequired()
 
-    raw = unsealed(state, call, scope, raw)
+    opened = unsealed(state, call, scope, raw)
     if checks.query:
         state.schemas.check(checks.query, call.query)
-    call.body = parse_body(route.body, headers.get("content-type", ""), raw)
+    call.body = parse_body(route.body, headers.get("content-type", ""), raw, opened)
     if checks.body:
         state.schemas.check(checks.body, call.body)
     return call
@@ -179,7 +179,9 @@ def header_dict(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
     return {name.decode("latin-1"): value.decode("latin-1") for name, value in reversed(raw)}
 
 
-def parse_body(kind: str, content_type: str, raw: bytes) -> Any:
+def parse_body(kind: str, content_type: str, raw: bytes, opened: "Opened | None" = None) -> Any:
+    """The body as the endpoint gets it; `opened`: the document unsealed() already decrypted and
+    parsed, so the plaintext is not parsed twice."""
     media = content_type.split(";", 1)[0].strip().lower()
     if kind == "none":
         return None
@@ -194,28 +196,38 @@ def parse_body(kind: str, content_type: str, raw: bytes) -> Any:
             raise errors.MalformedBody(reason="form body is not valid UTF-8") from None
     if media != JSON and not media.endswith("+json"):
         raise errors.UnsupportedMediaType(expected=JSON)
-    return jsonio.loads(raw)
+    return opened.document if opened is not None else jsonio.loads(raw)
 
 
-def unsealed(state: "AppState", call: Call, scope: Scope, raw: bytes) -> bytes:
+class Opened(NamedTuple):
+    """A request body that came sealed: its decrypted JSON document."""
+
+    document: Any
+
+
+def unsealed(state: "AppState", call: Call, scope: Scope, raw: bytes) -> Opened | None:
     """Encrypted payload mode (crypto.py): with the partner's mode `required` every JSON body, with
-    `optional` an enveloped one, is decrypted with the key of the token's client, and the reply to
-    it will be sealed; a required-mode call without a body gets a sealed reply too."""
+    `optional` an enveloped one, is decrypted with the key of the token's client (and parsed, once),
+    and the reply to it will be sealed; a required-mode call without a body gets a sealed reply too."""
     mode = encryption_mode(state, call.token)
+    if mode == "off":
+        return None
     is_json = call.route.body == "json"
-    if mode == "off" or (mode == "optional" and (not is_json or crypto.envelope_text(raw) is None)):
-        return raw
+    text = crypto.envelope_text(raw) if is_json and mode == "optional" else None
+    if mode == "optional" and text is None:
+        return None
     assert call.token is not None
     client = state.store.clients.get(call.token.client_id)
     if client is None:
         raise errors.ResponseEncryptionFailed(reason=f"no client secret for clientId {call.token.client_id}")
     key = crypto.derive_key(client.client_secret)
+    opened = None
     if is_json:
-        raw = crypto.open_request(raw, key)
-        crypto.parse_plaintext(raw)
-        scope[DECRYPTED_BODY] = raw
+        plaintext = crypto.open_request(raw, key, text)
+        opened = Opened(crypto.parse_plaintext(plaintext))
+        scope[DECRYPTED_BODY] = plaintext
     scope[RESPONSE_KEY] = key
-    return raw
+    return opened
 
 
 def encryption_mode(state: "AppState", token: AccessToken | None) -> str:
