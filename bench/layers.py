@@ -51,14 +51,13 @@ def _stack(app: Any) -> tuple[list[tuple[str, Any]], Dispatcher]:
 
 async def measure(requests: int = 300, rounds_count: int = 25) -> list[tuple[str, float]]:
     app = create_app(Settings())
-    _, dispatcher = _stack(app)
+    layers, dispatcher = _stack(app)
     basic = "Basic " + base64.b64encode(":".join(BASIC).encode()).decode()
     form = "&".join(f"{k}={v}" for k, v in LOGIN.items()).encode()
     answer = await _call(app, dispatcher, "POST", "/oauth/token",
                          {"authorization": basic, "content-type": "application/x-www-form-urlencoded"}, form)
     token = json.loads(answer[1]["body"])["access_token"]
     headers = {"authorization": f"Bearer {token}", "partnerid": PARTNER, "content-type": "application/json"}
-    layers, _ = _stack(app)
     handler = next(e for r, e in dispatcher.endpoints.items() if r.path == ALLOCATE)
     starts = [*layers, ("Dispatcher (route index)", dispatcher), ("sandbox handler (http.py + endpoint)", handler)]
 

@@ -13,8 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-SERVER_CORE = 0
-LOAD_CORE = 1
 
 
 def cores() -> list[int]:

@@ -43,10 +43,6 @@ def _n(value: float, digits: int = 1) -> str:
     return f"{value:,.{digits}f}"
 
 
-def _x(value: float, base: float) -> str:
-    return f"{value / base:.2f}x" if base else "-"
-
-
 def _times(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:.2f}x"  # NaN: no baseline to divide by
 
@@ -104,7 +100,7 @@ def print_table(figures: Figures) -> None:
     procs = []
     for name, (ms, rss) in figures.start.items():
         after = figures.after.get(name)
-        procs.append([name, _n(ms, 0), _x(ms, base_ms), _n(rss), _x(rss, base_rss),
+        procs.append([name, _n(ms, 0), _times(ratio(ms, base_ms)), _n(rss), _times(ratio(rss, base_rss)),
                       "-" if after is None else _n(after)])
     print()
     print(_table(["process", "start to healthy ms", "vs base", "RSS idle MB", "vs base", "RSS after load MB"], procs))
@@ -121,14 +117,14 @@ def targets(figures: Figures) -> list[list[str]]:
 
     top = figures.row("(1)")
     if top and top.result:
-        ratio, cpu = ratios(top, b)[0], ratios(top, b)[3]
+        rps_x, _, _, cpu = ratios(top, b)
         # both estimates must agree: a neighbour's burst during a baseline round inflates the first
         # (one noisy run read 0.63x), and a CPU-bound server's throughput ratio is 1 / its CPU ratio
         by_cpu = 1 / cpu if cpu > 0 else float("nan")  # NaN: CPU time not measured
-        reached = ratio if math.isnan(by_cpu) else min(ratio, by_cpu)
+        reached = rps_x if math.isnan(by_cpu) else min(rps_x, by_cpu)
         met = "yes" if reached >= 0.5 else ("milestone only" if reached >= 0.25 else "NO")
         add("(1) throughput >= 0.5x baseline (milestone 0.25x)",
-            f"{ratio:.2f}x (server CPU per request {cpu:.2f}x the baseline's: {by_cpu:.2f}x)", met)
+            f"{rps_x:.2f}x (server CPU per request {cpu:.2f}x the baseline's: {by_cpu:.2f}x)", met)
         add(f"(1) p99 < 10 ms at {figures.plan.connections} connections", f"{top.result.p99_ms:.2f} ms", top.result.p99_ms < 10)
     ms, rss = figures.start["sandbox"]
     add("start to healthy < 300 ms", f"{ms:.0f} ms", ms < 300)

@@ -36,7 +36,7 @@ class SandboxClient:
         sent = dict(headers or {})
         content: bytes | None = None
         if json_body is not None:
-            content = _dumps(json_body)
+            content = jsonio.dumps(json_body)  # Decimal-exact, the encoder the sandbox answers with
             sent.setdefault("Content-Type", "application/json")
         response = self.http.request(method, path, content=content, params=params, headers=sent, data=data)
         self.log.append(_curl(response.request, response.status_code))
@@ -134,10 +134,6 @@ class SandboxClient:
 
 def _api_path(path: str) -> str:
     return path if path.startswith("/") else f"{PARTNER_PATH}/{path}"
-
-
-def _dumps(value: Any) -> bytes:
-    return jsonio.dumps(value)  # Decimal-exact JSON, the same encoder the sandbox answers with
 
 
 def _curl(request: httpx.Request, status: int) -> str:

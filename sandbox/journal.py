@@ -9,7 +9,7 @@ import re
 from collections import deque
 from datetime import datetime, timezone
 from fnmatch import fnmatchcase
-from typing import Any, Iterator, NamedTuple
+from typing import Any, NamedTuple
 
 from .clock import iso
 
@@ -41,9 +41,9 @@ class Entry:
         self.response_headers: list[tuple[bytes, bytes]] = []
         self.response_body, self.response_size = b"", 0
         self.latency_ms = 0.0
-        self.fault: Any = None
-        self.decrypted_body: Any = None  # encrypted payload mode: the request as the endpoint saw it
-        self.decrypted_response: Any = None  # ... and the response before it was sealed
+        self.fault: str | None = None  # what the fault layer or a magic value did, in words
+        self.decrypted_body: bytes | None = None  # encrypted payload mode: the request as the endpoint saw it
+        self.decrypted_response: bytes | None = None  # ... and the response before it was sealed
 
     @property
     def partner(self) -> str:
@@ -51,11 +51,11 @@ class Entry:
 
     def references(self) -> set[str]:
         """Partner references in the request (wire and decrypted bodies)."""
-        found = {(m.group(1) or m.group(2) or b"").decode("utf-8", "replace") for m in _REFERENCE.finditer(self.request_body)}
-        if self.decrypted_body is not None:
-            raw = self.decrypted_body if isinstance(self.decrypted_body, bytes) else str(self.decrypted_body).encode()
-            found |= {(m.group(1) or m.group(2) or b"").decode("utf-8", "replace") for m in _REFERENCE.finditer(raw)}
-        return found
+        return {
+            (m.group(1) or m.group(2) or b"").decode("utf-8", "replace")
+            for body in (self.request_body, self.decrypted_body or b"")
+            for m in _REFERENCE.finditer(body)
+        }
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -67,7 +67,7 @@ class Entry:
             "partnerId": self.partner or None,
             "status": self.status,
             "latencyMs": round(self.latency_ms, 3),
-            "fault": self.fault if self.fault is None or isinstance(self.fault, (str, int, dict, list)) else str(self.fault),
+            "fault": self.fault,
             "sandboxTime": iso(self.sandbox_time),
             "wallTime": iso(datetime.fromtimestamp(self.wall_time, timezone.utc)),
             "request": _message(self.request_headers, self.request_body, self.request_size, self.decrypted_body),
@@ -83,13 +83,13 @@ def kept(held: bytes, chunk: bytes, limit: int) -> bytes:
     return held + chunk[: limit - len(held)] if len(held) < limit else held
 
 
-def _message(headers: list[tuple[bytes, bytes]], body: bytes, size: int, decrypted: Any) -> dict[str, Any]:
+def _message(headers: list[tuple[bytes, bytes]], body: bytes, size: int, decrypted: bytes | None) -> dict[str, Any]:
     shown: dict[str, Any] = {
         "headers": visible_headers(headers), "body": body.decode("utf-8", errors="replace"),
         "bodySize": size, "bodyTruncated": size > len(body),
     }
     if decrypted is not None:
-        shown["decryptedBody"] = decrypted.decode("utf-8", "replace") if isinstance(decrypted, bytes) else decrypted
+        shown["decryptedBody"] = decrypted.decode("utf-8", "replace")
     return shown
 
 
@@ -153,9 +153,6 @@ class Journal:
 
     def __len__(self) -> int:
         return len(self._entries)
-
-    def __iter__(self) -> Iterator[Entry]:
-        return iter(self._entries)
 
     @property
     def capacity(self) -> int:
