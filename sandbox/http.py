@@ -277,11 +277,12 @@ def basic_credentials(header: str) -> tuple[str, str]:
 
 
 def failure_reply(settings: "Settings", route: "Route", failure: errors.SandboxError) -> Reply:
+    own = failure.headers  # the failure's own headers (an injected 429's Retry-After) go out in every form
     if route.auth == "basic" and not isinstance(failure, errors.OAuthError):
         # the token endpoint answers in OAuth's own error form, whatever went wrong
         failure = errors.OAuthBadRequest(failure.message, status=failure.status)
     if failure.status == 401 and settings.auth_errors == "oauth" and not isinstance(failure, errors.OAuthError):
-        return Reply(envelope.oauth_resource_error(failure), 401, {"WWW-Authenticate": "Bearer"})
+        return Reply(envelope.oauth_resource_error(failure), 401, {"WWW-Authenticate": "Bearer", **own})
     variant = route.envelope if settings.error_envelope == "endpoint" and route.envelope in ("A", "B") else "B"
     headers = {"WWW-Authenticate": "Bearer"} if failure.status == 401 else {}
     if isinstance(failure, errors.InvalidClient):
@@ -289,7 +290,7 @@ def failure_reply(settings: "Settings", route: "Route", failure: errors.SandboxE
     if isinstance(failure, errors.PayloadEncryptionError) and "reason" in failure.details:
         # the sandbox's own header: the documented message is terse, this says what was wrong
         headers = {"X-Sandbox-Encryption-Error": str(failure.details["reason"]).encode("ascii", "backslashreplace").decode()}
-    return Reply(envelope.failure(variant, failure), failure.status, headers)
+    return Reply(envelope.failure(variant, failure), failure.status, {**headers, **own})
 
 
 def checked(state: "AppState", route: "Route", reply: Reply) -> Reply:

@@ -136,6 +136,31 @@ def test_a_magic_timeout_holds_then_504_and_writes_nothing():
         assert state_counts(client) == before
 
 
+def test_the_magic_429_carries_retry_after_exactly_like_the_header_fault(docs_partner):
+    magic = docs_partner.post("/create-allocate-points", allocation(mobile="9999900429"))
+    header = docs_partner.post("/create-allocate-points", allocation(), headers={"X-Sandbox-Fault": "status=429; retry-after=5"})
+    assert (magic.status_code, magic.headers.get("retry-after"), magic.json()) == (429, "5", failure_b("Too Many Requests"))
+    assert (header.status_code, header.headers.get("retry-after"), header.json()) == (429, "5", failure_b("Too Many Requests"))
+
+
+@pytest.mark.parametrize(("fault", "status", "message"), [
+    ("status=503; delay=300ms", 503, "Service Unavailable"),
+    ("business=KycPending; delay=300ms", 200, "KYC is pending for the card holder"),
+])
+def test_a_magic_value_waits_its_delay_first(http, docs_partner, fault, status, message):
+    magic_values = f'magicValues:\n  - {{field: mobile, value: "9876500300", fault: "{fault}", description: late}}\n'
+    loaded = http.post("/__sandbox/fixtures", content=magic_values, headers={"Content-Type": "application/yaml"})
+    assert loaded.status_code == 200, loaded.text
+    try:
+        started = time.monotonic()
+        response = docs_partner.post("/create-allocate-points", allocation(mobile="9876500300"))
+        took = time.monotonic() - started
+        assert (response.status_code, response.json()) == (status, failure_b(message))
+        assert took >= 0.3
+    finally:
+        assert http.delete("/__sandbox/fixtures").status_code == 200
+
+
 # --- scenarios ------------------------------------------------------------------------------------
 def test_scenarios_are_listed(http):
     listed = http.get("/__sandbox/scenarios").json()

@@ -5,11 +5,15 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
+from typing import Mapping
+
 
 class SandboxError(Exception):
     status: int = 422
     code: int = 1
     message: str = "Request could not be processed"
+    headers: Mapping[str, str] = MappingProxyType({})  # its own response headers (an injected 429's Retry-After)
 
     def __init__(self, message: str | None = None, status: int | None = None, **details: object) -> None:
         self.message = message or self.message.format(**details)
@@ -216,9 +220,11 @@ INJECTED_MESSAGES = {
 class InjectedError(SandboxError):
     """An HTTP error asked for through the fault engine; its status is the one asked for."""
 
-    def __init__(self, status: int, message: str | None = None) -> None:
+    def __init__(self, status: int, message: str | None = None, headers: Mapping[str, str] | None = None) -> None:
         super().__init__(message or INJECTED_MESSAGES[status])
         self.status = status
+        if headers:
+            self.headers = headers
 
 
 class InjectedBusinessFailure(SandboxError):

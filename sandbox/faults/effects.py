@@ -36,20 +36,32 @@ class Exchange:
     state: "AppState"
     route: "Route | None"  # None for a path no route serves
 
-    async def answer(self, failure: errors.SandboxError, headers: dict[str, str] | None = None) -> None:
+    async def answer(self, failure: errors.SandboxError) -> None:
         """The error in the body the adapter would give it, with exactly the status asked for."""
         if self.route is None:
-            body, extra = envelope.failure("B", failure), {}
+            body, extra = envelope.failure("B", failure), dict(failure.headers)
         else:
             reply = failure_reply(self.state.settings, self.route, failure)
             body, extra = reply.body, reply.headers
-        await emit(self.send, failure.status, jsonio.dumps(body), {**extra, **(headers or {})})
+        await emit(self.send, failure.status, jsonio.dumps(body), extra)
+
+
+async def act(fault: spec.Fault, ex: Exchange, response: tuple[Message, bytes] | None = None) -> None:
+    """Carry out a fault, after its `delay=`: the one place every fault waits first, whether the
+    middleware chose it (header, rule) or a magic value found it inside the app. `response` is the
+    app's own answer (start message, body) for a fault pending on it; None: the app has not run."""
+    if fault.delay:
+        await asyncio.sleep(fault.delay)
+    if response is None:
+        await before(fault, ex)
+    else:
+        await after(fault, ex, *response)
 
 
 async def before(fault: spec.Fault, ex: Exchange) -> None:
     """Faults that answer instead of the app: nothing reaches the domain, so nothing changes."""
     if fault.kind in spec.ANSWERS:
-        await ex.answer(*spec.failure_for(fault))
+        await ex.answer(spec.failure_for(fault))
     elif fault.kind == "timeout":
         await hold(fault, ex)
     else:
@@ -70,7 +82,7 @@ async def read_request(receive: Receive) -> None:
 
 
 async def through(app: ASGIApp, ex: Exchange) -> None:
-    """Run the app; if a fault is pending when its response starts, keep the response for `after`."""
+    """Run the app; if a fault is pending when its response starts, keep the response for `act`."""
     kept: list[Message] = []
 
     async def send(message: Message) -> None:
@@ -83,14 +95,16 @@ async def through(app: ASGIApp, ex: Exchange) -> None:
     if kept:
         start = kept[0]
         body = b"".join(m.get("body", b"") for m in kept[1:])
-        await after(ex.scope[spec.PENDING], ex, start, body)
+        await act(ex.scope[spec.PENDING], ex, (start, body))
 
 
 async def after(fault: spec.Fault, ex: Exchange, start: Message, body: bytes) -> None:
     """Faults that act once the app has answered (and, for a write, committed)."""
     kind = fault.kind
-    if kind == "latency":
-        await asyncio.sleep(ex.state.faults.latency(fault))
+    if kind in spec.ANSWERS or kind == "latency":
+        # an answer a magic value raised is the adapter's own reply (enveloped, with its headers): as it is
+        if kind == "latency":
+            await asyncio.sleep(ex.state.faults.latency(fault))
         await ex.send(start)
         await ex.send({"type": "http.response.body", "body": body})
     elif kind == "slow":

@@ -136,7 +136,7 @@ class FaultEngine:
         self.buckets[who] = (tokens, now)
         wait = max(1, math.ceil((1 - tokens) / rps))
         message = errors.RateLimited(rps=fault.value, who=f"partnerId {who}").message
-        return spec.Fault("status", "429", {"message": message, "retry-after": str(wait)})
+        return spec.Fault("status", "429", {"message": message, "retry-after": str(wait)}, fault.delay)
 
     def magic(self, operation: str, body: Any, method: str, path: str) -> tuple[magic.MagicValue, str] | None:
         """The magic value in this body, if any, and the journal's description of it."""

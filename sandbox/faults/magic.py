@@ -111,9 +111,10 @@ def _keys(want: Any) -> list[Any]:
 
 
 def check(engine: "FaultEngine", operation: str, body: Any, scope: MutableMapping[str, Any]) -> None:
-    """The hook http.py calls after auth and validation, before the endpoint: an error value
-    raises its error here (so the adapter answers it in the documented envelope); a fault value is
-    left in the scope for the middleware, and one that must not let the request commit stops it."""
+    """The hook http.py calls after auth and validation, before the endpoint. A fault value is left
+    in the scope for the middleware (effects.act: its delay, then its effect on the app's answer);
+    an answer (status, business, token) is raised here, so the adapter answers it in the documented
+    envelope with the error's own headers, and one that must not let the request commit stops it."""
     found = engine.magic(operation, body, scope["method"], scope["path"])
     if found is None:
         return
@@ -121,8 +122,8 @@ def check(engine: "FaultEngine", operation: str, body: Any, scope: MutableMappin
     scope[spec.DESCRIPTION] = description
     if value.fault is None:
         raise value.failure()
-    if value.fault.kind in spec.ANSWERS:
-        raise spec.failure_for(value.fault)[0]
     scope[spec.PENDING] = value.fault
+    if value.fault.kind in spec.ANSWERS:
+        raise spec.failure_for(value.fault)
     if value.fault.acts_before:
         raise errors.FaultStopped()

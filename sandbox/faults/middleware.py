@@ -8,7 +8,6 @@ Wrapped around the dispatcher (sandbox/app.py `wrap()`), so it talks to the serv
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -60,10 +59,8 @@ class FaultMiddleware:
             return
         if chosen is not None:
             scope[spec.DESCRIPTION] = chosen.description
-            if chosen.fault.delay:
-                await asyncio.sleep(chosen.fault.delay)
             if chosen.fault.acts_before:
-                await effects.before(chosen.fault, ex)
+                await effects.act(chosen.fault, ex)
                 return
             scope[spec.PENDING] = chosen.fault
         await effects.through(self.app, ex)

@@ -188,17 +188,17 @@ def describe(fault: Fault, source: str) -> str:
     return f"{fault.text()} ({source})"
 
 
-def failure_for(fault: Fault) -> tuple[errors.SandboxError, dict[str, str]]:
-    """The error an answering fault stands for, and its extra headers."""
+def failure_for(fault: Fault) -> errors.SandboxError:
+    """The error an answering fault stands for; a 429 or 503 carries its Retry-After header."""
     message = fault.params.get("message")
     if fault.kind == "status":
         status = int(fault.value)
-        headers = {"Retry-After": fault.params.get("retry-after", "1")} if status in (429, 503) else {}
-        return errors.InjectedError(status, message), headers
+        headers = {"Retry-After": fault.params.get("retry-after", "1")} if status in (429, 503) else None
+        return errors.InjectedError(status, message, headers)
     if fault.kind == "business":
         if fault.value:
             kind: type[errors.SandboxError] = getattr(errors, fault.value)
-            return (kind(message) if message else kind()), {}
-        return (errors.InjectedBusinessFailure(reason=message) if message else errors.InsufficientBalance()), {}
+            return kind(message) if message else kind()
+        return errors.InjectedBusinessFailure(reason=message) if message else errors.InsufficientBalance()
     assert fault.kind == "token"
-    return (errors.TokenExpired() if fault.value == "expired" else errors.InvalidToken()), {}
+    return errors.TokenExpired() if fault.value == "expired" else errors.InvalidToken()
