@@ -12,7 +12,6 @@ from typing import Iterable, NamedTuple
 
 from ..ledger import Posting
 from ..store import Card, CardAccount, Store
-from . import errors
 from .rewards import CREDIT, DEBIT, account_of, card_of, month_key
 
 
@@ -50,7 +49,7 @@ def account_details(store: Store, partner_id: str, company_id: str, card_account
 
 class TransactionQuery(NamedTuple):
     company_id: str
-    card_account_id: str | None = None
+    card_account_id: str  # required by the request schema (transaction-all.request.json)
     card_id: str | None = None
     user_id: str | None = None
     references: tuple[str, ...] = ()
@@ -73,12 +72,10 @@ class CardTransaction(NamedTuple):
 
 
 def transactions(store: Store, partner_id: str, query: TransactionQuery, offset: int, limit: int) -> tuple[int, list[CardTransaction]]:
-    """Card transactions matching every given filter, newest first; narrowed through an index."""
-    if query.card_account_id:
-        account_of(store, partner_id, query.company_id, query.card_account_id)
-    elif store.company_of_partner(partner_id, query.company_id) is None:
-        raise errors.CompanyNotFound(company_id=query.company_id)
+    """Card transactions matching every given filter, newest first; narrowed through an index.
 
+    The request schema requires cardAccountId, so every query names an account of the company."""
+    account_of(store, partner_id, query.company_id, query.card_account_id)
     candidates = _candidates(store, partner_id, query)
     matches = [t for t in candidates if _matches(store, query, t)]
     return len(matches), matches[offset: offset + limit]
@@ -91,34 +88,37 @@ def _candidates(store: Store, partner_id: str, query: TransactionQuery) -> Itera
         postings = sorted({p.id: p for p in found if p is not None}.values(), key=lambda p: store.ledger.position(p.id), reverse=True)
         return (t for p in postings for t in _card_sides(store, p))
     if query.card_id:
-        cards: list[str] = [query.card_id]
+        card_ids: list[str] = [query.card_id]
     elif query.user_id:
-        cards = [c.card_id for c in store.cards.values() if c.user_id == query.user_id]
-    elif query.card_account_id:
-        cards = store.cards_of_account(query.card_account_id)
+        card_ids = [c for c in store.cards_of_account(query.card_account_id) if store.cards[c].user_id == query.user_id]
     else:
-        accounts = [a for a, acc in store.accounts.items() if acc.company_id == query.company_id]
-        cards = [c for a in accounts for c in store.cards_of_account(a)]
-    out = [t for card in cards for p in store.ledger.history(card) for t in _card_sides(store, p) if t.card.card_id == card]
-    if len(cards) > 1:
+        card_ids = store.cards_of_account(query.card_account_id)
+    out: list[CardTransaction] = []
+    for card_id in card_ids:
+        card = store.cards.get(card_id)
+        if card is not None:  # a card id the store does not know (or another ledger account's) has no rows
+            out += [_card_side(p, card) for p in store.ledger.history(card_id)]
+    if len(card_ids) > 1:
         out.sort(key=lambda t: store.ledger.position(t.posting.id), reverse=True)
     return out
 
 
 def _card_sides(store: Store, posting: Posting) -> list[CardTransaction]:
-    return [
-        CardTransaction(posting, store.cards[e.account], abs(e.amount), CREDIT if e.amount > 0 else DEBIT, e.balance_after)
-        for e in posting.entries
-        if e.account in store.cards
-    ]
+    """One row per card the posting moves."""
+    cards = store.cards
+    return [_card_side(posting, cards[e.account]) for e in posting.entries if e.account in cards]
+
+
+def _card_side(posting: Posting, card: Card) -> CardTransaction:
+    """The posting as `card` saw it."""
+    entry = posting.entry_for(card.card_id)
+    return CardTransaction(posting, card, abs(entry.amount), CREDIT if entry.amount > 0 else DEBIT, entry.balance_after)
 
 
 def _matches(store: Store, query: TransactionQuery, txn: CardTransaction) -> bool:
     """Every filter the query gives holds (plain tests: this runs once per candidate row)."""
     card, at = txn.card, txn.posting.at
-    if store.accounts[card.card_account_id].company_id != query.company_id:
-        return False
-    if query.card_account_id and card.card_account_id != query.card_account_id:
+    if card.card_account_id != query.card_account_id:  # the account is the company's (account_of): no company test
         return False
     if query.card_id and card.card_id != query.card_id:
         return False

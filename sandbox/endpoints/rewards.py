@@ -174,7 +174,7 @@ def transaction_all(call: Call) -> dict[str, Any]:
     txn_ids = tuple(body.get("enKashTransactionIds") or ()) + ((body["enKashTransactionId"],) if body.get("enKashTransactionId") else ())
     query = TransactionQuery(
         company_id=body["companyId"],
-        card_account_id=body.get("cardAccountId"),
+        card_account_id=body["cardAccountId"],
         card_id=first(body, "enKashCardId", "enkashCardId"),
         user_id=body.get("userId"),
         references=references,
