@@ -6,10 +6,9 @@ file stops startup with its name, the entry's path and the problem.
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 
@@ -59,17 +58,9 @@ def parse(text: str, source: str) -> dict[str, Any]:
 
 
 def check_shape(doc: Any, source: str) -> None:
-    schema = json.loads(_SCHEMA_PATH.read_text())
-    error = schemas.best_match(schema, doc)
+    error = schemas.best_match(_SCHEMA_PATH, doc)
     if error is not None:
-        raise FixtureError(source, _path(error.absolute_path), error.message)
-
-
-def _path(parts: Iterable[Any]) -> str:
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
+        raise FixtureError(source, schemas.field_path(error.absolute_path), error.message)
 
 
 def _amount(value: Any) -> Decimal:

@@ -18,7 +18,7 @@ import functools
 import json
 from decimal import Decimal, InvalidOperation, localcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 import jsonschema_rs
 
@@ -71,13 +71,13 @@ class Schemas:
         except Exception:  # a value the Rust side cannot read: the reference decides
             return False
 
-    def check(self, name: str, instance: Any, where: str = "") -> None:
+    def check(self, name: str, instance: Any) -> None:
         """Raise the documented 400/422 for the first problem, naming the field."""
         if self.is_valid(name, instance):
             return
         error = first_error(self.validator(name), instance)
         if error is not None:
-            raise to_error(error, where)
+            raise to_error(error)
 
     def problem(self, name: str, instance: Any) -> str | None:
         """The message check() would raise, or None (for per-row checks that must not raise)."""
@@ -96,7 +96,7 @@ class Schemas:
         if self.is_valid(key, body, schema):
             return None
         error = first_error(self.validator(key, schema), body)
-        return None if error is None else f"{_field(error.absolute_path) or 'body'}: {error.message}"
+        return None if error is None else f"{field_path(error.absolute_path) or 'body'}: {error.message}"
 
 
 def _compile_fast(schema: dict[str, Any]) -> Any:
@@ -104,16 +104,34 @@ def _compile_fast(schema: dict[str, Any]) -> Any:
     return jsonschema_rs.Draft7Validator(schema, validate_formats=False)
 
 
-def best_match(schema: dict[str, Any], instance: Any) -> jsonschema.ValidationError | None:
-    """jsonschema's best_match for a one-off document (fixtures); None when it is valid."""
+def best_match(path: Path, instance: Any) -> jsonschema.ValidationError | None:
+    """jsonschema's best_match against the schema file at `path` (fixtures); None when it is valid.
+
+    The file is read and compiled once per process. It is read as plain JSON (floats, not the
+    Decimals a `Schemas` document holds), so the messages quote its numbers as they always have."""
     try:
-        if _compile_fast(schema).is_valid(instance):
+        if _file_fast(path).is_valid(instance):
             return None
     except Exception:
         pass
     import jsonschema
 
-    return jsonschema.exceptions.best_match(_reference()(schema).iter_errors(instance))
+    return jsonschema.exceptions.best_match(_file_reference(path).iter_errors(instance))
+
+
+@functools.cache
+def _file_document(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text())  # type: ignore[no-any-return]
+
+
+@functools.cache
+def _file_fast(path: Path) -> Any:
+    return _compile_fast(_file_document(path))
+
+
+@functools.cache
+def _file_reference(path: Path) -> Draft7Validator:
+    return _reference()(_file_document(path))
 
 
 def _multiple_of(validator: Draft7Validator, step: Any, instance: Any, schema: dict[str, Any]) -> Iterator[jsonschema.ValidationError]:
@@ -140,12 +158,6 @@ def _reference() -> type[Draft7Validator]:
     return jsonschema.validators.extend(jsonschema.Draft7Validator, {"multipleOf": _multiple_of})  # type: ignore[no-any-return]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "DecimalValidator":
-        return _reference()
-    raise AttributeError(name)
-
-
 def first_error(validator: Draft7Validator, instance: Any) -> jsonschema.ValidationError | None:
     found = sorted(validator.iter_errors(instance), key=lambda e: (_depth_rank(e), list(map(str, e.absolute_path))))
     return found[0] if found else None
@@ -156,26 +168,26 @@ def _depth_rank(error: jsonschema.ValidationError) -> int:
     return 0 if error.validator in ("required", "anyOf") else 1
 
 
-def _field(path: Any) -> str:
+def field_path(path: Iterable[Any]) -> str:
+    """A jsonschema error path as the messages print it: a.b[0].c"""
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
 
-def to_error(error: jsonschema.ValidationError, where: str = "") -> errors.SandboxError:
-    field = _field(error.absolute_path)
+def to_error(error: jsonschema.ValidationError) -> errors.SandboxError:
+    field = field_path(error.absolute_path)
     if field.startswith("["):
         field = "body" + field
-    prefix = f"{where}." if where and field else where
     keyword, expected = error.validator, error.validator_value
     if keyword == "required":
         missing = next((name for name in expected if name not in error.instance), expected[0])
-        return errors.MissingField(field=prefix + (f"{field}.{missing}" if field else missing))
+        return errors.MissingField(field=f"{field}.{missing}" if field else missing)
     if keyword == "anyOf" and all(sub.get("required") for sub in expected if isinstance(sub, dict)):
         names = " or ".join(sub["required"][0] for sub in expected)
-        return errors.MissingField(field=prefix + names)
-    return errors.InvalidField(field=prefix + (field or "body"), problem=_describe(keyword, expected, error))
+        return errors.MissingField(field=names)
+    return errors.InvalidField(field=field or "body", problem=_describe(keyword, expected, error))
 
 
 _TYPE_NAMES = {"object": "a JSON object", "array": "a JSON array", "string": "a string", "number": "a number",

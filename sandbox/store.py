@@ -1,7 +1,8 @@
 """The one state object: records in typed tables, their indexes, the ledger, clock and ids.
 
 Tables are dicts of slotted dataclasses keyed by their EnKash id; indexes are derived from the
-tables and rebuilt by `reindex()`, so a snapshot only needs the tables and the ledger.
+tables and kept current by the `add_*` methods. A snapshot (sandbox/snapshot.py) writes the
+indexes too, so a restore needs no re-indexing.
 Lookups that take a partner id enforce isolation: another partner's records do not exist.
 """
 
@@ -256,7 +257,9 @@ class Store:
     # --- lookups -------------------------------------------------------------------------
     def new_id(self, kind: str) -> str:
         records = _RECORDS_OF.get(kind)
-        return self.ids.new(kind, getattr(self, records).__contains__ if records else _never_taken)
+        if records is None:
+            return self.ids.new(kind)
+        return self.ids.new(kind, getattr(self, records).__contains__)
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -318,7 +321,3 @@ _RECORDS_OF = {
     "company": "companies", "card_account": "accounts", "card": "cards", "user": "users",
     "access_token": "tokens", "coin_config": "coin_configs",
 }
-
-
-def _never_taken(_: str) -> bool:
-    return False

@@ -42,7 +42,6 @@ class Allocated(NamedTuple):
     card: Card
     user: User
     posting: Posting | None  # None only for a bulk row that credited nothing
-    replayed: bool = False
 
     @property
     def card_balance(self) -> Decimal:
@@ -115,7 +114,7 @@ def _replay(store: Store, partner_id: str, reference: str, fingerprint: str) -> 
     if posting.fingerprint != fingerprint:
         raise errors.DuplicateReference(reference=reference)
     card = next(store.cards[e.account] for e in posting.entries if e.account in store.cards)
-    return Allocated(card, store.users[card.user_id], posting, replayed=True)
+    return Allocated(card, store.users[card.user_id], posting)
 
 
 def _check_contact(user: User, card_id: str, email: str | None, mobile: str | None) -> None:

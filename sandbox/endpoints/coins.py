@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..clock import iso, parse_iso
+from ..clock import iso
 from ..domain import coins, errors
 from ..domain.coins import CoinAllocation, CoinSettings, ConfigChanges
 from ..http import Call, Reply
 from ..ledger import Posting
 from ..store import CoinConfig, Company, CoinLot, Promotion, coin_account
-from .fields import amount, fingerprint
+from .fields import amount, fingerprint, moment
 
 ALLOCATED = "Successfully allocated enkash Coins"  # PTS-4's documented payload, verbatim
 ALLOCATION_FIELDS = ("companyId", "event", "requestId", "userId")
@@ -161,13 +161,9 @@ def sandbox_coins_settings_set(call: Call) -> Reply:
 
 
 def _promotion(doc: dict[str, Any]) -> Promotion:
-    moments = []
-    for name in ("starts", "ends"):
-        try:
-            moments.append(parse_iso(doc[name]))
-        except ValueError:
-            raise errors.InvalidField(field=f"promotions.{name}", problem="is not an ISO-8601 date-time") from None
-    return Promotion(doc["event"], amount(doc["multiplier"]), moments[0], moments[1])
+    starts = moment(doc["starts"], "promotions.starts")
+    ends = moment(doc["ends"], "promotions.ends")
+    return Promotion(doc["event"], amount(doc["multiplier"]), starts, ends)
 
 
 def settings_body(company: Company) -> dict[str, Any]:
