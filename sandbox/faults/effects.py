@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .. import envelope, jsonio
+from .. import envelope
 from ..domain import errors
-from ..http import failure_reply
+from ..http import JSON, Reply, failure_reply, write
 from . import spec
 
 if TYPE_CHECKING:
@@ -39,11 +39,10 @@ class Exchange:
     async def answer(self, failure: errors.SandboxError) -> None:
         """The error in the body the adapter would give it, with exactly the status asked for."""
         if self.route is None:
-            body, extra = envelope.failure("B", failure), dict(failure.headers)
+            reply = Reply(envelope.failure("B", failure), failure.status, dict(failure.headers))
         else:
             reply = failure_reply(self.state.settings, self.route, failure)
-            body, extra = reply.body, reply.headers
-        await emit(self.send, failure.status, jsonio.dumps(body), extra)
+        await write(self.send, reply)
 
 
 async def act(fault: spec.Fault, ex: Exchange, response: tuple[Message, bytes] | None = None) -> None:
@@ -109,10 +108,12 @@ async def after(fault: spec.Fault, ex: Exchange, start: Message, body: bytes) ->
         await ex.send({"type": "http.response.body", "body": body})
     elif kind == "slow":
         await dribble(fault, ex, start, body)
-    elif kind == "malformed":
+    elif kind == "malformed":  # a complete JSON answer, cut in half; its Content-Length matches the cut
         cut_body = body[: max(1, len(body) // 2)]
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in start["headers"] if k.lower() != b"content-length"}
-        await emit(ex.send, start["status"], cut_body, headers)
+        headers = [(b"content-type", JSON.encode()), (b"content-length", str(len(cut_body)).encode())]
+        headers += [(k, v) for k, v in start["headers"] if k.lower() not in (b"content-type", b"content-length")]
+        await ex.send({"type": "http.response.start", "status": start["status"], "headers": headers})
+        await ex.send({"type": "http.response.body", "body": cut_body})
     elif kind == "truncated":
         await ex.send(start)
         await ex.send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
@@ -198,10 +199,3 @@ def transport_of(send: Callable[..., Any]) -> asyncio.Transport | None:
             todo.append(wrapped)
     return None
 
-
-async def emit(send: Send, status: int, body: bytes, headers: dict[str, str]) -> None:
-    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
-            if k.lower() not in ("content-type", "content-length")]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})

@@ -13,6 +13,7 @@ import time
 from collections import deque
 from typing import Any, Iterable, NamedTuple, TYPE_CHECKING
 
+from ..clock import iso
 from ..domain import errors
 from . import magic, scenarios, spec
 from .rules import Incoming, Rule
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
     from ..clock import Clock
     from ..schemas import Schemas
 
-RULE_SCHEMA = "sandbox-faults-create.request"
 RECENT = 200  # fired faults kept for GET /__sandbox/faults
 
 
@@ -39,8 +39,6 @@ class FaultEngine:
         self, clock: "Clock", schemas: "Schemas", seed: int, scenario: str = "",
         magic_entries: Iterable[tuple[list[dict[str, Any]], str]] = (),
     ) -> None:
-        self.clock = clock
-        self.schemas = schemas
         self.magic_index = self.magic_table(magic_entries)
         self.start_scenario = scenarios.load(scenario, schemas) if scenario else None
         self.reset(seed, clock)
@@ -68,7 +66,8 @@ class FaultEngine:
 
     # --- arming ---------------------------------------------------------------------------
     def add(self, doc: dict[str, Any], where: str = "fault") -> Rule:
-        self.schemas.check(RULE_SCHEMA, doc)
+        """A rule already checked against sandbox-faults-create.request (by the adapter for
+        POST /__sandbox/faults, by scenarios.load for a scenario's rules)."""
         rule = Rule.build(f"F{self.next_id}", doc, where)
         self.next_id += 1
         self.rules.append(rule)
@@ -101,10 +100,7 @@ class FaultEngine:
         """The header wins; otherwise rules are tried in the order they were armed and the first that
         fires wins. Every matching rule counts the call, so `first: 2` means the first two matching calls."""
         if header is not None:
-            fault: spec.Fault | None = spec.parse(header)
-            if fault is not None and fault.kind == "ratelimit":
-                fault = self._limit(fault, request)
-            return None if fault is None else self.note(Chosen(fault, "header"), request)
+            return self._fire(spec.parse(header), "header", request)
         now = self.clock.now()
         chosen = None
         for rule in self.rules:
@@ -113,14 +109,18 @@ class FaultEngine:
             rule.calls += 1
             if chosen is not None or not rule.fires(now, self.rng):
                 continue
-            fault = rule.fault
-            if fault.kind == "ratelimit":
-                fault = self._limit(fault, request)
-                if fault is None:
-                    continue
-            rule.fired += 1
-            chosen = self.note(Chosen(fault, f"rule {rule.id}"), request)
+            chosen = self._fire(rule.fault, f"rule {rule.id}", request)
+            if chosen is not None:
+                rule.fired += 1
         return chosen
+
+    def _fire(self, fault: spec.Fault, source: str, request: Incoming) -> Chosen | None:
+        """The fault as it fires, recorded; a ratelimit fires only over its rate (None: admitted)."""
+        fired = self._limit(fault, request) if fault.kind == "ratelimit" else fault
+        if fired is None:
+            return None
+        self._record(request.method, request.path, fired.text(), source)
+        return Chosen(fired, source)
 
     def _limit(self, fault: spec.Fault, request: Incoming) -> spec.Fault | None:
         """A token bucket per partner in wall-clock time: None admits the call, else a 429."""
@@ -138,23 +138,18 @@ class FaultEngine:
         message = errors.RateLimited(rps=fault.value, who=f"partnerId {who}").message
         return spec.Fault("status", "429", {"message": message, "retry-after": str(wait)}, fault.delay)
 
-    def magic(self, operation: str, body: Any, method: str, path: str) -> tuple[magic.MagicValue, str] | None:
-        """The magic value in this body, if any, and the journal's description of it."""
+    def magic(self, operation: str, body: Any, method: str, path: str) -> tuple[spec.Fault, str] | None:
+        """The fault of the magic value in this body, if any, and the journal's description of it."""
         found = self.magic_index.find(operation, body)
         if found is None:
             return None
-        outcome = found.fault.text() if found.fault else f"error={found.error}"
-        description = f"{outcome} (magic {found.field}={found.value})"
-        self._record(method, path, outcome, f"magic {found.field}={found.value}")
-        return found, description
-
-    def note(self, chosen: Chosen, request: Incoming) -> Chosen:
-        self._record(request.method, request.path, chosen.fault.text(), chosen.source)
-        return chosen
+        source = f"magic {found.field}={found.value}"
+        self._record(method, path, found.outcome, source)
+        return found.fault, f"{found.outcome} ({source})"
 
     def _record(self, method: str, path: str, fault: str, source: str) -> None:
         self.fired += 1
-        self.recent.append({"n": self.fired, "at": self.clock.describe()["now"], "method": method, "path": path,
+        self.recent.append({"n": self.fired, "at": iso(self.clock.now()), "method": method, "path": path,
                             "fault": fault, "source": source})
 
     # --- effects that need a random number ------------------------------------------------------

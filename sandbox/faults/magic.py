@@ -22,26 +22,18 @@ class MagicValue(NamedTuple):
     field: str
     value: Any
     operations: tuple[str, ...]  # empty: every operation with a JSON body
-    error: str | None
-    message: str | None
-    fault: spec.Fault | None
-    description: str
+    error: str | None  # the failure an `error:` entry names (the journal says error=<name>)
+    fault: spec.Fault  # an `error:` entry is the business fault of that name
 
     def applies(self, operation: str, body: Any) -> bool:
         if self.operations and operation not in self.operations:
             return False
         return isinstance(body, dict) and self.field in body and same_value(self.value, body[self.field])
 
-    def failure(self) -> errors.SandboxError:
-        """The error this value answers with (for `error:` entries)."""
-        assert self.error is not None
-        kind: type[errors.SandboxError] = getattr(errors, self.error)
-        return kind(self.message) if self.message else kind()
-
-    def describe(self) -> dict[str, Any]:
-        outcome = {"error": self.error} if self.error else {"fault": self.fault.text() if self.fault else ""}
-        return {"field": self.field, "value": self.value, "operations": list(self.operations), **outcome,
-                "description": self.description}
+    @property
+    def outcome(self) -> str:
+        """What the journal says this value brought."""
+        return f"error={self.error}" if self.error else self.fault.text()
 
 
 def table(entries: Iterable[dict[str, Any]], source: str) -> list[MagicValue]:
@@ -56,16 +48,16 @@ def table(entries: Iterable[dict[str, Any]], source: str) -> list[MagicValue]:
             kind = getattr(errors, error, None)
             if not (isinstance(kind, type) and issubclass(kind, errors.SandboxError)):
                 raise FixtureError(source, where, f"no failure named {error!r} in sandbox/domain/errors.py")
-            if "{" in kind.message and not entry.get("message"):
+            message = entry.get("message")
+            if "{" in kind.message and not message:
                 raise FixtureError(source, where, f"{error} needs a message (its text has details)")
-        try:
-            fault = spec.parse(entry["fault"], where) if entry.get("fault") else None
-        except errors.SandboxError as failure:
-            raise FixtureError(source, where, failure.message) from None
-        out.append(MagicValue(
-            entry["field"], entry["value"], tuple(entry.get("operations", ())), error, entry.get("message"),
-            fault, entry.get("description", ""),
-        ))
+            fault = spec.Fault("business", error, {"message": message} if message else {})
+        else:
+            try:
+                fault = spec.parse(entry["fault"], where)
+            except errors.SandboxError as failure:
+                raise FixtureError(source, where, failure.message) from None
+        out.append(MagicValue(entry["field"], entry["value"], tuple(entry.get("operations", ())), error, fault))
     return out
 
 
@@ -75,9 +67,8 @@ class MagicIndex:
     and also as its digits in a string; booleans never equal numbers."""
 
     def __init__(self, values: Iterable[MagicValue]) -> None:
-        self.values = list(values)
         self._by_field: dict[str, dict[Any, list[MagicValue]]] = {}
-        for value in self.values:
+        for value in values:
             keys = self._by_field.setdefault(value.field, {})
             for key in _keys(value.value):
                 keys.setdefault(key, []).append(value)
@@ -111,19 +102,18 @@ def _keys(want: Any) -> list[Any]:
 
 
 def check(engine: "FaultEngine", operation: str, body: Any, scope: MutableMapping[str, Any]) -> None:
-    """The hook http.py calls after auth and validation, before the endpoint. A fault value is left
-    in the scope for the middleware (effects.act: its delay, then its effect on the app's answer);
-    an answer (status, business, token) is raised here, so the adapter answers it in the documented
-    envelope with the error's own headers, and one that must not let the request commit stops it."""
+    """The hook http.py calls after auth and validation, before the endpoint. The fault (an `error:`
+    entry's is a business fault) is left in the scope for the middleware (effects.act: its delay,
+    then its effect on the app's answer); an answer (status, business, token) is raised here, so the
+    adapter answers it in the documented envelope with the error's own headers, and one that must
+    not let the request commit stops it."""
     found = engine.magic(operation, body, scope["method"], scope["path"])
     if found is None:
         return
-    value, description = found
+    fault, description = found
     scope[spec.DESCRIPTION] = description
-    if value.fault is None:
-        raise value.failure()
-    scope[spec.PENDING] = value.fault
-    if value.fault.kind in spec.ANSWERS:
-        raise spec.failure_for(value.fault)
-    if value.fault.acts_before:
+    scope[spec.PENDING] = fault
+    if fault.kind in spec.ANSWERS:
+        raise spec.failure_for(fault)
+    if fault.acts_before:
         raise errors.FaultStopped()

@@ -11,12 +11,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import jsonio
 from ..domain import errors
-from ..http import basic_credentials, bearer_value
+from ..http import basic_credentials, bearer_value, header_dict
 from . import effects, spec
 from .rules import Incoming
 
@@ -43,7 +42,7 @@ class FaultMiddleware:
             # nothing armed: only a magic value, found inside the app, can still act
             await effects.through(self.app, effects.Exchange(scope, receive, send, self.state, route))
             return
-        headers = Headers(scope=scope)
+        headers = header_dict(scope["headers"])
         body = None
         if engine.needs_body:
             body, receive = await read_json(receive, self.state.settings.max_body_bytes)
@@ -65,11 +64,12 @@ class FaultMiddleware:
             scope[spec.PENDING] = chosen.fault
         await effects.through(self.app, ex)
 
-    def partner_of(self, headers: Headers) -> str | None:
+    def partner_of(self, headers: dict[str, str]) -> str | None:
         """The partnerId header; else the partner behind the bearer token or the Basic client,
         read with the adapter's own credential parsers."""
-        if headers.get("partnerid"):
-            return headers["partnerid"]
+        partner = headers.get("partnerid")
+        if partner:
+            return partner
         store = self.state.store
         value = headers.get("authorization", "")
         try:

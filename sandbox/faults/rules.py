@@ -9,18 +9,16 @@ made only for a request every other condition let through, so a replay draws the
 from __future__ import annotations
 
 import fnmatch
+import operator
 import random
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from ..clock import iso, parse_iso
 from ..domain import errors
 from . import spec
-
-MATCH_KEYS = ("method", "endpoint", "path", "partnerId", "companyId", "body")
-TRIGGER_KEYS = ("probability", "nth", "first", "every", "times", "from", "until")
 
 
 class Incoming(NamedTuple):
@@ -32,6 +30,16 @@ class Incoming(NamedTuple):
     partner_id: str | None
     company_id: str | None
     body: Any  # the parsed JSON body, or None when it was not read or is not JSON
+
+
+# what a rule may name besides `body`: its key, the request's value for it, and how the two compare
+_MATCHES: tuple[tuple[str, Callable[[Incoming], str | None], Callable[[Any, str], bool]], ...] = (
+    ("method", operator.attrgetter("method"), lambda want, got: want.upper() == got),
+    ("endpoint", operator.attrgetter("endpoint"), operator.eq),
+    ("path", operator.attrgetter("path"), lambda want, got: fnmatch.fnmatchcase(got, want)),
+    ("partnerId", operator.attrgetter("partner_id"), operator.eq),
+    ("companyId", operator.attrgetter("company_id"), operator.eq),
+)
 
 
 @dataclass
@@ -54,16 +62,11 @@ class Rule:
 
     def matches(self, request: Incoming) -> bool:
         doc = self.doc
-        checks = (
-            ("method", request.method, lambda want, got: want.upper() == got),
-            ("endpoint", request.endpoint, lambda want, got: want == got),
-            ("path", request.path, lambda want, got: fnmatch.fnmatchcase(got, want)),
-            ("partnerId", request.partner_id, lambda want, got: want == got),
-            ("companyId", request.company_id, lambda want, got: want == got),
-        )
-        for key, got, test in checks:
-            if key in doc and (got is None or not test(doc[key], got)):
-                return False
+        for key, read, test in _MATCHES:
+            if key in doc:
+                got = read(request)
+                if got is None or not test(doc[key], got):
+                    return False
         return "body" not in doc or _body_matches(doc["body"], request.body)
 
     def fires(self, now: datetime, rng: random.Random) -> bool:
