@@ -16,6 +16,12 @@ def success(envelope: str, payload: Any) -> dict[str, Any]:
     return {"response_code": 0, "response_message": SUCCESS, "payload": payload}
 
 
+def error_variant(error_envelope: str, route_envelope: str) -> str:
+    """The envelope a failure is written in: the route's own (A or B) under the setting
+    error_envelope=endpoint, else B (REFERENCE.md §2.2)."""
+    return route_envelope if error_envelope == "endpoint" and route_envelope in ("A", "B") else "B"
+
+
 def failure(envelope: str, error: errors.SandboxError) -> dict[str, Any]:
     """Documented failure: code 1, the message, and the message again as payload."""
     if isinstance(error, errors.OAuthError):

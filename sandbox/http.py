@@ -283,7 +283,7 @@ def failure_reply(settings: "Settings", route: "Route", failure: errors.SandboxE
         failure = errors.OAuthBadRequest(failure.message, status=failure.status)
     if failure.status == 401 and settings.auth_errors == "oauth" and not isinstance(failure, errors.OAuthError):
         return Reply(envelope.oauth_resource_error(failure), 401, {"WWW-Authenticate": "Bearer", **own})
-    variant = route.envelope if settings.error_envelope == "endpoint" and route.envelope in ("A", "B") else "B"
+    variant = envelope.error_variant(settings.error_envelope, route.envelope)
     headers = {"WWW-Authenticate": "Bearer"} if failure.status == 401 else {}
     if isinstance(failure, errors.InvalidClient):
         headers = {"WWW-Authenticate": 'Basic realm="oauth2/client"'}

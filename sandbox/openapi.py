@@ -11,14 +11,14 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Iterable
 
+from . import envelope
+from .http import FORM, JSON
 from .schemas import Schemas
 from .settings import Settings
 
 if TYPE_CHECKING:
     from .routes import Route
 
-JSON = "application/json"
-FORM = "application/x-www-form-urlencoded"
 NOT_COMPONENTS = ("fixtures.schema",)  # schema files that describe no HTTP message
 
 # Failures any route can answer with (REFERENCE.md §2.3 and errors.py); 401/403 come with auth.
@@ -133,10 +133,7 @@ def success_schema(route: "Route", settings: Settings, schemas: Schemas) -> dict
 
 
 def failure_component(route: "Route", settings: Settings) -> str:
-    """Mirrors http.failure_reply: variant B unless error_envelope=endpoint on an A route."""
-    if settings.error_envelope == "endpoint" and route.envelope == "A":
-        return "failure-a"
-    return "failure-b"
+    return "failure-" + envelope.error_variant(settings.error_envelope, route.envelope).lower()
 
 
 def responses(route: "Route", settings: Settings, schemas: Schemas) -> dict[str, Any]:
