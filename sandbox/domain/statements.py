@@ -8,7 +8,7 @@ card) before any filter runs, so their cost follows the cards asked about, not t
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Iterable, NamedTuple
+from typing import Iterable, NamedTuple, cast
 
 from ..ledger import Posting
 from ..store import Card, CardAccount, Store
@@ -106,7 +106,8 @@ def _candidates(store: Store, partner_id: str, query: TransactionQuery) -> Itera
 def _card_sides(store: Store, posting: Posting) -> list[CardTransaction]:
     """One row per card the posting moves."""
     cards = store.cards
-    return [_card_side(posting, cards[e.account]) for e in posting.entries if e.account in cards]
+    accounts = cast("tuple[str, ...]", posting.lines[::3])  # lines: account, amount, balance_after, ...
+    return [_card_side(posting, cards[a]) for a in accounts if a in cards]
 
 
 def _card_side(posting: Posting, card: Card) -> CardTransaction:
