@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# Install the sandbox into .venv and start it with the default fixtures (flags pass through).
+# Install the sandbox into .venv (only when its requirements changed) and start it with the default
+# fixtures; flags pass through. Afterwards `enkash-sandbox` is .venv/bin/enkash-sandbox.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python3 -m venv .venv
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -c constraints.txt -e .
+source scripts/venv.sh ""
 exec .venv/bin/enkash-sandbox "$@"

@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
-# Install the sandbox with its test extras into .venv, lint, then run every test suite.
+# Install the sandbox with its test extras into .venv (only when its requirements changed), lint,
+# then run every test suite; pytest arguments pass through.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python3 -m venv .venv
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -c constraints.txt -e '.[test]'
+source scripts/venv.sh test
 .venv/bin/ruff check .
 .venv/bin/python -m pytest "$@"

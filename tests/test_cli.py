@@ -110,6 +110,8 @@ def test_missing_fixtures_file():
 
 
 def test_console_script_is_installed():
-    result = subprocess.run(["enkash-sandbox", "--help"], capture_output=True, text=True, timeout=20)
+    # the interpreter's own environment, never the caller's PATH: CI puts no venv on PATH
+    script = Path(sys.executable).parent / "enkash-sandbox"
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=20)
     assert result.returncode == 0
     assert "--fixtures" in result.stdout and "SANDBOX_FIXTURES" in result.stdout

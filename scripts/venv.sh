@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Make .venv hold the sandbox (editable) with the extras named in $1 ("" or "test"), installing only
+# when pyproject.toml, constraints.txt, the extras or the interpreter changed since the last install:
+# a second start needs no package index and takes no install time. Sourced by start.sh and test.sh.
+set -euo pipefail
+extras="${1:-}"
+python="${PYTHON:-python3}"
+stamp_of() {
+  { cat pyproject.toml constraints.txt; echo "extras=$extras"; "$python" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1
+}
+want=$(stamp_of)
+have=$(cat .venv/.installed 2>/dev/null || true)
+# an install for "test" also serves a plain start: the test extras include everything start needs
+if [ -z "$extras" ] && [ -f .venv/.installed-test ] && [ "$(cat .venv/.installed-test)" = "$(extras=test stamp_of)" ]; then
+  have=$want
+fi
+if [ "$want" != "$have" ] || [ ! -x .venv/bin/python ]; then
+  echo "Installing enkash-sandbox${extras:+ [$extras]} into .venv (once; later runs skip this)..." >&2
+  "$python" -m venv .venv
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".${extras:+[$extras]}"
+  echo "$want" > .venv/.installed
+  if [ -n "$extras" ]; then echo "$want" > ".venv/.installed-$extras"; fi
+fi
