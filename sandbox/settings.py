@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass, field, fields
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -51,6 +52,33 @@ class Settings:
     clock_start: str = _opt("", "ISO-8601 time to start the sandbox clock at (default: now)")
     clock_frozen: bool = _opt(False, "start with the clock frozen")
 
+    # limits (README.md, "Limits"): every size, depth, count and duration a client could push
+    max_header_bytes: int = _opt(16 * 1024, "largest request line and headers accepted (431 above)")
+    max_depth: int = _opt(64, "deepest nesting of arrays and objects in a JSON or YAML body (400 above)")
+    max_state_bytes: int = _opt(256 * 1024 * 1024, "largest body PUT /__sandbox/state accepts (it has its own limit)")
+    header_timeout: int = _opt(10, "seconds a client has to send a request's line and headers (408 after)")
+    body_timeout: int = _opt(30, "seconds a client has to send a request's body, or to take a response (408 after)")
+    idle_timeout: int = _opt(5, "seconds an idle keep-alive connection stays open")
+    max_connections: int = _opt(1000, "open connections for EnKash's paths (more: 503; lowered to fit the file limit)")
+    admin_connections: int = _opt(16, "connections beyond max_connections kept for /__sandbox/ calls")
+    journal_max_bytes: int = _opt(32 * 1024 * 1024, "bytes the journal keeps in all (oldest entries go first)")
+
+    def __post_init__(self) -> None:
+        """A value no server could run with stops the start, naming its variable."""
+        for name, least in _LEAST.items():
+            if getattr(self, name) < least:
+                raise ValueError(f"{self.env_name(name)}: must be at least {least}, got {getattr(self, name)}")
+        for name, most in _MOST.items():
+            if getattr(self, name) > most:
+                raise ValueError(f"{self.env_name(name)}: must be at most {most}, got {getattr(self, name)}")
+        if self.clock_start:
+            try:
+                start = datetime.fromisoformat(self.clock_start.replace("Z", "+00:00"))
+            except ValueError:
+                raise ValueError(f"SANDBOX_CLOCK_START: not an ISO-8601 date-time: {self.clock_start!r}") from None
+            if not EARLIEST <= (start if start.tzinfo else start.replace(tzinfo=timezone.utc)) < LATEST:
+                raise ValueError(f"SANDBOX_CLOCK_START: {RANGE_TEXT}, got {self.clock_start!r}")
+
     def fixtures_path(self) -> Path:
         return Path(self.fixtures) if self.fixtures else bundled_fixtures_dir() / "default.yaml"
 
@@ -72,6 +100,19 @@ class Settings:
                 values[f.name] = coerce(f, raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+
+# The sandbox clock and every date accepted anywhere stay in [EARLIEST, LATEST), with room below
+# year 9999 for every date derived from them: expiries (at most 100 years on), windows, month keys.
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(9000, 1, 1, tzinfo=timezone.utc)
+RANGE_TEXT = "must be between 1970-01-01T00:00:00Z and 8999-12-31T23:59:59Z"
+_CENTURY = 100 * 365 * 86400  # seconds: the longest lifetime a setting may give a token or a lock
+_LEAST = {"max_header_bytes": 1024, "max_depth": 2, "max_body_bytes": 1024, "max_state_bytes": 1024, "header_timeout": 1,
+          "body_timeout": 1, "idle_timeout": 1, "max_connections": 1, "admin_connections": 1, "journal_size": 0,
+          "journal_body_bytes": 0, "journal_max_bytes": 0, "token_ttl": 0, "lockout_seconds": 0, "lockout_attempts": 1,
+          "bulk_max_rows": 1}
+_MOST = {"max_depth": 900, "token_ttl": _CENTURY, "lockout_seconds": _CENTURY}  # 900: below Python's recursion limit
 
 
 def coerce(f: dataclasses.Field[Any], raw: str) -> Any:

@@ -11,7 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox.documents import fixtures, snapshot
-from sandbox.state.clock import iso, parse_iso
+from sandbox.state.clock import OutOfRange, in_range, parse_iso
+from sandbox.settings import RANGE_TEXT
 from sandbox.domain import errors, rewards
 from sandbox.web.adapter import Call
 from sandbox.contract.envelope import Reply
@@ -64,6 +65,8 @@ def clock_set(call: Call) -> Reply:
     if body.get("now") is not None:
         try:
             target = parse_iso(str(body["now"]))
+        except OutOfRange as exc:
+            raise errors.InvalidField(field="now", problem=str(exc)) from None
         except ValueError:
             raise errors.InvalidField(field="now", problem="is not an ISO-8601 date-time") from None
     if body.get("advance") is not None:
@@ -71,9 +74,9 @@ def clock_set(call: Call) -> Reply:
         if delta < timedelta(0):
             raise errors.InvalidField(field="advance", problem="must not be negative")
     try:  # check before changing anything: a rejected request changes no state
-        iso((target or clock.now()) + delta)
-    except OverflowError:
-        raise errors.InvalidField(field="advance" if delta else "now", problem="moves the clock past year 9999") from None
+        in_range((target or clock.now()) + delta)
+    except (OverflowError, OutOfRange):
+        raise errors.InvalidField(field="advance" if delta else "now", problem=f"would move the clock out of range: {RANGE_TEXT}") from None
     if body.get("frozen") is True:  # first, so a frozen clock reads exactly the time set next
         clock.freeze()
     if target is not None:
