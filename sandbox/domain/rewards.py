@@ -252,9 +252,24 @@ def sso_grant(store: Store, partner_id: str, company_id: str, card_account_id: s
     else:
         card_of(store, partner_id, company_id, card_id, card_account_id)
         landing = "employee_rewards"
-    grant = SsoGrant(store.new_id("sso_token"), card_id, landing, store.now())
+    now = store.now()
+    _forget_stale_grants(store.sso_grants, now)
+    grant = SsoGrant(store.new_id("sso_token"), card_id, landing, now)
     store.sso_grants[grant.token] = grant
     return grant
+
+
+SSO_GRANT_SECONDS = 300  # an SSO token is a one-click login: kept this long (README "Limits")
+SSO_GRANTS_KEPT = 10_000  # and at most this many at once, the oldest freed first
+
+
+def _forget_stale_grants(grants: dict[str, SsoGrant], now: datetime) -> None:
+    """Free grants in the order they were issued while the oldest has expired or the table is full."""
+    while grants:
+        oldest = next(iter(grants.values()))
+        if len(grants) < SSO_GRANTS_KEPT and (now - oldest.issued_at).total_seconds() < SSO_GRANT_SECONDS:
+            return
+        del grants[oldest.token]
 
 
 # --- sandbox-only moves (admin API): fund an account, redeem from a card ----------------------

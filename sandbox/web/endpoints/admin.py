@@ -105,6 +105,7 @@ def card_redeem(call: Call) -> Reply:
 
 
 _UPLOADED = "fixtures upload #"  # the source name of documents loaded at run time
+MAX_UPLOADS = 100  # documents loaded at run time, at most (README "Limits")
 
 
 def fixtures_load(call: Call) -> Reply:
@@ -118,9 +119,11 @@ def fixtures_load(call: Call) -> Reply:
         text = bytes(call.body).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise errors.FixturesUnreadable(reason=f"not UTF-8 (byte {exc.start})") from None
+    if len(state.fixture_docs) > MAX_UPLOADS:
+        raise errors.LimitReached(what="fixture documents loaded at run time (DELETE /__sandbox/fixtures drops them)", limit=MAX_UPLOADS)
     source = f"{_UPLOADED}{len(state.fixture_docs)}"
     try:
-        doc = fixtures.parse(text, source)
+        doc = fixtures.parse(text, source, call.settings.max_depth)
         if not doc:
             raise errors.FixturesUnreadable(reason="the body holds no fixtures")
         live = copy.deepcopy(state.store, memo={id(state.store.clock): state.store.clock})
