@@ -19,7 +19,7 @@ from sandbox.settings import Settings
 if TYPE_CHECKING:
     from sandbox.web.routes import Route
 
-NOT_COMPONENTS = ("fixtures.schema",)  # schema files that describe no HTTP message
+NOT_COMPONENTS = ("fixtures.schema", "state.schema")  # schema files of documents, checked in code (Draft 7 tuples)
 
 # Failures any route can answer with (REFERENCE.md §2.3 and errors.py); 401/403 come with auth.
 ERRORS: dict[str, str] = {

@@ -88,7 +88,10 @@ def parse(text: str, where: str = "X-Sandbox-Fault") -> Fault:
         if not sep or not arg:
             raise errors.FaultSpecInvalid(where=where, problem=f"parameter {part!r} needs a value (name=value)")
         if name == "delay":
-            delay = duration(arg, "delay")
+            try:
+                delay = duration(arg, "delay")
+            except ValueError as problem:  # "status=503; delay=soon" was a 500
+                raise errors.FaultSpecInvalid(where=where, problem=str(problem)) from None
         elif name in PARAMS[kind]:
             params[name] = arg
         else:

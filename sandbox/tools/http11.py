@@ -187,6 +187,8 @@ class SandboxProtocol(HttpToolsProtocol):
                 error = errors.RequestTimeout(part="body", seconds=self.limits.body_timeout)
                 cycle.scope[TIMED_OUT] = error  # type: ignore[literal-required]  # the app records what the client saw
                 self.refuse(error, self.route_envelope())
+                cycle.disconnected = True  # the app's receive() ends now; whatever it answers is not sent
+                cycle.message_event.set()
             else:
                 self.transport.close()
         elif self.phase == IDLE:
