@@ -150,10 +150,34 @@ def test_every_enkash_route_is_in_the_reference():
     text = re.sub(r"\{[^}/]*\}", "{}", REFERENCE.read_text(encoding="utf-8"))
     enkash = [route for route in route_table() if route.path.startswith(("/api", "/oauth", "/enkash-coins"))]
     assert len(enkash) >= 12
-    missing = []
-    for route in enkash:
-        path = re.sub(r"\{[^}/]*\}", "{}", route.path)
-        # `METHOD path` as the reference writes it, with or without a host before the path
-        if not re.search(rf"{route.method}\s+(https?://[^/\s`]+)?{re.escape(path)}(?![\w/-])", text):
-            missing.append(f"{route.method} {route.path}")
+    assert [f"{route.method} {route.path}" for route in enkash if not route_is_written(route, text)] == []
+
+
+def route_is_written(route, text: str) -> bool:
+    """`METHOD path` as the docs write it, with or without a host before the path; `{name}` any name."""
+    path = re.sub(r"\{[^}/]*\}", "{}", route.path)
+    return re.search(rf"{route.method}\s+(https?://[^/\s`]+)?{re.escape(path)}(?![\w/-])", text) is not None
+
+
+def test_every_enkash_route_is_in_the_readme():
+    text = re.sub(r"\{[^}/]*\}", "{}", (ROOT / "README.md").read_text(encoding="utf-8"))
+    enkash = [route for route in route_table() if route.path.startswith(("/api", "/oauth", "/enkash-coins"))]
+    assert [f"{route.method} {route.path}" for route in enkash if not route_is_written(route, text)] == []
+
+
+@pytest.mark.parametrize("name", ["README.md", "docs/fidelity.md", "docs/performance.md"])
+def test_every_link_to_a_section_resolves(name):
+    text = (ROOT / name).read_text(encoding="utf-8")
+    own = {slug(line.lstrip("#")) for line in text.splitlines() if line.startswith("#")}
+    missing = sorted(set(re.findall(r"\]\(#([^)]+)\)", text)) - own)
     assert missing == []
+
+
+def test_every_relative_link_names_a_file_of_the_repository():
+    broken = []
+    for name in ("README.md", "docs/fidelity.md", "docs/performance.md", "docs/enkash-api.md", "docs/architecture.md"):
+        path = ROOT / name
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", path.read_text(encoding="utf-8")):
+            if not target.startswith(("http://", "https://")) and not (path.parent / target).exists():
+                broken.append(f"{name}: {target}")
+    assert broken == []
