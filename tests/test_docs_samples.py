@@ -1,4 +1,4 @@
-"""EnKash's own sample requests (REFERENCE.md §6), sent byte for byte as the docs print them
+"""EnKash's own sample requests (docs/enkash-api.md), sent byte for byte as the docs print them
 against a fresh default sandbox; only the bearer token is substituted."""
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 NOT_COMPONENTS = ("fixtures.schema",)  # schema files that describe no HTTP message
 
-# Failures any route can answer with (REFERENCE.md §2.3 and errors.py); 401/403 come with auth.
+# Failures any route can answer with (docs/enkash-api.md#statuses and errors.py); 401/403 come with auth.
 ERRORS: dict[str, str] = {
     "400": "Malformed body, missing field or header",
     "401": "Missing, invalid or expired credentials",
@@ -119,7 +119,7 @@ def success_schema(route: "Route", settings: Settings, schemas: Schemas) -> dict
     payload = route.operation + ".payload"
     if route.envelope in ("A", "B") and schemas.has(payload):
         success = schemas.enveloped(route.envelope, payload)
-        # business failures are HTTP 200 with code 1 (REFERENCE.md §2.3)
+        # business failures are HTTP 200 with code 1 (docs/enkash-api.md#statuses)
         return {"anyOf": [success, _ref(failure_component(route, settings))]}
     whole = route.operation + ".response"
     if not schemas.has(whole):

@@ -1,4 +1,4 @@
-"""Client credentials, access tokens and lockout (REFERENCE.md §3).
+"""Client credentials, access tokens and lockout (docs/enkash-api.md#auth-1).
 
 A token call checks the Basic client, then the user's password; consecutive failures lock the
 user. A still-valid token is handed out again, as Spring Security OAuth's token services do.

@@ -10,7 +10,7 @@ from sandbox.contract import jsonio
 from sandbox.state.clock import parse_iso
 from sandbox.domain import errors
 
-# REFERENCE.md §9.1-9.2: both spellings appear in the docs; the first is the canonical one.
+# docs/enkash-api.md#diff-1 and #diff-2: both spellings appear in the docs; the first is the canonical one.
 ALIASES = {"uniqueReferenceNum": "uniqueReferenceNumber", "enKashCardId": "enkashCardId"}
 
 

@@ -1,4 +1,4 @@
-"""Reward and incentive allocation endpoints (REFERENCE.md §6.2, §6.3): fields in, payload out."""
+"""Reward and incentive allocation endpoints (docs/enkash-api.md#reward-allocation, #incentive-allocation): fields in, payload out."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""POST /oauth/token and sso-token (REFERENCE.md §3, §6.1)."""
+"""POST /oauth/token and sso-token (docs/enkash-api.md#auth-1, #sso-1)."""
 
 from __future__ import annotations
 
