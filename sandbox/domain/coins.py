@@ -106,6 +106,7 @@ class CoinAllocation(NamedTuple):
     request_id: str
     user_id: str
     fingerprint: str
+    replay: bool = True  # duplicate_reference=refuse: False, every repeat is refused
 
 
 class CoinsAllocated(NamedTuple):
@@ -116,6 +117,8 @@ class CoinsAllocated(NamedTuple):
 def allocate_coins(store: Store, partner_id: str, request: CoinAllocation) -> CoinsAllocated:
     first = store.ledger.by_reference(scope(partner_id), request.request_id)
     if first is not None:
+        if not request.replay:
+            raise errors.RequestIdReused(request_id=request.request_id)
         if first.fingerprint != request.fingerprint:
             raise errors.DuplicateRequestId(request_id=request.request_id)
         return CoinsAllocated(first, replayed=True)

@@ -48,6 +48,11 @@ class RouteNotFound(SandboxError):
     status, message = 404, "No API at {path}"
 
 
+class RouteOutOfScope(RouteNotFound):
+    # a path EnKash serves but the sandbox does not (sandbox/web/out-of-scope.yaml)
+    message = "{method} {path} is EnKash's {name} ({source}), which this sandbox does not emulate"
+
+
 class MethodNotAllowed(SandboxError):
     status, message = 405, "Method {method} is not allowed on {path}"
 
@@ -96,6 +101,14 @@ class UserLocked(OAuthError):
 
 class UnsupportedGrant(OAuthError):
     status, error, message = 400, "unsupported_grant_type", "Unsupported grant type: {grant}"
+
+
+class InvalidRefreshToken(OAuthError):  # Spring's DefaultTokenServices texts
+    status, error, message = 400, "invalid_grant", "Invalid refresh token: {value}"
+
+
+class RefreshTokenExpired(OAuthError):
+    status, error, message = 401, "invalid_token", "Invalid refresh token (expired): {value}"
 
 
 class OAuthBadRequest(OAuthError):
@@ -149,6 +162,10 @@ class DuplicateReference(SandboxError):
     status, code, message = 200, 1, "Duplicate uniqueReferenceNumber {reference}: it was already used for a different request"
 
 
+class ReferenceReused(SandboxError):  # duplicate_reference=refuse: every repeat, even of the same request
+    status, code, message = 200, 1, "Duplicate uniqueReferenceNumber {reference}: it was already used"
+
+
 # --- bulk upload (documented 422s, docs/enkash-api.md#rwd-2) -----------------------------------------
 class PrimaryCardMissing(SandboxError):
     status, message = 422, "Primary Enkash card is not present. So bulk upload cannot be done"
@@ -156,6 +173,18 @@ class PrimaryCardMissing(SandboxError):
 
 class PrimaryCardKycPending(SandboxError):
     status, message = 422, "KYC is not uploaded or under review for the primary card. So bulk upload cannot be done"
+
+
+class CompanyIdRequired(SandboxError):
+    status, message = 422, "Company Id is required if it is an Enkash User"
+
+
+class BinTypeNotMapped(SandboxError):
+    status, message = 422, "Bin Type is not mapped on PlanMaster"
+
+
+class ForeignCardAccount(SandboxError):
+    status, message = 422, "Card Account does not exist for this partner"
 
 
 class TooManyRows(SandboxError):
@@ -186,6 +215,10 @@ class UserNotInCompany(SandboxError):
 
 class DuplicateRequestId(SandboxError):
     status, code, message = 200, 1, "Duplicate requestId {request_id}: it was already used for a different request"
+
+
+class RequestIdReused(SandboxError):  # duplicate_reference=refuse
+    status, code, message = 200, 1, "Duplicate requestId {request_id}: it was already used"
 
 
 class InsufficientCoins(SandboxError):

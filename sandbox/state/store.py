@@ -181,6 +181,7 @@ class Store:
         self.cards: dict[str, Card] = {}
         self.tokens: dict[str, AccessToken] = {}
         self.sso_grants: dict[str, SsoGrant] = {}
+        self.txn_status: dict[str, str] = {}  # card transaction id -> its status, when not SUCCESS
         self.coin_configs: dict[str, CoinConfig] = {}
         self.coin_lots: dict[str, list[CoinLot]] = {}  # userId -> lots, oldest first
         # userId -> no later than the earliest expiry among lots with coins left (absent: none

@@ -59,6 +59,7 @@ def allocate_coin(call: Call) -> str:
         request_id=body["requestId"],
         user_id=body["userId"],
         fingerprint=fingerprint({name: body[name] for name in ALLOCATION_FIELDS}),
+        replay=call.settings.duplicate_reference == "replay",
     )
     coins.allocate_coins(call.store, call.partner_id, request)
     return ALLOCATED

@@ -1,4 +1,4 @@
-"""POST /oauth/token and sso-token (docs/enkash-api.md#auth-1, #sso-1)."""
+"""POST /oauth/token and sso-token (https://docs.enkash.com/api-9796904, https://docs.enkash.com/api-9796903)."""
 
 from __future__ import annotations
 
