@@ -1,4 +1,4 @@
-"""EnKash coins (REFERENCE.md §6.4): event configurations, allocation, FIFO lots, expiry, spend.
+"""EnKash coins (docs/enkash-api.md#coins): event configurations, allocation, FIFO lots, expiry, spend.
 
 Coins are whole numbers held in the ledger (unit COIN): a user's account `coin:<userId>` and the
 system accounts issued/expired/spent, so the COIN total is always zero. Lots record which coins

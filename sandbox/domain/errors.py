@@ -1,6 +1,6 @@
 """Every failure the sandbox answers with, as one class each; the only place messages live.
 
-`status` is the HTTP status; business failures are HTTP 200 with code 1 (REFERENCE.md §2.2-2.3).
+`status` is the HTTP status; business failures are HTTP 200 with code 1 (docs/enkash-api.md#envelopes, #statuses).
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ class AdminTokenRequired(SandboxError):
     status, message = 401, "This sandbox needs its admin token for /__sandbox/ calls"
 
 
-# --- OAuth token endpoint (plain OAuth error bodies, REFERENCE.md §3) ---------------------------
+# --- OAuth token endpoint (plain OAuth error bodies, docs/enkash-api.md#auth-1) ------------------------
 class OAuthError(SandboxError):
     status, error = 400, "invalid_request"
 
@@ -117,7 +117,7 @@ class OAuthBadRequest(OAuthError):
 
 # --- entities ------------------------------------------------------------------------------
 class CardAccountNotFound(SandboxError):
-    # Bulk page's documented 404 text (REFERENCE.md RWD-2); used for every account lookup.
+    # Bulk page's documented 404 text (docs/enkash-api.md#rwd-2); used for every account lookup.
     status, message = 404, "Card account not found for companyId: {company_id} and cardAccountId: {card_account_id}"
 
 
@@ -166,7 +166,7 @@ class ReferenceReused(SandboxError):  # duplicate_reference=refuse: every repeat
     status, code, message = 200, 1, "Duplicate uniqueReferenceNumber {reference}: it was already used"
 
 
-# --- bulk upload (documented 422s, REFERENCE.md RWD-2) ------------------------------------------
+# --- bulk upload (documented 422s, docs/enkash-api.md#rwd-2) -----------------------------------------
 class PrimaryCardMissing(SandboxError):
     status, message = 422, "Primary Enkash card is not present. So bulk upload cannot be done"
 
@@ -196,7 +196,7 @@ class SandboxRequestInvalid(SandboxError):
     status, message = 400, "{reason}"
 
 
-# --- Point Management: EnKash coins (REFERENCE.md §6.4) -------------------------------------------
+# --- Point Management: EnKash coins (docs/enkash-api.md#coins) -----------------------------------------
 class CoinConfigNotFound(SandboxError):
     status, message = 404, "Coin configuration not found for coinConfigId: {coin_config_id}"
 
@@ -225,7 +225,7 @@ class InsufficientCoins(SandboxError):
     status, message = 422, "Insufficient coins: userId {user_id} has {balance}, the spend needs {coins}"
 
 
-# --- encrypted payload mode (REFERENCE.md §4: the Payouts error list, assumed for Rewards) -----
+# --- encrypted payload mode (docs/enkash-api.md#encryption: the Payouts error list, assumed for Rewards) -----
 class PayloadEncryptionError(SandboxError):
     """Base of the three documented encryption failures; details["reason"] says what was wrong."""
 

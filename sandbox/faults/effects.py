@@ -2,7 +2,7 @@
 connection, or rework the app's own response (late, dribbled, malformed, truncated, lost).
 
 Faults that put zero or garbage bytes on the wire need the connection itself; the one reach into
-the server for it is `transport_of` (ARCHITECTURE.md §2), tested over real sockets under both of
+the server for it is `transport_of` (docs/architecture.md), tested over real sockets under both of
 uvicorn's HTTP protocols.
 """
 

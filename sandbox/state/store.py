@@ -131,7 +131,7 @@ class SsoGrant:
 
 @dataclass(slots=True)
 class CoinConfig:
-    """A company's coin event configuration (REFERENCE.md PTS-1..3): coins per occurrence."""
+    """A company's coin event configuration (docs/enkash-api.md#pts-1 to #pts-3): coins per occurrence."""
 
     coin_config_id: str
     company_id: str

@@ -122,7 +122,7 @@ def create_app(settings: Settings | None = None, fixture_doc: dict[str, Any] | N
 
 
 def wrap(app: ASGIApp, state: AppState) -> ASGIApp:
-    """The middlewares, innermost first; each sees the server's own `send` (ARCHITECTURE.md §2)."""
+    """The middlewares, innermost first; each sees the server's own `send` (docs/architecture.md)."""
     app = FaultMiddleware(app, state)  # faults: header, rules, scenarios (sandbox/faults/)
     app = JournalMiddleware(app, state)  # outermost: request id, journal, log line
     return app

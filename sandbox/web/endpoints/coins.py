@@ -1,4 +1,4 @@
-"""Point Management endpoints (REFERENCE.md §6.4, PTS-1..5) and the sandbox's own coin API."""
+"""Point Management endpoints (docs/enkash-api.md#coins, PTS-1..PTS-5) and the sandbox's own coin API."""
 
 from __future__ import annotations
 
