@@ -38,7 +38,7 @@ from sandbox.state.store import (
 FORMAT = "enkash-sandbox-state"
 VERSION = 2  # 1 wrote the indexes too
 SCHEMA = schemas.SCHEMA_DIR / "state.schema.json"
-_STORE_SPECIAL = ("clock", "ids", "ledger")
+_STORE_SPECIAL = ("clock", "ids", "ledger", "txn_status")  # txn_status: ledger.statuses
 
 
 class Table(NamedTuple):
@@ -103,6 +103,7 @@ def dump(store: Store, seed: int) -> dict[str, Any]:
         "ledger": {
             "postings": encode(store.ledger.postings, "ledger.postings"),
             "balances": {account: encode(store.balance(account), "ledger.balances") for account in sorted(store.ledger.accounts())},
+            "statuses": dict(sorted(store.txn_status.items())),
         },
     }
 
@@ -187,6 +188,10 @@ def restore(doc: Any, clock: Clock) -> tuple[Store, int]:
     _check_grants(store)
     _replay(store.ledger, decode(doc["ledger"]["postings"], "ledger.postings"))
     _check_balances(store, doc["ledger"]["balances"])
+    for posting_id, status in doc["ledger"].get("statuses", {}).items():
+        if store.ledger.by_id(posting_id) is None:
+            raise SnapshotError(f"ledger.statuses.{posting_id}", "is not a posting")
+        store.txn_status[posting_id] = status
     clock.set(when)
     clock.frozen = doc["clock"]["frozen"]  # set() then the flag: a frozen clock reads back exactly `when`
     return store, doc["seed"]
