@@ -124,7 +124,7 @@ def test_fixture_numbers_that_are_no_numbers_are_refused(hostile):
 
 # --- 2. fault values: refused with a 400 naming them, or they fire ------------------------------------
 BUSINESS = ("(one of CardInactive, DuplicateReference, DuplicateRequestId, InjectedBusinessFailure, InsufficientBalance, "
-            "KycPending)")
+            "KycPending, ReferenceReused, RequestIdReused)")
 
 
 @pytest.mark.parametrize("spec, problem", [
