@@ -15,9 +15,9 @@ from typing import Iterator
 import pytest
 from hypothesis import core
 
-from sandbox.client import SandboxClient
+from sandbox.tools.client import SandboxClient
 from sandbox.settings import Settings
-from sandbox.testing import ServerThread
+from sandbox.tools.testing import ServerThread
 
 # option -> (environment variable, default for the sandbox started here: the docs' own identities)
 OPTIONS: dict[str, tuple[str, str]] = {

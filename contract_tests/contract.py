@@ -12,9 +12,10 @@ from typing import Any
 import httpx
 from jsonschema import Draft202012Validator
 
-from sandbox import jsonio, openapi
-from sandbox.client import SandboxClient
-from sandbox.schemas import Schemas
+from sandbox.contract import jsonio, openapi
+from sandbox.web.routes import ROUTES
+from sandbox.tools.client import SandboxClient
+from sandbox.contract.schemas import Schemas
 from sandbox.settings import Settings
 
 SCHEMAS = Schemas()
@@ -23,7 +24,7 @@ SCHEMAS = Schemas()
 @functools.cache
 def document() -> dict[str, Any]:
     """The document for a default-configured sandbox (the same one /__sandbox/openapi.json serves)."""
-    return jsonio.loads(jsonio.dumps(openapi.build(Settings(), SCHEMAS)))  # type: ignore[no-any-return]
+    return jsonio.loads(jsonio.dumps(openapi.build(ROUTES, Settings(), SCHEMAS)))  # type: ignore[no-any-return]
 
 
 def documented_schema(method: str, path: str, status: int) -> dict[str, Any] | None:

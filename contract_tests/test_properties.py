@@ -11,7 +11,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
-from sandbox.routes import ROUTES, Route
+from sandbox.web.routes import ROUTES, Route
 
 from .conftest import Target
 from .contract import SCHEMAS, assert_documented, exact, plain, snapshot
@@ -63,7 +63,7 @@ def _wrong_value(schema: dict[str, Any]) -> Any:
 @st.composite
 def invalid_requests(draw: st.DrawFn, route: Route, target: Target) -> tuple[bytes, str, dict[str, str]]:
     """A valid request with one thing broken, or a body that is not JSON at all; as wire bytes."""
-    from sandbox import jsonio
+    from sandbox.contract import jsonio
 
     body, query = draw(requests_for(route, target, valid=True))
     how = draw(st.sampled_from(["drop", "wrong", "shape", "bytes", "media"]))
