@@ -273,7 +273,7 @@ def test_sigterm_cuts_held_requests_then_saves_the_state(tmp_path: Path):
     assert SHUTDOWN_GRACE <= stopped < 5, f"stopped {stopped:.2f} s after SIGTERM"
     assert process.returncode == -signal.SIGTERM  # uvicorn re-raises the signal once it has shut down
     assert f"3 request(s) still running after {SHUTDOWN_GRACE:.0f} s cut" in err and "Traceback" not in err + out
-    assert re.search(rf"^state saved to {re.escape(str(state))} \(\d+\.\d\d s\)$", out, re.M)
+    assert f"\nstate saved to {state}\n" in out
     again, url = start_with_state(state)  # what was done before the stop is there after it
     try:
         with httpx.Client(base_url=url, timeout=10) as client:

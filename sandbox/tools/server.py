@@ -9,7 +9,6 @@ import os
 import socket
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -198,9 +197,8 @@ def _quiet_cancelled(record: logging.LogRecord) -> bool:
 
 
 def save_state(state: AppState, path: Path, announce: Callable[[str], None]) -> None:
-    started = time.perf_counter()
     snapshot.write_file(path, snapshot.dump(state.store, state.seed))
-    announce(f"state saved to {path} ({time.perf_counter() - started:.2f} s)")
+    announce(f"state saved to {path}")
 
 
 def restore_state(state: AppState, path: Path, announce: Callable[[str], None]) -> None:
