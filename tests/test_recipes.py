@@ -25,6 +25,7 @@ import yaml
 
 import sandbox
 from sandbox.tools.testing import ServerThread
+from test_release import copy_checkout
 
 ROOT = Path(__file__).resolve().parent.parent
 CI = ROOT / "examples" / "ci"
@@ -239,10 +240,10 @@ def test_the_testcontainers_example_uses_the_current_api():
 ACTION_SCRIPT = ROOT / "scripts" / "action-start.sh"
 
 
-def action(command: str, runner_temp: Path, installed: bool = True, **inputs: str) -> subprocess.CompletedProcess[str]:
-    """One of the action's steps, with the variables the runner and action.yml give it; `installed`
-    names this environment as the venv holding the sandbox (no install)."""
-    env = {"RUNNER_TEMP": str(runner_temp), "GITHUB_ACTION_PATH": str(ROOT), "GITHUB_OUTPUT": str(runner_temp / "output"),
+def action(command: str, runner_temp: Path, installed: bool = True, path: Path = ROOT, **inputs: str) -> subprocess.CompletedProcess[str]:
+    """One of the action's steps, with the variables the runner and action.yml give it (`path`: the
+    action's checkout); `installed` names this environment as the venv holding the sandbox."""
+    env = {"RUNNER_TEMP": str(runner_temp), "GITHUB_ACTION_PATH": str(path), "GITHUB_OUTPUT": str(runner_temp / "output"),
            "GITHUB_ENV": str(runner_temp / "env"), **{f"INPUT_{key.upper()}": value for key, value in inputs.items()}}
     if installed:
         env["ENKASH_SANDBOX_VENV"] = sys.prefix
@@ -316,10 +317,11 @@ def test_action_fails_with_the_sandbox_log_when_it_cannot_start(tmp_path: Path):
 def test_action_installs_the_sandbox_from_its_own_checkout(tmp_path: Path):
     """The action's first run in a job: a venv under RUNNER_TEMP and `pip install` of the action's
     path (this checkout), then the start as above. Needs the package index, as CI has."""
+    checkout = copy_checkout(tmp_path / "action")  # as GitHub checks the action out; pip builds in it
     try:
-        started = action("start", tmp_path, installed=False, port="0", seed="3", python=sys.executable)
+        started = action("start", tmp_path, installed=False, path=checkout, port="0", seed="3", python=sys.executable)
         assert started.returncode == 0, started.stdout[-3000:] + started.stderr[-3000:]
-        assert started.stdout.startswith(f"Installing enkash-sandbox from {ROOT} into {tmp_path}/enkash-sandbox/venv\n")
+        assert started.stdout.startswith(f"Installing enkash-sandbox from {checkout} into {tmp_path}/enkash-sandbox/venv\n")
         url = (tmp_path / "enkash-sandbox" / "base-url").read_text().strip()
         assert httpx.get(url + "/__sandbox/health").json()["seed"] == 3
     finally:

@@ -8,6 +8,7 @@ Tools come from the interpreter's own environment (the test extras install them)
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -35,6 +36,21 @@ def tool(name: str) -> str:
 
 def run(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def tracked() -> list[str]:
+    return run("git", "ls-files", "-z").stdout.split("\0")[:-1]
+
+
+def copy_checkout(target: Path) -> Path:
+    """The checkout's tracked files as they are now (symlinks kept), for builds that write beside
+    the source (setuptools' build/ would otherwise linger in the checkout and feed later wheels)."""
+    for name in tracked():
+        source, copy = ROOT / name, target / name
+        if source.exists() or source.is_symlink():
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, copy, follow_symlinks=False)
+    return target
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -136,8 +152,8 @@ def test_the_version_is_written_once():
     assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "sandbox.__version__"}
     version = sandbox.__version__
     assert re.fullmatch(r"\d+\.\d+\.\d+", version)
-    written = [str(path.relative_to(ROOT)) for path in ROOT.glob("**/*") if path.is_file() and path.suffix in (".py", ".toml", ".cfg")
-               and ".venv" not in path.parts and f'"{version}"' in path.read_text(errors="replace")]
+    written = [name for name in tracked() if Path(name).suffix in (".py", ".toml", ".cfg")
+               and f'"{version}"' in (ROOT / name).read_text(errors="replace")]
     assert written == ["sandbox/__init__.py"]
     assert run("bash", "scripts/release-version.sh").stdout == version + "\n"
     assert run("bash", "scripts/release-version.sh", f"v{version}").returncode == 0
@@ -150,7 +166,9 @@ def test_a_tag_that_is_not_the_version_stops_the_release():
 
 
 def test_the_sdist_and_wheel_build_offline_and_pass_twine_check(tmp_path: Path):
-    built = run(sys.executable, "-m", "build", "--no-isolation", "--outdir", str(tmp_path), ".")
+    source = copy_checkout(tmp_path / "source")
+    tmp_path = tmp_path / "dist"
+    built = run(sys.executable, "-m", "build", "--no-isolation", "--outdir", str(tmp_path), ".", cwd=source)
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
     version = sandbox.__version__
     wheel, sdist = tmp_path / f"enkash_sandbox-{version}-py3-none-any.whl", tmp_path / f"enkash_sandbox-{version}.tar.gz"
