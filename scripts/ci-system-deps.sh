@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# System packages the container test needs (buildah, podman, debootstrap). Called by .ci/run.
-# Idempotent and fast on a second run: nothing is fetched when the tools are already there.
+# System packages the tests need: buildah, podman and debootstrap for the container test, curl for
+# the CI recipes' wait loops (tests/test_recipes.py). Called by .ci/run (and, with sudo, by the
+# GitHub container job). Idempotent and fast on a second run: nothing is fetched when the tools
+# are already there.
 set -euo pipefail
-if command -v buildah >/dev/null && command -v podman >/dev/null && command -v debootstrap >/dev/null; then
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+if command -v buildah >/dev/null && command -v podman >/dev/null && command -v debootstrap >/dev/null && command -v curl >/dev/null; then
   exit 0
 fi
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
@@ -11,4 +14,4 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends buildah podman debootstrap >/dev/null
+apt-get install -y -qq --no-install-recommends buildah podman debootstrap curl >/dev/null
