@@ -50,6 +50,7 @@ class Settings:
     state_file: str = _opt("", "restore state from this file at start, save it on clean shutdown")
     clock_start: str = _opt("", "ISO-8601 time to start the sandbox clock at (default: now)")
     clock_frozen: bool = _opt(False, "start with the clock frozen")
+    order_details_key: str = _opt("paylod", "payload key of Fetch Order Info: the docs' 'paylod' (sic) or 'payload'", ("paylod", "payload"))
 
     def fixtures_path(self) -> Path:
         return Path(self.fixtures) if self.fixtures else bundled_fixtures_dir() / "default.yaml"

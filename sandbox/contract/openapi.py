@@ -34,7 +34,7 @@ ERRORS: dict[str, str] = {
     "429": "Rate limited (injected by a fault rule)",
     "5XX": "Server error (only ever injected by a fault rule; any other is a sandbox bug)",
 }
-_AUTH_ERRORS = {"basic": ("401",), "partner": ("401", "403"), "bearer": ("401",), "admin": ("401",), "none": ()}
+_AUTH_ERRORS = {"basic": ("401",), "partner": ("401", "403"), "bearer": ("401", "403"), "user": ("401",), "admin": ("401",), "none": ()}
 _PATH_PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
 
 
@@ -205,7 +205,7 @@ def _security(route: "Route", settings: Settings) -> list[dict[str, list[str]]] 
         return [{"oauthClient": []}]
     if route.auth == "partner":
         return [{"bearer": [], "partnerId": []}]
-    if route.auth == "bearer":
+    if route.auth in ("bearer", "user"):
         return [{"bearer": []}]
     if route.auth == "admin" and settings.admin_token:
         return [{"sandboxAdmin": []}]

@@ -224,4 +224,5 @@ _DESCRIPTIONS = {
     "UNALLOCATE_POINT": "Points unallocated",
     "SEED": "Opening balance",
     "REDEEM": "Points redeemed",
+    "REFUND": "Points refunded",
 }
