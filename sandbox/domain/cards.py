@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sandbox.domain import errors
-from sandbox.state.ledger import Posting
+from sandbox.state.ledger import Posting, canonical
 from sandbox.state.store import POINT, REDEEMED, Card, CardAccount, Store, User
 
 REDEEM, REFUND = "REDEEM", "REFUND"  # posting kinds of a card holder's spend and of its reversal
@@ -17,7 +17,7 @@ REDEEM, REFUND = "REDEEM", "REFUND"  # posting kinds of a card holder's spend an
 
 def masked_number(mobile: str) -> str:
     """Reward cards show 12 X's and the last four digits, which match the holder's mobile
-    in the one documented example (REFERENCE.md §5, inference from one data point)."""
+    in the one documented example (docs/enkash-api.md#values, inference from one data point)."""
     return "XXXX XXXX XXXX " + (mobile[-4:] if len(mobile) >= 4 else mobile.rjust(4, "0"))
 
 
@@ -94,5 +94,6 @@ def refund(store: Store, card: Card, spent: Posting, scope: str = "", memo: str 
 
 def _count(store: Store, card: Card, amount: Decimal, moment: datetime) -> None:
     account = store.accounts[card.card_account_id]
-    account.total_redemption += amount
-    month_counters(account, month_key(moment))[1] += amount
+    account.total_redemption = canonical(account.total_redemption + amount)
+    month = month_counters(account, month_key(moment))
+    month[1] = canonical(month[1] + amount)
