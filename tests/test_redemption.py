@@ -374,7 +374,9 @@ def test_users_see_their_own_and_partners_their_users(http, vikram, asha, partne
     theirs = ok(asha.order("ORD-S", AMAZON, 100))
     assert [o["orderReferenceId"] for o in ok(vikram.search())["data"]] == ["ORD-V"]
     assert [o["orderReferenceId"] for o in ok(asha.search())["data"]] == ["ORD-S"]
-    assert ok(vikram.search({"ekUserId": ASHA})) == {"recordsCount": 0, "data": []}
+    failure(vikram.search({"ekUserId": ASHA}), 404, f"User not found for userId: {ASHA}")  # as for a write
+    failure(vikram.http.get("/api/v0/cart", params={**VOUCHER, "ekUserId": ASHA}, headers=vikram.headers), 404,
+            f"User not found for userId: {ASHA}")
     failure(vikram.details("ORD-S"), 404, "Order not found for orderId: ORD-S")
     failure(vikram.details(theirs["orderId"]), 404, f"Order not found for orderId: {theirs['orderId']}")
     assert ok(asha.cart()) == [] and [c["id"] for c in ok(vikram.cart())] == [2191]

@@ -168,7 +168,7 @@ def _error_statuses(route: "Route", settings: Settings, schemas: Schemas) -> lis
     if schemas.has(query):
         wanted |= {"422", *(("400",) if schemas.get(query).get("required") else ())}
     enkash = route.source != "sandbox"
-    if "{" in route.path or (enkash and route.auth in ("partner", "bearer")):
+    if "{" in route.path or (enkash and route.auth in ("partner", "bearer", "user")):
         wanted.add("404")
     if enkash:
         wanted |= {"429", "5XX"}

@@ -138,9 +138,10 @@ def priced(store: Store, cart: Cart) -> PricedCart:
 
 
 def visible_carts(store: Store, holder: Holder, ek_user_id: str | None = None) -> list[Cart]:
-    """The holder's carts; for a partner, its users' (or the one user's it names), by cart id."""
-    if holder.user_id and ek_user_id and ek_user_id != holder.user_id:
-        return []
+    """The holder's carts; for a partner, its users' (or the one user's it names, who must be one
+    of them, as for a write), by cart id."""
+    if ek_user_id:
+        acting_user(store, holder, ek_user_id)
     user_id = holder.user_id or ek_user_id
     if user_id:
         found = store.carts_of_user(user_id) if _sees(store, holder, user_id) else []
@@ -328,7 +329,10 @@ class OrderQuery(NamedTuple):
 
 
 def search_orders(store: Store, holder: Holder, query: OrderQuery, offset: int, limit: int) -> tuple[int, list[Order]]:
-    """The holder's orders (a partner's: its users') matching every filter given; by createdOn."""
+    """The holder's orders (a partner's: its users') matching every filter given; by createdOn. A
+    named ekUserId must be one the holder may act for, as for a write."""
+    if query.ek_user_id:
+        acting_user(store, holder, query.ek_user_id)
     user_id = holder.user_id or query.ek_user_id
     if user_id:
         wanted = query.ek_user_id or user_id
