@@ -208,7 +208,7 @@ def _seed(store: Store, account: str, amount: Decimal, memo: str) -> None:
         store.ledger.post(store.new_id("card_txn"), "SEED", POINT, store.now(), [(WORLD, -amount), (account, amount)], memo=memo)
 
 
-# --- redemption: card holders' logins, the catalog, carts (REFERENCE.md RED-1..RED-5) -----------
+# --- redemption: card holders' logins, the catalog, carts (docs/enkash-api.md RED-1..RED-5) -----------
 def _check_holder_logins(store: Store, partner_id: str, doc: dict[str, Any], source: str, where: str) -> None:
     """A card holder's login names a user of this partner's companies (and, optionally, a card of theirs)."""
     for n, login in enumerate(doc.get("logins", [])):

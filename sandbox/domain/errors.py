@@ -302,7 +302,7 @@ class StateRejected(SandboxError):
     status, message = 422, "State document rejected at {where}: {problem}"
 
 
-# --- Redemption: the marketplace (REFERENCE.md RED-1..RED-9); messages are the sandbox's own --------
+# --- Redemption: the marketplace (docs/enkash-api.md RED-1..RED-9); messages are the sandbox's own --------
 class HolderTokenRefused(SandboxError):
     status, message = 403, "Access is denied: a card holder's token cannot call partner APIs"
 

@@ -1,4 +1,4 @@
-"""Redemption, EnKash's voucher marketplace (REFERENCE.md RED-1..RED-9): the catalog, carts and
+"""Redemption, EnKash's voucher marketplace (docs/enkash-api.md RED-1..RED-9): the catalog, carts and
 orders of card holders, paid from their reward cards on the one ledger.
 
 Who acts: a card holder's token (a user login, or an SSO token) is that user; a partner's token

@@ -173,7 +173,7 @@ class AccessToken:
     card_id: str = ""
 
 
-# --- redemption (marketplace, REFERENCE.md RED-2..RED-8) --------------------------------------
+# --- redemption (marketplace, docs/enkash-api.md RED-2..RED-8) --------------------------------------
 @dataclass(slots=True)
 class ProductConfig:
     """One denomination of a product (RED-5's configResponses[])."""

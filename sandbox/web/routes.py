@@ -61,7 +61,7 @@ ROUTES: tuple[Route, ...] = (
           "Update a coin event configuration (partial)", "https://docs.enkash.com/api-9796916"),
     Route("GET", "/api/v0/coins/balance", "coins-balance", coins.coins_balance, "bearer", "B", "none",
           "A user's coin balance", "https://docs.enkash.com/apidoc/project-616243/api-9796918"),
-    # --- Redemption: the voucher marketplace (REFERENCE.md §6.5; bearer only, no partnerId header) ---
+    # --- Redemption: the voucher marketplace (docs/enkash-api.md RED-1..RED-9; bearer only, no partnerId header) ---
     Route("GET", "/api/v0/cart", "cart-get", redemption.cart_get, "user", "B", "none",
           "The user's carts (query product=VOUCHER)", "https://docs.enkash.com/api-9796919"),
     Route("POST", "/api/v0/cart", "cart-add", redemption.cart_add, "user", "B", "json",

@@ -1,4 +1,4 @@
-"""Redemption endpoints, the voucher marketplace (REFERENCE.md RED-1..RED-9): fields in, payload out."""
+"""Redemption endpoints, the voucher marketplace (docs/enkash-api.md RED-1..RED-9): fields in, payload out."""
 
 from __future__ import annotations
 
