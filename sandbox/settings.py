@@ -66,6 +66,7 @@ class Settings:
     state_file: str = _opt("", "restore state from this file at start, save it on clean shutdown", shown="none")
     clock_start: str = _opt("", "ISO-8601 time to start the sandbox clock at", shown="now")
     clock_frozen: bool = _opt(False, "start with the clock frozen")
+    order_details_key: str = _opt("paylod", "payload key of Fetch Order Info: the docs' 'paylod' (sic) or 'payload'", ("paylod", "payload"))
 
     def __post_init__(self) -> None:
         """Settings built in code are held to the same limits as flags and variables."""

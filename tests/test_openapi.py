@@ -154,6 +154,9 @@ BULK_QUERY = {**ACCOUNT, "isPointsAllocation": "true"}
 BULK_ROW = {"title": "Mr", "name": "Oas Row", "email": "oas.row@example.com", "mobile": "6836119999", "loadAmount": 1}
 COINS = {"companyId": "CEK0TCW2W8", "event": "REFERRAL_EVENT", "requestId": "OAS-1", "userId": "EKQZVMQK"}
 # operation -> a valid request: path parameters, query, body (JSON unless bytes), and what makes it a 404
+CART_ITEMS = {"productCatalogId": "PC235129857G58ZX", "items": {"PCN233451126S5CZC": {"quantity": 1}}}
+ORDER = {"denomination": 100, "orderReferenceId": "OAS-ORDER-1", "productCatalogId": "PC7324536190LULHL", "quantity": 1,
+         "ekUserId": "EKQ3M7DA"}
 VALID: dict[str, dict] = {
     "oauth-token": {"form": DOCS_LOGIN},
     "sso-token": {"body": {**ACCOUNT, "enkashCardId": "EKCDM5AVZY"}, "missing": {"companyId": "CEKNOPE000"}},
@@ -182,6 +185,19 @@ VALID: dict[str, dict] = {
     "sandbox-coins-spend": {"params": {"userId": "EKQZVMQK"}, "body": {"coins": 1}, "coins": True},
     "sandbox-coins-settings-get": {"params": {"companyId": "CEK0TCW2W8"}},
     "sandbox-coins-settings-set": {"params": {"companyId": "CEK0TCW2W8"}, "body": {"coinToCurrencyRatio": 2}},
+    # redemption (the marketplace): the docs partner acts for its user EKQ3M7DA, whose card holds 500 points
+    "cart-get": {"query": {"product": "VOUCHER", "ekUserId": "EKQ3M7DA"}, "missing_query": {"ekUserId": "EKNOPE00"}},
+    "cart-add": {"query": {"product": "VOUCHER"}, "body": {**CART_ITEMS, "ekUserId": "EKQ3M7DA"},
+                 "missing": {"productCatalogId": "PC0000000000NONE"}},
+    "cart-update": {"query": {"product": "VOUCHER"}, "body": {**CART_ITEMS, "cartId": 2191}, "missing": {"cartId": 9999}},
+    "catalog-search": {"query": {"product": "VOUCHER"}, "body": {}},
+    "product-details": {"params": {"productCatalogId": "PC235129857G58ZX"}},
+    "product-configs": {"params": {"productCatalogId": "PC235129857G58ZX"}},
+    "create-order": {"body": ORDER, "missing": {"productCatalogId": "PC0000000000NONE"}},
+    "search-order": {"query": {"limit": "10", "offset": "0"}, "body": {"ekUserId": "EKQ3M7DA"}, "missing": {"ekUserId": "EKNOPE00"}},
+    "order-details": {"body": {"orderId": "OAS-ORDER-1"}, "params": {"orderReferenceId": "OAS-ORDER-1"},
+                      "missing": {"orderId": "OR0000000NOPE"}, "order": ORDER},
+    "sandbox-order-complete": {"body": {"orderStatus": "SUCCESS"}, "order": {**ORDER, "productCatalogId": "PC900000000PENDG"}},
 }
 
 
@@ -207,11 +223,16 @@ class Probe:
             earned = http.post("/api/v0/enkash-coins/allocate-coin", json=COINS, headers={"Authorization": f"Bearer {token}"})
             assert earned.json()["response_code"] == 0, earned.text
         self.auth: dict[str, str] = {}
+        if self.recipe.get("order"):
+            placed = http.post("/api/v0/partner/create-order", json=self.recipe["order"], headers={"Authorization": f"Bearer {token}"})
+            assert placed.json()["response_code"] == 0, placed.text
+            if route.operation == "sandbox-order-complete":
+                self.recipe = {**self.recipe, "params": {"orderId": placed.json()["payload"]["orderId"]}}
         if route.auth == "admin":
             self.auth = admin
         elif route.auth == "basic":
             self.auth = {"Authorization": DOCS_BASIC}
-        elif route.auth in ("partner", "bearer"):
+        elif route.auth in ("partner", "bearer", "user"):
             self.auth = {"Authorization": f"Bearer {token}", **({"partnerId": "CRMXWB3ZM"} if route.auth == "partner" else {})}
 
     def send(self, *, drop=(), headers=None, params=None, query=None, body=None, content=None, ctype=None) -> int:
@@ -273,7 +294,7 @@ def producers(probe: Probe) -> dict[str, Callable[[], int]]:
         "429": lambda: probe.send(headers={"X-Sandbox-Fault": "status=429"}),
         "5XX": lambda: probe.send(headers={"X-Sandbox-Fault": "status=503"}),
     }
-    if recipe.get("params"):
+    if recipe.get("params") and "{" in route.path:
         made["404"] = lambda: probe.send(params={k: "NOPE0000" for k in recipe["params"]})
     elif "missing_query" in recipe:
         made["404"] = lambda: probe.send(query={**recipe["query"], **recipe["missing_query"]})

@@ -54,7 +54,16 @@ def python_samples() -> list[tuple[str, str]]:
 
 def test_every_python_sample_is_run_by_a_test():
     # a new sample needs a test here: either it runs, or it is checked against a file that runs
-    assert [heading for heading, _ in python_samples()] == ["From Python", "From Python", "Testcontainers", "Example"]
+    assert [heading for heading, _ in python_samples()] == ["Redemption walkthrough", "From Python", "From Python", "Testcontainers", "Example"]
+
+
+def test_the_redemption_walkthrough_runs():
+    [code] = [text for heading, text in python_samples() if heading == "Redemption walkthrough"]
+    expected = [line.split("# ")[-1].strip() for line in code.splitlines() if line.startswith("print(")]
+    out = io.StringIO()
+    with ServerThread(Settings()) as server, contextlib.redirect_stdout(out):
+        exec(compile(code.replace("http://127.0.0.1:8080", server.url), "README.md", "exec"), {})
+    assert out.getvalue().splitlines() == expected
 
 
 def test_the_encryption_samples_run_against_an_encrypting_sandbox():

@@ -1,7 +1,8 @@
 """THE route table. The HTTP adapter, the OpenAPI builder and the contract tests all read it.
 
 `operation` names the schema files (schemas/<operation>.*.json) and the OpenAPI operationId.
-`auth`: basic (OAuth client), partner (bearer + partnerId header), bearer, admin, none.
+`auth`: basic (OAuth client), partner (bearer + partnerId header), bearer, user (bearer: a partner's,
+a card holder's or an SSO token; the marketplace), admin, none.
 `envelope`: A ({code,message,payload}), B ({response_code,...}) or none (plain JSON).
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from sandbox.web.endpoints import admin, coins, docs, faults, rewards, token
+from sandbox.web.endpoints import admin, coins, docs, faults, redemption, rewards, token
 
 PARTNER = "/api/v0/partner/enKashCard"
 COINS = "/api/v0/enkash-coins"
@@ -60,6 +61,30 @@ ROUTES: tuple[Route, ...] = (
           "Update a coin event configuration (partial)", "https://docs.enkash.com/api-9796916"),
     Route("GET", "/api/v0/coins/balance", "coins-balance", coins.coins_balance, "bearer", "B", "none",
           "A user's coin balance", "https://docs.enkash.com/apidoc/project-616243/api-9796918"),
+    # --- Redemption: the voucher marketplace (docs/enkash-api.md RED-1..RED-9; bearer only, no partnerId header) ---
+    Route("GET", "/api/v0/cart", "cart-get", redemption.cart_get, "user", "B", "none",
+          "The user's carts (query product=VOUCHER)", "https://docs.enkash.com/api-9796919"),
+    Route("POST", "/api/v0/cart", "cart-add", redemption.cart_add, "user", "B", "json",
+          "Add to cart: quantities added to the user's cart for the product", "https://docs.enkash.com/api-9796920"),
+    Route("PATCH", "/api/v0/cart", "cart-update", redemption.cart_update, "user", "B", "json",
+          "Update Cart: set quantities (0 removes)", "https://docs.enkash.com/project-616243/api-9796921"),
+    Route("POST", "/api/v0/bolt/searchProducts", "catalog-search", redemption.catalog_search, "none", "B", "json",
+          "Search Catalog (the path EnKash's own site calls; the docs' path is not captured)",
+          "https://github.com/ravindra-moonstack/enkash-uat"),
+    Route("GET", "/api/v0/partner/product-details/{productCatalogId}", "product-details", redemption.product_configs,
+          "user", "B", "none", "Product Details (path not captured: the sandbox's reading)", "https://docs.enkash.com/api-9796927"),
+    Route("GET", "/api/v0/partner/search-config/{productCatalogId}", "product-configs", redemption.product_configs,
+          "user", "B", "none", "Get Product Configs: the product and its denominations", "https://docs.enkash.com/api-9796927"),
+    Route("POST", "/api/v0/partner/create-order", "create-order", redemption.create_order, "user", "B", "json",
+          "Create Order, paid from the user's reward card", "https://docs.enkash.com/api-9796924"),
+    Route("POST", "/api/v0/partner/search-order", "search-order", redemption.search_order, "user", "B", "json",
+          "Order Search (query limit, offset)", "https://docs.enkash.com/apidoc/project-616243/api-9796922"),
+    Route("POST", "/api/v0/order/orderDetails", "order-details", redemption.order_details, "user", "none", "json",
+          "Fetch Order Info by the partner's order reference (key paylod, sic)", "https://docs.enkash.com/api-13454287"),
+    Route("GET", "/api/v0/partner/fetch-order-details/{orderReferenceId}", "order-details", redemption.order_details,
+          "user", "none", "none", "Fetch Order Info (the newer page's GET)", "https://docs.enkash.com/api-13454287"),
+    Route("POST", "/__sandbox/orders/{orderId}/complete", "sandbox-order-complete", redemption.sandbox_order_complete,
+          "admin", "none", "json", "Complete a pending order now: SUCCESS, or FAILED with a refund", "sandbox"),
     # --- The sandbox's own API (never under EnKash paths) ---
     Route("GET", "/__sandbox/health", "sandbox-health", admin.health, "none", "none", "none",
           "Ready check", "sandbox"),
