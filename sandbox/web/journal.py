@@ -143,6 +143,9 @@ class Journal:
                     break
         return found
 
+    def get(self, seq: int) -> Entry | None:
+        return next((entry for entry in reversed(self._entries) if entry.seq == seq), None)
+
     def count(self, wanted: Filter) -> int:
         return sum(1 for entry in self._entries if wanted.matches(entry))
 
