@@ -263,7 +263,7 @@ def journal(call: Call) -> Reply:
     journal_ = call.state.journal
     wanted = {name: text(call, name) for name in JOURNAL_FILTERS}
     limit = integer(call.query.get("limit"), JOURNAL_DEFAULT, 1, max(1, journal_.capacity))
-    entries = journal_.select(Filter(*(wanted[name] or None for name in JOURNAL_FILTERS)), limit)
+    entries = journal_.select(Filter(**{name: value or None for name, value in wanted.items()}), limit)
     return render(
         call, "journal.html", title="Journal", entries=entries, filters=wanted, limit=limit,
         recorded=len(journal_), capacity=journal_.capacity, live=call.query.get("live") == "1",
