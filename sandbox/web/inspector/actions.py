@@ -33,10 +33,13 @@ def perform(call: Call, operation: str, body: Any = None, query: dict[str, str] 
     return result
 
 
-def _done(call: Call, run: Callable[[], str], back: str | None = None) -> Reply:
-    """Run the action; back to the page with its result, or with the error it raised."""
+def _done(call: Call, operation: str, said: Callable[[Any], str], body: Any = None, query: dict[str, str] | None = None,
+          params: dict[str, Any] | None = None, back: str | None = None) -> Reply:
+    """Run the admin operation; back to the page with `said(its answer)`, or with the error it
+    raised. `body` may be a function, so reading an upload fails the action the same way."""
     try:
-        ok, message = True, run()
+        given = body() if callable(body) else body
+        ok, message = True, said(perform(call, operation, given, query, params).body)
     except errors.SandboxError as failure:
         ok, message = False, failure.message
     return redirect(safe_next(back or form(call, "next")), flash_cookie(ok, message))
@@ -62,12 +65,7 @@ def logout(call: Call) -> Reply:
 @action
 def reset(call: Call) -> Reply:
     seed = form(call, "seed")
-
-    def run() -> str:
-        done = perform(call, "sandbox-reset", query={"seed": seed} if seed else {}).body
-        return f"Reset to the fixtures, seed {done['seed']}."
-
-    return _done(call, run)
+    return _done(call, "sandbox-reset", lambda done: f"Reset to the fixtures, seed {done['seed']}.", query={"seed": seed} if seed else {})
 
 
 _MINUTES_ONLY = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d$")  # what <input type=datetime-local> sends
@@ -86,12 +84,7 @@ def clock(call: Call) -> Reply:
     else:
         advance = form(call, "advance")
         body = {"advance": int(advance) if advance.isdigit() and len(advance) < 12 else advance}
-
-    def run() -> str:
-        done = perform(call, "sandbox-clock-set", body).body
-        return f"Clock: {done['now']}" + (" (frozen)." if done["frozen"] else " (running).")
-
-    return _done(call, run)
+    return _done(call, "sandbox-clock-set", lambda done: f"Clock: {done['now']}" + (" (frozen)." if done["frozen"] else " (running)."), body)
 
 
 def _uploaded(call: Call, field: str) -> bytes:
@@ -108,27 +101,22 @@ def _uploaded(call: Call, field: str) -> bytes:
 
 @action
 def state_upload(call: Call) -> Reply:
-    def run() -> str:
-        done = perform(call, "sandbox-state-put", jsonio.loads(_uploaded(call, "state"))).body
-        counts = ", ".join(f"{n} {name}" for name, n in done["state"].items())
-        return f"State restored (seed {done['seed']}): {counts}."
+    def said(done: Any) -> str:
+        return f"State restored (seed {done['seed']}): " + ", ".join(f"{n} {name}" for name, n in done["state"].items()) + "."
 
-    return _done(call, run, BASE + "/control")
+    return _done(call, "sandbox-state-put", said, lambda: jsonio.loads(_uploaded(call, "state")), back=BASE + "/control")
 
 
 @action
 def journal_clear(call: Call) -> Reply:
-    return _done(call, lambda: f"Journal cleared: {perform(call, 'sandbox-journal-clear').body['cleared']} requests forgotten.")
+    return _done(call, "sandbox-journal-clear", lambda done: f"Journal cleared: {done['cleared']} requests forgotten.")
 
 
 # --- faults -------------------------------------------------------------------------------------------
 @action
 def scenario_arm(call: Call) -> Reply:
-    def run() -> str:
-        done = perform(call, "sandbox-scenarios-load", params={"name": call.params["name"]}).body
-        return f"Scenario {done['scenario']} armed: {len(done['rules'])} rule(s)."
-
-    return _done(call, run)
+    return _done(call, "sandbox-scenarios-load", lambda done: f"Scenario {done['scenario']} armed: {len(done['rules'])} rule(s).",
+                 params={"name": call.params["name"]})
 
 
 @action
@@ -146,23 +134,14 @@ def fault_arm(call: Call) -> Reply:
             rule["probability"] = Decimal(form(call, "probability"))
         except InvalidOperation:
             rule["probability"] = form(call, "probability")
-
-    def run() -> str:
-        done = perform(call, "sandbox-faults-create", rule).body
-        return f"Rule {done['id']} armed: {done['fault']}."
-
-    return _done(call, run)
+    return _done(call, "sandbox-faults-create", lambda done: f"Rule {done['id']} armed: {done['fault']}.", rule)
 
 
 @action
 def fault_disarm(call: Call) -> Reply:
-    def run() -> str:
-        done = perform(call, "sandbox-faults-delete", params={"ruleId": call.params["ruleId"]}).body
-        return f"Rule {done['id']} disarmed."
-
-    return _done(call, run)
+    return _done(call, "sandbox-faults-delete", lambda done: f"Rule {done['id']} disarmed.", params={"ruleId": call.params["ruleId"]})
 
 
 @action
 def faults_clear(call: Call) -> Reply:
-    return _done(call, lambda: f"Every rule disarmed ({perform(call, 'sandbox-faults-clear').body['cleared']}).")
+    return _done(call, "sandbox-faults-clear", lambda done: f"Every rule disarmed ({done['cleared']}).")

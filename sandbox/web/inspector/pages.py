@@ -42,7 +42,7 @@ SECURITY_HEADERS = {
     ),
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",  # a ?token= never leaves in a Referer
+    "Referrer-Policy": "same-origin",  # a ?token= never leaves in a Referer (no-referrer would make a form's Origin "null")
     "Cache-Control": "no-store",
 }
 
@@ -176,6 +176,17 @@ def render(call: Call, template: str, status: int = 200, **context: Any) -> Repl
     return Reply(html, status, headers, HTML)
 
 
+class Missing(Exception):
+    """A record the address names that the sandbox does not have: the page answers 404."""
+
+
+def lookup(call: Call, table: dict[str, Any], param: str, what: str) -> Any:
+    found = table.get(call.params[param])
+    if found is None:
+        raise Missing(f"{what} {call.params[param]}")
+    return found
+
+
 def not_found(call: Call, what: str) -> Reply:
     return render(call, "missing.html", status=404, title="Not found", message=f"The sandbox has no {what}.")
 
@@ -211,7 +222,10 @@ def page(view: Callable[[Call], Reply]) -> Callable[[Call], Reply]:
             return login_page(call, back, "That is not this sandbox's admin token.")
         if not signed_in(call):
             return login_page(call, request_path(call))
-        return view(call)
+        try:
+            return view(call)
+        except Missing as missing:
+            return not_found(call, str(missing))
 
     return guarded
 

@@ -18,7 +18,7 @@ from sandbox.web.adapter import Call
 from sandbox.web.endpoints import admin, faults
 from sandbox.web.inspector import chart, links
 from sandbox.web.inspector.pages import (
-    HERE, SECURITY_HEADERS, Page, fields_of, integer, not_found, orders_of, page, paged, redirect, render,
+    HERE, SECURITY_HEADERS, Page, fields_of, integer, lookup, not_found, orders_of, page, paged, redirect, render,
     safe_next, signed_in, text, url,
 )
 from sandbox.web.journal import Entry, Filter
@@ -142,9 +142,7 @@ def _matches(card: Card, user: User, wanted: str) -> bool:
 @page
 def account(call: Call) -> Reply:
     store = call.store
-    found = store.accounts.get(call.params["cardAccountId"])
-    if found is None:
-        return not_found(call, f"card account {call.params['cardAccountId']}")
+    found = lookup(call, store.accounts, "cardAccountId", "card account")
     company = store.companies[found.company_id]
     wanted, status = text(call, "q").lower(), text(call, "status").upper()
     rows, total_points, active = [], Decimal(0), 0
@@ -167,9 +165,7 @@ def account(call: Call) -> Reply:
 @page
 def card(call: Call) -> Reply:
     store = call.store
-    found = store.cards.get(call.params["enKashCardId"])
-    if found is None:
-        return not_found(call, f"card {call.params['enKashCardId']}")
+    found = lookup(call, store.cards, "enKashCardId", "card")
     account_ = store.accounts[found.card_account_id]
     company = store.companies[account_.company_id]
     return render(
@@ -206,9 +202,7 @@ def coin_lots(store: Store, user_id: str, now: datetime) -> tuple[int, list[Lot]
 @page
 def company(call: Call) -> Reply:
     store = call.store
-    found = store.companies.get(call.params["companyId"])
-    if found is None:
-        return not_found(call, f"company {call.params['companyId']}")
+    found = lookup(call, store.companies, "companyId", "company")
     now = store.now()
     users = paged(store.users_of_company(found.company_id), call.query.get("page"), USERS_PER_PAGE)
     user_rows = [(store.users[u], *coin_lots(store, u, now)) for u in users.rows]
@@ -224,9 +218,7 @@ def company(call: Call) -> Reply:
 @page
 def user(call: Call) -> Reply:
     store = call.store
-    found = store.users.get(call.params["userId"])
-    if found is None:
-        return not_found(call, f"user {call.params['userId']}")
+    found = lookup(call, store.users, "userId", "user")
     company_ = store.companies[found.company_id]
     balance, lots = coin_lots(store, found.user_id, store.now())
     cards = [c for a in store.accounts.values() if a.company_id == found.company_id
