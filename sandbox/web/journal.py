@@ -126,6 +126,9 @@ class Journal:
         self._entries: deque[Entry] = deque(maxlen=max(size, 0))
         self._sequence = 0
 
+    def last_seq(self) -> int:
+        return self._sequence
+
     def next_seq(self) -> int:
         self._sequence += 1
         return self._sequence

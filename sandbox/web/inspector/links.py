@@ -32,8 +32,9 @@ def made_ids(entry: Entry) -> set[str]:
     return {m.group(1).decode("ascii") for body in bodies for m in _MADE_ID.finditer(body)}
 
 
-def requests_for(journal: "Journal", postings: Iterable["Posting"]) -> dict[str, list[Entry]]:
-    """posting id -> the recorded requests that made it (or replayed it), newest first."""
+def requests_for(journal: "Journal", postings: Iterable["Posting"], since: int = 0) -> dict[str, list[Entry]]:
+    """posting id -> the recorded requests that made it (or replayed it), newest first. Only entries
+    after `since` (the seq at the last reset): seeded ids repeat after a reset, the journal stays."""
     postings = list(postings)
     by_reference: dict[str, list["Posting"]] = {}
     for posting in postings:
@@ -42,6 +43,8 @@ def requests_for(journal: "Journal", postings: Iterable["Posting"]) -> dict[str,
     ids = {posting.id for posting in postings}
     found: dict[str, list[Entry]] = {}
     for entry in journal.select(Filter()):
+        if entry.seq <= since:
+            break
         hits = made_ids(entry) & ids
         if by_reference:
             for reference in entry.references():

@@ -66,7 +66,7 @@ def ledger_section(call: Call, account: str, page_key: str = "lp") -> dict[str, 
     newest = total - 1 - (number_ - 1) * POSTINGS_PER_PAGE
     oldest = max(0, newest - POSTINGS_PER_PAGE + 1)
     postings = ledger.postings_of(account, range(newest, oldest - 1, -1)) if total else []
-    made_by = links.requests_for(call.state.journal, postings)
+    made_by = links.requests_for(call.state.journal, postings, call.state.store_since)
     rows = []
     for posting in postings:
         own = posting.entry_for(account)
@@ -283,7 +283,7 @@ def entry(call: Call) -> Reply:
             shown[side]["decryptedPretty"] = _pretty(shown[side]["decryptedBody"])
     store = call.store
     made = [(p, [(target(store, e.account), e.amount, e.balance_after) for e in p.entries])
-            for p in links.postings_made(store, found)]
+            for p in (links.postings_made(store, found) if found.seq > call.state.store_since else [])]
     return render(call, "entry.html", title=f"Request {found.request_id}", entry=shown, raw=found, made=made,
                   references=sorted(found.references()))
 
