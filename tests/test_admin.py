@@ -159,9 +159,13 @@ ADMIN = [r for r in ROUTES if r.path.startswith("/__sandbox/") and r.auth == "ad
 DOCUMENTATION_READS = {"sandbox-openapi", "sandbox-docs"}  # reveal no state, change nothing
 
 
+INSPECTOR_OPEN = {"sandbox-ui-login", "sandbox-ui-login-submit", "sandbox-ui-logout", "sandbox-ui-static"}  # no state in them
+
+
 def test_every_sandbox_route_but_health_and_docs_needs_the_admin_token():
-    open_routes = {r.operation for r in ROUTES if r.path.startswith("/__sandbox/") and r.auth != "admin"}
-    assert open_routes <= {"sandbox-health"} | DOCUMENTATION_READS
+    # "ui" routes take the token as a cookie too; tests/test_inspector.py checks every one of them
+    open_routes = {r.operation for r in ROUTES if r.path.startswith("/__sandbox/") and r.auth not in ("admin", "ui")}
+    assert open_routes <= {"sandbox-health"} | DOCUMENTATION_READS | INSPECTOR_OPEN
 
 
 @pytest.fixture(scope="module")

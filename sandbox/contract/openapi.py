@@ -48,6 +48,8 @@ def build(routes: Iterable["Route"], settings: Settings | None = None, schemas: 
     schemas = schemas or Schemas()
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
+        if route.envelope == "html":  # the inspector's pages are for a person, not part of the API
+            continue
         item = paths.setdefault(_PATH_PARAM.sub(r"{\1}", route.path), {})
         item[route.method.lower()] = operation(route, settings, schemas, duplicate=_seen(paths, route))
     components = {name: schema for name, schema in schemas.documents.items() if name not in NOT_COMPONENTS}

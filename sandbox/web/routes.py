@@ -2,8 +2,10 @@
 
 `operation` names the schema files (schemas/<operation>.*.json) and the OpenAPI operationId.
 `auth`: basic (OAuth client), partner (bearer + partnerId header), bearer, user (bearer: a partner's,
-a card holder's or an SSO token; the marketplace), admin, none.
-`envelope`: A ({code,message,payload}), B ({response_code,...}) or none (plain JSON).
+a card holder's or an SSO token; the marketplace), admin, none, or ui (the admin token as a bearer
+header or the inspector's cookie, checked by sandbox/web/inspector/pages.py).
+`envelope`: A ({code,message,payload}), B ({response_code,...}), none (plain JSON) or html (a page of
+the inspector for a person: not part of the API, so not in the OpenAPI document).
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from sandbox.web.endpoints import admin, coins, docs, faults, redemption, rewards, token
+from sandbox.web.inspector import actions as ui_do, views as ui
 
+UI = "/__sandbox/ui"
 PARTNER = "/api/v0/partner/enKashCard"
 COINS = "/api/v0/enkash-coins"
 
@@ -137,4 +141,29 @@ ROUTES: tuple[Route, ...] = (
           "admin", "none", "none", "A company's coin settings: ratio, validity, promotions", "sandbox"),
     Route("POST", "/__sandbox/companies/{companyId}/coins", "sandbox-coins-settings-set", coins.sandbox_coins_settings_set,
           "admin", "none", "json", "Change a company's coin settings (only the fields given)", "sandbox"),
+    # --- the inspector: pages for a person (README.md, "Inspector"); forms POST, with the admin token ---
+    Route("GET", UI, "sandbox-ui", ui.overview, "ui", "html", "none", "Inspector: partners, companies, accounts, counters", "sandbox"),
+    Route("GET", f"{UI}/login", "sandbox-ui-login", ui.login_form, "none", "html", "none", "Inspector: sign in with the admin token", "sandbox"),
+    Route("POST", f"{UI}/login", "sandbox-ui-login-submit", ui_do.login, "none", "html", "form", "Inspector: set the admin token cookie", "sandbox"),
+    Route("POST", f"{UI}/logout", "sandbox-ui-logout", ui_do.logout, "none", "html", "none", "Inspector: forget the cookie", "sandbox"),
+    Route("GET", f"{UI}/static/{{name}}", "sandbox-ui-static", ui.static, "none", "html", "none", "Inspector: its CSS and script", "sandbox"),
+    Route("GET", f"{UI}/find", "sandbox-ui-find", ui.find, "ui", "html", "none", "Inspector: the page of any id", "sandbox"),
+    Route("GET", f"{UI}/accounts/{{cardAccountId}}", "sandbox-ui-account", ui.account, "ui", "html", "none", "Inspector: an account, its cards and ledger", "sandbox"),
+    Route("GET", f"{UI}/cards/{{enKashCardId}}", "sandbox-ui-card", ui.card, "ui", "html", "none", "Inspector: a card and its ledger", "sandbox"),
+    Route("GET", f"{UI}/companies/{{companyId}}", "sandbox-ui-company", ui.company, "ui", "html", "none", "Inspector: a company's coins and users", "sandbox"),
+    Route("GET", f"{UI}/users/{{userId}}", "sandbox-ui-user", ui.user, "ui", "html", "none", "Inspector: a user's coin lots and ledger", "sandbox"),
+    Route("GET", f"{UI}/orders", "sandbox-ui-orders", ui.orders, "ui", "html", "none", "Inspector: redemption orders", "sandbox"),
+    Route("GET", f"{UI}/journal", "sandbox-ui-journal", ui.journal, "ui", "html", "none", "Inspector: the request journal", "sandbox"),
+    Route("GET", f"{UI}/journal/{{seq}}", "sandbox-ui-entry", ui.entry, "ui", "html", "none", "Inspector: one request", "sandbox"),
+    Route("POST", f"{UI}/journal/clear", "sandbox-ui-journal-clear", ui_do.journal_clear, "ui", "html", "form", "Inspector: clear the journal", "sandbox"),
+    Route("GET", f"{UI}/faults", "sandbox-ui-faults", ui.faults_page, "ui", "html", "none", "Inspector: armed rules, scenarios", "sandbox"),
+    Route("POST", f"{UI}/faults", "sandbox-ui-fault-arm", ui_do.fault_arm, "ui", "html", "form", "Inspector: arm a rule", "sandbox"),
+    Route("POST", f"{UI}/faults/clear", "sandbox-ui-faults-clear", ui_do.faults_clear, "ui", "html", "form", "Inspector: disarm every rule", "sandbox"),
+    Route("POST", f"{UI}/faults/{{ruleId}}/disarm", "sandbox-ui-fault-disarm", ui_do.fault_disarm, "ui", "html", "form", "Inspector: disarm a rule", "sandbox"),
+    Route("POST", f"{UI}/scenarios/{{name}}", "sandbox-ui-scenario-arm", ui_do.scenario_arm, "ui", "html", "form", "Inspector: arm a scenario", "sandbox"),
+    Route("GET", f"{UI}/control", "sandbox-ui-control", ui.control, "ui", "html", "none", "Inspector: clock, reset, state", "sandbox"),
+    Route("POST", f"{UI}/clock", "sandbox-ui-clock", ui_do.clock, "ui", "html", "form", "Inspector: freeze, run, set or advance the clock", "sandbox"),
+    Route("POST", f"{UI}/reset", "sandbox-ui-reset", ui_do.reset, "ui", "html", "form", "Inspector: reset", "sandbox"),
+    Route("GET", f"{UI}/state", "sandbox-ui-state", ui.state_download, "ui", "html", "none", "Inspector: download the state document", "sandbox"),
+    Route("POST", f"{UI}/state", "sandbox-ui-state-upload", ui_do.state_upload, "ui", "html", "raw", "Inspector: upload a state document", "sandbox"),
 )
