@@ -77,6 +77,8 @@ def throughput(cases: set[str], server: Server, partner: Partner) -> list[tuple[
     out: list[tuple[str, Case | Row]] = []
     if "1" in cases:
         out.append(("t", lambda plan: scenarios.top_ups(server, plan, partner)))
+        name = "(1b) create-order, one voucher from one card"
+        out.append(("o", scenarios.absent(name, scenarios.CREATE_ORDER) or (lambda plan: scenarios.orders(server, plan, partner))))
     if "2" in cases:
         for number, (name, path, load) in enumerate(scenarios.coin_loads(partner)):
             out.append((f"c{number}", scenarios.absent(name, path) or partial(scenarios.coin, server, name=name, load=load)))

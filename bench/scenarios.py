@@ -89,6 +89,25 @@ def top_ups(server: Server, plan: Plan, partner: Partner) -> Row:
     return Row(f"(1) create-allocate-points top-up, {plan.cards} cards", result, ">= 0.5x rps, p99 < 10 ms", note)
 
 
+CREATE_ORDER = "/api/v0/partner/create-order"
+
+
+def orders(server: Server, plan: Plan, partner: Partner) -> Row:
+    """(1b) create-order: one Amazon Test 100 voucher (97 points) a request, unique orderReferenceId
+    each, paid from one funded card (the partner acts for its holder EKQ3M7DA): one posting each."""
+    partner.fund()
+    funded = partner.post(PATH + "/create-allocate-points", {**top_up_body(CARD, f"{plan.run_id}-orders"), "loadAmount": 10**8})
+    assert funded.json()["code"] == 0, funded.text
+    before = partner.summary()["postings"]
+    body = json.dumps({"denomination": 100, "orderReferenceId": "{ref}", "productCatalogId": "PC7324536190LULHL",
+                       "quantity": 1, "ekUserId": "EKQ3M7DA"})
+    headers = {"Authorization": f"Bearer {partner.token}", "Content-Type": "application/json"}
+    result = _drive(server, plan, Load("POST", CREATE_ORDER, headers, body))
+    made = partner.summary()["postings"] - before
+    note = "" if made >= result.requests - result.errors else f"only {made} postings for {result.requests} answers"
+    return Row("(1b) create-order, one voucher from one card", result, "", note)
+
+
 def coin_loads(partner: Partner) -> list[tuple[str, str, Load]]:
     """(2) allocate-coin with a unique requestId each, and coins/balance: (row name, route, load),
     two cases so that each is paired with a baseline run of its own."""

@@ -20,25 +20,33 @@ def bundled_fixtures_dir() -> Path:
     return _PACKAGE_DIR.parent / "fixtures"
 
 
-def _opt(default: Any, help: str, choices: tuple[str, ...] | None = None) -> Any:
-    return field(default=default, metadata={"help": help, "choices": choices})
+YEAR = 365 * 24 * 3600
+
+
+def _opt(default: Any, help: str, choices: tuple[str, ...] | None = None, limits: tuple[int, int] | None = None,
+         shown: str | None = None) -> Any:
+    """A setting: its default, what it does, and what it accepts (`choices` for text, `limits`
+    for numbers, inclusive); `shown` is how --help names an empty default."""
+    return field(default=default, metadata={"help": help, "choices": choices, "limits": limits, "shown": shown})
 
 
 @dataclass(frozen=True)
 class Settings:
     host: str = _opt("127.0.0.1", "interface to listen on")
-    port: int = _opt(8080, "TCP port (0 picks a free one)")
-    fixtures: str = _opt("", "YAML/JSON fixtures file (default: bundled fixtures/default.yaml)")
-    seed: int = _opt(0, "seed for ids and every random choice")
+    port: int = _opt(8080, "TCP port (0 picks a free one)", limits=(0, 65535))
+    fixtures: str = _opt("", "YAML/JSON fixtures file", shown="the bundled fixtures/default.yaml")
+    seed: int = _opt(0, "seed for ids and every random choice", limits=(-(10**18 - 1), 10**18 - 1))
     log_level: str = _opt("info", "log level", ("critical", "error", "warning", "info", "debug"))
     log_format: str = _opt("text", "request log format", ("text", "json"))
-    token_ttl: int = _opt(86399, "access token lifetime in seconds (docs: 300 in text, 86399 in the example)")
+    token_ttl: int = _opt(86399, "access token lifetime in seconds (docs: 300 in text, 86399 in the example)",
+                          limits=(1, 10 * YEAR))
     token_reuse: bool = _opt(True, "a new token call returns the still-valid token (Spring OAuth behaviour)")
-    lockout_attempts: int = _opt(3, "consecutive failed logins that lock a user")
-    lockout_seconds: int = _opt(0, "how long a lock lasts (0: until reset)")
+    lockout_attempts: int = _opt(3, "consecutive failed logins that lock a user", limits=(1, 1_000_000))
+    lockout_seconds: int = _opt(0, "how long a lock lasts (0: until reset)", limits=(0, 10 * YEAR))
     lockout_answer: str = _opt("next", "'User account is locked' from the attempt after the locking failure (Spring) or on that failure ('last')", ("next", "last"))
     refresh_grant: bool = _opt(True, "grant_type=refresh_token works (Spring OAuth); false: unsupported_grant_type, as only the password grant is documented")
-    refresh_token_ttl: int = _opt(2592000, "refresh token lifetime in seconds (Spring OAuth's default, 30 days)")
+    refresh_token_ttl: int = _opt(2592000, "refresh token lifetime in seconds (Spring OAuth's default, 30 days)",
+                                   limits=(1, 10 * YEAR))
     duplicate_reference: str = _opt("replay", "a repeated uniqueReferenceNumber/requestId with the same body: replay the first answer, or refuse it (code 1)", ("replay", "refuse"))
     user_details: str = _opt("list", "search without enKashCardId: {recordsCount, data[]} in envelope A, or one card 'object' in envelope B", ("list", "object"))
     bulk_existing_holders: str = _opt("skip", "bulk with isPointsAllocation=false: an existing holder is a success row without points ('skip') or a failed row", ("skip", "fail"))
@@ -49,43 +57,40 @@ class Settings:
     encryption: str = _opt("off", "payload encryption for every partner without its own setting", ("off", "optional", "required"))
     encrypt_errors: bool = _opt(True, "in encryption mode, envelope failures to decrypted requests too (false: plain JSON)")
     sso_base_url: str = _opt("https://invoice-uat.enkash.in", "host of the SSO redirect URL")
-    bulk_max_rows: int = _opt(10000, "largest bulk upload accepted")
-    max_body_bytes: int = _opt(8 * 1024 * 1024, "largest request body accepted (413 above)")
+    bulk_max_rows: int = _opt(10000, "largest bulk upload accepted", limits=(1, 1_000_000))
+    max_body_bytes: int = _opt(8 * 1024 * 1024, "largest request body accepted (413 above)", limits=(1, 1 << 30))
     validate_responses: bool = _opt(False, "check every response against its schema (tests turn it on)")
-    admin_token: str = _opt("", "when set, /__sandbox/ calls (but health) need 'Authorization: Bearer <it>'")
-    journal_size: int = _opt(1000, "requests kept in the journal")
-    journal_body_bytes: int = _opt(65536, "bytes of each request and response body kept in the journal")
-    scenario: str = _opt("", "fault scenario to arm at start (name in fixtures/scenarios or a path)")
-    state_file: str = _opt("", "restore state from this file at start, save it on clean shutdown")
-    clock_start: str = _opt("", "ISO-8601 time to start the sandbox clock at (default: now)")
+    admin_token: str = _opt("", "when set, /__sandbox/ calls (but health) need 'Authorization: Bearer <it>'", shown="none")
+    journal_size: int = _opt(1000, "requests kept in the journal", limits=(0, 100_000))
+    journal_body_bytes: int = _opt(65536, "bytes of each request and response body kept in the journal", limits=(0, 1 << 20))
+    scenario: str = _opt("", "fault scenario to arm at start (name in fixtures/scenarios or a path)", shown="none")
+    state_file: str = _opt("", "restore state from this file at start, save it on clean shutdown", shown="none")
+    clock_start: str = _opt("", "ISO-8601 time to start the sandbox clock at", shown="now")
     clock_frozen: bool = _opt(False, "start with the clock frozen")
+    order_details_key: str = _opt("paylod", "payload key of Fetch Order Info: the docs' 'paylod' (sic) or 'payload'", ("paylod", "payload"))
 
     # limits (README.md, "Limits"): every size, depth, count and duration a client could push
-    max_header_bytes: int = _opt(16 * 1024, "largest request line and headers accepted (431 above)")
-    max_depth: int = _opt(64, "deepest nesting of arrays and objects in a JSON or YAML body (400 above)")
-    max_state_bytes: int = _opt(256 * 1024 * 1024, "largest body PUT /__sandbox/state accepts (it has its own limit)")
-    header_timeout: int = _opt(10, "seconds a client has to send a request's line and headers (408 after)")
-    body_timeout: int = _opt(30, "seconds a client has to send a request's body, or to take a response (408 after)")
-    idle_timeout: int = _opt(5, "seconds an idle keep-alive connection stays open")
-    max_connections: int = _opt(1000, "open connections for EnKash's paths (more: 503; lowered to fit the file limit)")
-    admin_connections: int = _opt(16, "connections beyond max_connections kept for /__sandbox/ calls")
-    journal_max_bytes: int = _opt(32 * 1024 * 1024, "bytes the journal keeps in all (oldest entries go first)")
+    max_header_bytes: int = _opt(16 * 1024, "largest request line and headers accepted (431 above)", limits=(1024, 1 << 24))
+    max_depth: int = _opt(64, "deepest nesting of arrays and objects in a JSON or YAML body (400 above)",
+                          limits=(2, 900))  # 900: below Python's recursion limit
+    max_state_bytes: int = _opt(256 * 1024 * 1024, "largest body PUT /__sandbox/state accepts (it has its own limit)",
+                                limits=(1024, 1 << 34))
+    header_timeout: int = _opt(10, "seconds a client has to send a request's line and headers (408 after)", limits=(1, 86400))
+    body_timeout: int = _opt(30, "seconds a client has to send a request's body, or to take a response (408 after)",
+                             limits=(1, 86400))
+    idle_timeout: int = _opt(5, "seconds an idle keep-alive connection stays open", limits=(1, 86400))
+    max_connections: int = _opt(1000, "open connections for EnKash's paths (more: 503; lowered to fit the file limit)",
+                                limits=(1, 1_000_000))
+    admin_connections: int = _opt(16, "connections beyond max_connections kept for /__sandbox/ calls", limits=(1, 10_000))
+    journal_max_bytes: int = _opt(32 * 1024 * 1024, "bytes the journal keeps in all (oldest entries go first)",
+                                  limits=(0, 1 << 34))
 
     def __post_init__(self) -> None:
-        """A value no server could run with stops the start, naming its variable."""
-        for name, least in _LEAST.items():
-            if getattr(self, name) < least:
-                raise ValueError(f"{self.env_name(name)}: must be at least {least}, got {getattr(self, name)}")
-        for name, most in _MOST.items():
-            if getattr(self, name) > most:
-                raise ValueError(f"{self.env_name(name)}: must be at most {most}, got {getattr(self, name)}")
-        if self.clock_start:
-            try:
-                start = datetime.fromisoformat(self.clock_start.replace("Z", "+00:00"))
-            except ValueError:
-                raise ValueError(f"SANDBOX_CLOCK_START: not an ISO-8601 date-time: {self.clock_start!r}") from None
-            if not EARLIEST <= (start if start.tzinfo else start.replace(tzinfo=timezone.utc)) < LATEST:
-                raise ValueError(f"SANDBOX_CLOCK_START: {RANGE_TEXT}, got {self.clock_start!r}")
+        """Settings built in code are held to the same limits as flags and variables."""
+        for f in fields(self):
+            problem = _problem(f, getattr(self, f.name))
+            if problem:
+                raise ValueError(f"{f.name}: {problem}, got {getattr(self, f.name)!r}")
 
     def fixtures_path(self) -> Path:
         return Path(self.fixtures) if self.fixtures else bundled_fixtures_dir() / "default.yaml"
@@ -98,16 +103,32 @@ class Settings:
         return "SANDBOX_" + name.upper()
 
     @classmethod
+    def flag_name(cls, name: str) -> str:
+        return "--" + name.replace("_", "-")
+
+    @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
-        """Defaults, then SANDBOX_* variables, then explicit overrides (CLI flags)."""
+        """Defaults, then SANDBOX_* variables, then explicit overrides (typed values)."""
+        settings, _ = cls.from_text({}, environ)
+        return settings.replace(**{k: v for k, v in overrides.items() if v is not None})
+
+    @classmethod
+    def from_text(cls, flags: Mapping[str, str], environ: Mapping[str, str] | None = None) -> tuple["Settings", dict[str, str]]:
+        """Defaults, then SANDBOX_* variables, then flags (their text, by field name), and where each
+        value came from (`--port` or `SANDBOX_PORT`), so an error names what the user wrote."""
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {}
+        sources: dict[str, str] = {}
         for f in fields(cls):
-            raw = environ.get(cls.env_name(f.name))
-            if raw is not None:
-                values[f.name] = coerce(f, raw)
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+            if f.name in flags:
+                raw, source = flags[f.name], cls.flag_name(f.name)
+            elif cls.env_name(f.name) in environ:
+                raw, source = environ[cls.env_name(f.name)], cls.env_name(f.name)
+            else:
+                continue
+            values[f.name] = coerce(f, raw, source)
+            sources[f.name] = source
+        return cls(**values), sources
 
 
 # The sandbox clock and every date accepted anywhere stay in [EARLIEST, LATEST), with room below
@@ -115,30 +136,43 @@ class Settings:
 EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
 LATEST = datetime(9000, 1, 1, tzinfo=timezone.utc)
 RANGE_TEXT = "must be between 1970-01-01T00:00:00Z and 8999-12-31T23:59:59Z"
-_CENTURY = 100 * 365 * 86400  # seconds: the longest lifetime a setting may give a token or a lock
-_LEAST = {"max_header_bytes": 1024, "max_depth": 2, "max_body_bytes": 1024, "max_state_bytes": 1024, "header_timeout": 1,
-          "body_timeout": 1, "idle_timeout": 1, "max_connections": 1, "admin_connections": 1, "journal_size": 0,
-          "journal_body_bytes": 0, "journal_max_bytes": 0, "token_ttl": 0, "lockout_seconds": 0, "lockout_attempts": 1,
-          "bulk_max_rows": 1}
-_MOST = {"max_depth": 900, "token_ttl": _CENTURY, "lockout_seconds": _CENTURY}  # 900: below Python's recursion limit
 
 
-def coerce(f: dataclasses.Field[Any], raw: str) -> Any:
-    """Turn the text of an env var or flag into the field's type, with a clear error."""
+def allowed(f: dataclasses.Field[Any]) -> str:
+    """What a setting accepts, in words (for errors and --help)."""
+    if type(f.default) is bool:
+        return "true or false"
+    limits = f.metadata.get("limits")
+    if limits:
+        return f"an integer from {limits[0]} to {limits[1]}"
+    if type(f.default) is int:
+        return "an integer"
+    choices = f.metadata.get("choices")
+    return "one of " + ", ".join(choices) if choices else "text"
+
+
+def _problem(f: dataclasses.Field[Any], value: Any) -> str | None:
     kind = type(f.default)
+    limits, choices = f.metadata.get("limits"), f.metadata.get("choices")
+    if type(value) is not kind or (limits and not limits[0] <= value <= limits[1]) or (choices and value not in choices):
+        return "expected " + allowed(f)
+    return None
+
+
+def coerce(f: dataclasses.Field[Any], raw: str, source: str | None = None) -> Any:
+    """Turn the text of a flag or env var into the field's type, or a ValueError naming `source`
+    (the flag or variable it came from; the variable by default)."""
+    kind = type(f.default)
+    value: Any = raw
     if kind is bool:
         lowered = raw.strip().lower()
-        if lowered in ("1", "true", "yes", "on"):
-            return True
-        if lowered in ("0", "false", "no", "off", ""):
-            return False
-        raise ValueError(f"{Settings.env_name(f.name)}: expected true/false, got {raw!r}")
-    if kind is int:
+        value = True if lowered in ("1", "true", "yes", "on") else False if lowered in ("0", "false", "no", "off", "") else None
+    elif kind is int:
         try:
-            return int(raw)
+            value = int(raw)
         except ValueError:
-            raise ValueError(f"{Settings.env_name(f.name)}: expected an integer, got {raw!r}") from None
-    choices = f.metadata.get("choices")
-    if choices and raw not in choices:
-        raise ValueError(f"{Settings.env_name(f.name)}: expected one of {', '.join(choices)}, got {raw!r}")
-    return raw
+            value = None
+    problem = _problem(f, value)
+    if problem:
+        raise ValueError(f"{source or Settings.env_name(f.name)}: {problem}, got {raw!r}")
+    return value

@@ -1,8 +1,26 @@
 #!/usr/bin/env bash
-# System packages the container test needs (buildah, podman, debootstrap). Called by .ci/run.
-# Idempotent and fast on a second run: nothing is fetched when the tools are already there.
+# System packages the tests need: Chromium for the inspector's browser test, buildah, podman and
+# debootstrap for the container test, curl for the CI recipes' wait loops (tests/test_recipes.py).
+# Called by .ci/run (and, with sudo, by the GitHub container job). Idempotent and fast on a second
+# run: nothing is fetched when the tools are already there.
 set -euo pipefail
-if command -v buildah >/dev/null && command -v podman >/dev/null && command -v debootstrap >/dev/null; then
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+
+# --- Headless Chromium for tests/test_inspector_browser.py: Debian's package at /usr/bin/chromium, --
+# driven by Playwright's Python package (never `playwright install`). First, as the block below exits
+# early once the container tools are there.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null; } ||
+      echo "ci-system-deps: chromium could not be installed; the inspector's browser test will skip" >&2
+  else
+    echo "ci-system-deps: not root or no apt-get; the inspector's browser test will skip" >&2
+  fi
+fi
+# --- end of the Chromium block ---------------------------------------------------------------------
+
+if command -v buildah >/dev/null && command -v podman >/dev/null && command -v debootstrap >/dev/null && command -v curl >/dev/null; then
   exit 0
 fi
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
@@ -11,4 +29,4 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends buildah podman debootstrap >/dev/null
+apt-get install -y -qq --no-install-recommends buildah podman debootstrap curl >/dev/null

@@ -46,13 +46,13 @@ def state_at_rest(http: httpx.Client) -> dict[str, object]:
 # --- reset -------------------------------------------------------------------------------------
 def test_reset_restores_fixtures_and_reports_seed(http, docs_partner):
     assert docs_partner.allocate(**new_user()).json()["code"] == 0
-    assert http.get("/__sandbox/health").json()["state"]["users"] == 7
+    assert http.get("/__sandbox/health").json()["state"]["users"] == 8  # the 7 of the fixtures (with the marketplace user EK8IHN4B) + 1
     response = http.post("/__sandbox/reset")
     assert response.status_code == 200
     body = response.json()
     assert (body["status"], body["seed"]) == ("reset", 7)
     state = body["state"]  # other modules may add counters; these must hold
-    assert (state["partners"], state["companies"], state["accounts"], state["users"], state["cards"]) == (2, 5, 8, 6, 4)
+    assert (state["partners"], state["companies"], state["accounts"], state["users"], state["cards"]) == (2, 5, 8, 7, 5)  # with the marketplace user EK8IHN4B and card EKC8IHN4B7
 
 
 def test_reset_with_a_new_seed_changes_generated_ids_reproducibly(http, docs_partner):
@@ -159,9 +159,13 @@ ADMIN = [r for r in ROUTES if r.path.startswith("/__sandbox/") and r.auth == "ad
 DOCUMENTATION_READS = {"sandbox-openapi", "sandbox-docs"}  # reveal no state, change nothing
 
 
+INSPECTOR_OPEN = {"sandbox-ui-login", "sandbox-ui-login-submit", "sandbox-ui-logout", "sandbox-ui-static"}  # no state in them
+
+
 def test_every_sandbox_route_but_health_and_docs_needs_the_admin_token():
-    open_routes = {r.operation for r in ROUTES if r.path.startswith("/__sandbox/") and r.auth != "admin"}
-    assert open_routes <= {"sandbox-health"} | DOCUMENTATION_READS
+    # "ui" routes take the token as a cookie too; tests/test_inspector.py checks every one of them
+    open_routes = {r.operation for r in ROUTES if r.path.startswith("/__sandbox/") and r.auth not in ("admin", "ui")}
+    assert open_routes <= {"sandbox-health"} | DOCUMENTATION_READS | INSPECTOR_OPEN
 
 
 @pytest.fixture(scope="module")

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import os
+import re
+import signal
+import socket
 import subprocess
 import sys
+import threading
+import time
+from dataclasses import fields
 from pathlib import Path
 
 import httpx
 import pytest
+from conftest import DOCS_BASIC, DOCS_LOGIN, DOCS_PARTNER, Partner, new_user
 
+from sandbox.faults import scenarios
 from sandbox.settings import Settings
+from sandbox.tools.server import SHUTDOWN_GRACE
 
 
 def start(*args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:
@@ -71,14 +80,111 @@ def test_flags_win_over_environment():
 @pytest.mark.parametrize(
     ("environ", "message"),
     [
-        ({"SANDBOX_PORT": "eighty"}, "SANDBOX_PORT: expected an integer, got 'eighty'"),
-        ({"SANDBOX_TOKEN_REUSE": "maybe"}, "SANDBOX_TOKEN_REUSE: expected true/false, got 'maybe'"),
+        ({"SANDBOX_PORT": "eighty"}, "SANDBOX_PORT: expected an integer from 0 to 65535, got 'eighty'"),
+        ({"SANDBOX_TOKEN_REUSE": "maybe"}, "SANDBOX_TOKEN_REUSE: expected true or false, got 'maybe'"),
         ({"SANDBOX_LOG_LEVEL": "loud"}, "SANDBOX_LOG_LEVEL: expected one of critical, error, warning, info, debug, got 'loud'"),
     ],
 )
 def test_bad_settings_are_named(environ, message):
     with pytest.raises(ValueError, match="^" + message.replace("(", r"\(").replace(")", r"\)") + "$"):
         Settings.from_env(environ)
+
+
+def test_settings_built_in_code_keep_the_same_limits():
+    with pytest.raises(ValueError, match=r"^port: expected an integer from 0 to 65535, got 99999$"):
+        Settings(port=99999)
+    with pytest.raises(ValueError, match=r"^journal_size: expected an integer from 0 to 100000, got -1$"):
+        Settings().replace(journal_size=-1)
+
+
+def refused(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, wrap: tuple[str, ...] = ()) -> str:
+    """Start the sandbox expecting the one-line refusal: exit 2, nothing on stdout, that line on
+    stderr (returned). SANDBOX_PORT=0 so a start that wrongly goes on takes no fixed port."""
+    result = subprocess.run([*wrap, sys.executable, "-m", "sandbox", *args], capture_output=True, text=True, timeout=30,
+                            env={**os.environ, "SANDBOX_PORT": "0", **(env or {})}, cwd=cwd)
+    assert (result.returncode, result.stdout) == (2, ""), result.stdout + result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.endswith("\n"), result.stderr
+    assert "Traceback" not in result.stderr and "usage:" not in result.stderr
+    return result.stderr[:-1]
+
+
+LIMITS = "expected an integer from"
+STARTUP_MISTAKES = [
+    (["--scenario", "nope"], {}, "--scenario: No fault scenario named nope (known: " + ", ".join(scenarios.names()) + ")"),
+    ([], {"SANDBOX_SCENARIO": "nope.yaml"},
+     "SANDBOX_SCENARIO: bad scenario nope.yaml: <top>: cannot read scenario (No such file or directory)"),
+    (["--clock-start", "yesterday"], {}, "--clock-start: expected an ISO-8601 time such as 2025-03-01T10:00:00Z, got 'yesterday'"),
+    ([], {"SANDBOX_CLOCK_START": "yesterday"},
+     "SANDBOX_CLOCK_START: expected an ISO-8601 time such as 2025-03-01T10:00:00Z, got 'yesterday'"),
+    (["--port", "-5"], {}, f"--port: {LIMITS} 0 to 65535, got '-5'"),
+    (["--port", "99999"], {}, f"--port: {LIMITS} 0 to 65535, got '99999'"),
+    ([], {"SANDBOX_PORT": "99999"}, f"SANDBOX_PORT: {LIMITS} 0 to 65535, got '99999'"),
+    (["--token-ttl", "-1"], {}, f"--token-ttl: {LIMITS} 1 to 315360000, got '-1'"),
+    (["--token-ttl", "999999999999"], {}, f"--token-ttl: {LIMITS} 1 to 315360000, got '999999999999'"),
+    (["--max-body-bytes", "-5"], {}, f"--max-body-bytes: {LIMITS} 1 to 1073741824, got '-5'"),
+    (["--lockout-attempts", "0"], {}, f"--lockout-attempts: {LIMITS} 1 to 1000000, got '0'"),
+    (["--bulk-max-rows", "-1"], {}, f"--bulk-max-rows: {LIMITS} 1 to 1000000, got '-1'"),
+    (["--journal-size", "-1"], {}, f"--journal-size: {LIMITS} 0 to 100000, got '-1'"),
+    (["--seed", "seven"], {"SANDBOX_SEED": "5"}, f"--seed: {LIMITS} -999999999999999999 to 999999999999999999, got 'seven'"),
+    ([], {"SANDBOX_SEED": "seven"}, f"SANDBOX_SEED: {LIMITS} -999999999999999999 to 999999999999999999, got 'seven'"),
+    (["serve", "--encryption", "sometimes"], {}, "--encryption: expected one of off, optional, required, got 'sometimes'"),
+    (["--clock-frozen", "maybe"], {}, "--clock-frozen: expected true or false, got 'maybe'"),
+    (["--state-file", "missing/state.json"], {},
+     "--state-file: the folder missing does not exist (create it, or mount a volume there)"),
+    ([], {"SANDBOX_STATE_FILE": "pyproject.toml/state.json"}, "SANDBOX_STATE_FILE: pyproject.toml is not a folder"),
+    (["--state-file", "."], {}, "--state-file: . is a directory; give a file in it, such as state.json"),
+    (["--prot", "5"], {}, "unknown flag --prot (see enkash-sandbox --help)"),
+    (["--sta=x"], {}, "unknown flag --sta (see enkash-sandbox --help)"),
+    (["--port"], {}, "enkash-sandbox: argument --port: expected one argument (see enkash-sandbox --help)"),
+]
+
+
+@pytest.mark.parametrize(("args", "env", "line"), STARTUP_MISTAKES, ids=[" ".join(a) or next(iter(e)) for a, e, _ in STARTUP_MISTAKES])
+def test_a_start_up_mistake_is_one_line_naming_the_flag_and_exit_2(args, env, line):
+    expected = line if line.startswith("enkash-sandbox: ") else "enkash-sandbox: " + line
+    assert refused(*args, env=env, cwd=Path(__file__).resolve().parent.parent) == expected
+
+
+def test_a_state_folder_the_sandbox_cannot_write_is_refused_at_start(tmp_path: Path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    if os.getuid() == 0:  # root writes through permissions: make the folder read-only for real
+        unshare = Path("/usr/bin/unshare")
+        if not unshare.exists():
+            pytest.skip("running as root without /usr/bin/unshare: no way to make a folder root cannot write")
+        wrap = (str(unshare), "--mount", "sh", "-c", f'mount -o bind,ro "{folder}" "{folder}" && exec "$@"', "sh")
+        reason = "read-only file system"
+    else:
+        folder.chmod(0o555)
+        wrap, reason = (), "permission denied"
+    line = refused("--state-file", str(folder / "state.json"), wrap=wrap)
+    assert line == (f"enkash-sandbox: --state-file: cannot write in {folder} ({reason}): the state is saved there at shutdown, "
+                    f"so the folder must be writable by uid {os.getuid()}")
+
+
+@pytest.mark.parametrize("given", ["flag", "env"])
+def test_a_port_in_use_is_one_line_naming_the_flag(given):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        args, env, name = (["--port", str(port)], {}, "--port") if given == "flag" else ([], {"SANDBOX_PORT": str(port)}, "SANDBOX_PORT")
+        assert refused(*args, env=env) == f"enkash-sandbox: {name}: cannot listen on 127.0.0.1:{port}: address already in use"
+
+
+def test_help_lists_every_enumerated_value_and_one_default_each():
+    result = subprocess.run([sys.executable, "-m", "sandbox", "--help"], capture_output=True, text=True, timeout=20)
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())  # argparse wraps lines
+    for f in fields(Settings):
+        choices = ("true", "false") if type(f.default) is bool else f.metadata["choices"]
+        if choices:
+            assert f"{Settings.flag_name(f.name)} {{{','.join(choices)}}}" in text
+        assert text.count(f"[env {Settings.env_name(f.name)}, default ") == 1
+    assert "[env SANDBOX_FIXTURES, default the bundled fixtures/default.yaml]" in text
+    assert "default: " not in text and "default ''" not in text
+    assert "bundled: " + ", ".join(scenarios.names()) in text.replace("- ", "-")
+    assert "[env SANDBOX_PORT, default 8080]" in text and "an integer from 0 to 65535" in text
 
 
 @pytest.mark.parametrize(
@@ -115,3 +221,78 @@ def test_console_script_is_installed():
     result = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=20)
     assert result.returncode == 0
     assert "--fixtures" in result.stdout and "SANDBOX_FIXTURES" in result.stdout
+
+
+def start_with_state(state: Path) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen([sys.executable, "-m", "sandbox", "--port", "0", "--state-file", str(state)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    for line in process.stdout:
+        found = re.match(r"enkash-sandbox listening on (http://\S+)", line)
+        if found:
+            return process, found.group(1)
+    raise AssertionError("the sandbox did not start: " + process.communicate()[1])
+
+
+def test_sigterm_cuts_held_requests_then_saves_the_state(tmp_path: Path):
+    """docker stop's 10 s are enough whatever is held: requests still running SHUTDOWN_GRACE s
+    after SIGTERM (here three faults holding for a minute) get their connections closed, then
+    the state is saved."""
+    state = tmp_path / "state.json"
+    process, url = start_with_state(state)
+    outcomes: dict[str, object] = {}
+
+    def hold(fault: str) -> None:
+        try:
+            outcomes[fault] = httpx.post(url + "/oauth/token", headers={"X-Sandbox-Fault": fault}, timeout=60).status_code
+        except httpx.RemoteProtocolError:
+            outcomes[fault] = "connection closed"
+
+    try:
+        with httpx.Client(base_url=url, timeout=10) as client:
+            allocation = Partner(client, DOCS_BASIC, DOCS_LOGIN, DOCS_PARTNER).allocate(**new_user(loadAmount=25))
+            card = allocation.json()["payload"]["enKashCardId"]
+            held = ["timeout=60s", "latency=60s", "slow; chunk=1; every=5s"]
+            threads = [threading.Thread(target=hold, args=(fault,)) for fault in held]
+            for thread in threads:
+                thread.start()
+            deadline = time.monotonic() + 10
+            while client.get("/__sandbox/faults").json()["fired"] < len(held):  # each is held by now
+                assert time.monotonic() < deadline, "the held requests did not reach the sandbox"
+                time.sleep(0.02)
+        signalled = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=15)
+        stopped = time.monotonic() - signalled
+    finally:
+        if process.poll() is None:
+            process.kill()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert outcomes == {fault: "connection closed" for fault in held}
+    assert SHUTDOWN_GRACE <= stopped < 5, f"stopped {stopped:.2f} s after SIGTERM"
+    assert process.returncode == -signal.SIGTERM  # uvicorn re-raises the signal once it has shut down
+    assert f"3 request(s) still running after {SHUTDOWN_GRACE:.0f} s cut" in err and "Traceback" not in err + out
+    assert f"\nstate saved to {state}\n" in out
+    again, url = start_with_state(state)  # what was done before the stop is there after it
+    try:
+        with httpx.Client(base_url=url, timeout=10) as client:
+            assert Partner(client, DOCS_BASIC, DOCS_LOGIN, DOCS_PARTNER).card(card)["otbBalance"] == 25
+    finally:
+        again.kill()
+        again.communicate(timeout=10)
+
+
+def test_a_state_that_cannot_be_saved_at_shutdown_is_said_and_exit_1(tmp_path: Path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    process, _ = start_with_state(folder / "state.json")
+    try:
+        folder.rmdir()  # gone after the start-up check
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 1
+    assert "enkash-sandbox: the state was NOT saved: [Errno 2] No such file or directory: " in err and "Traceback" not in err

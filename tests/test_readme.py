@@ -54,7 +54,16 @@ def python_samples() -> list[tuple[str, str]]:
 
 def test_every_python_sample_is_run_by_a_test():
     # a new sample needs a test here: either it runs, or it is checked against a file that runs
-    assert [heading for heading, _ in python_samples()] == ["From Python", "From Python", "Example"]
+    assert [heading for heading, _ in python_samples()] == ["Redemption walkthrough", "From Python", "From Python", "Testcontainers", "Example"]
+
+
+def test_the_redemption_walkthrough_runs():
+    [code] = [text for heading, text in python_samples() if heading == "Redemption walkthrough"]
+    expected = [line.split("# ")[-1].strip() for line in code.splitlines() if line.startswith("print(")]
+    out = io.StringIO()
+    with ServerThread(Settings()) as server, contextlib.redirect_stdout(out):
+        exec(compile(code.replace("http://127.0.0.1:8080", server.url), "README.md", "exec"), {})
+    assert out.getvalue().splitlines() == expected
 
 
 def test_the_encryption_samples_run_against_an_encrypting_sandbox():
@@ -68,10 +77,18 @@ def test_the_encryption_samples_run_against_an_encrypting_sandbox():
     assert out.getvalue().splitlines() == expected
 
 
+def statements_missing_from(heading: str, path: Path) -> list[str]:
+    """The first line of each statement of the sample under `heading` that `path` does not hold."""
+    [sample] = [text for heading_, text in python_samples() if heading_ == heading]
+    in_file = {ast.dump(node) for node in ast.parse(path.read_text()).body}
+    return [ast.unparse(node).splitlines()[0] for node in ast.parse(sample).body if ast.dump(node) not in in_file]
+
+
 def test_the_plugin_sample_is_part_of_the_example_project_the_tests_run():
     # tests/test_pytest_plugin.py runs examples/partner-project/test_rewards.py with the plugin
-    [sample] = [text for heading, text in python_samples() if heading == "Example"]
-    example = ast.parse((ROOT / "examples" / "partner-project" / "test_rewards.py").read_text())
-    in_file = {ast.dump(node) for node in example.body}
-    missing = [ast.unparse(node).splitlines()[0] for node in ast.parse(sample).body if ast.dump(node) not in in_file]
-    assert missing == []
+    assert statements_missing_from("Example", ROOT / "examples" / "partner-project" / "test_rewards.py") == []
+
+
+def test_the_testcontainers_sample_is_part_of_the_example_the_tests_run():
+    # tests/test_recipes.py runs it against the image where a Docker engine is, and imports it everywhere
+    assert statements_missing_from("Testcontainers", ROOT / "examples" / "testcontainers" / "test_with_testcontainers.py") == []

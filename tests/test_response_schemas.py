@@ -34,7 +34,7 @@ def test_the_session_server_checks_every_response(server):
     assert server.state.settings.validate_responses is True
 
 
-@pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.path}")
+@pytest.mark.parametrize("route", [r for r in ROUTES if r.envelope != "html"], ids=lambda r: f"{r.method} {r.path}")
 def test_every_route_has_a_response_schema_that_is_enforced(state, route):
     reply = checked(state, route, Reply(broken_success(route)))
     assert reply.status == 500, f"{route.operation}: no response schema rejects {broken_success(route)!r}"

@@ -35,7 +35,7 @@ ERRORS: dict[str, str] = {
     "429": "Rate limited (injected by a fault rule)",
     "5XX": "Server error (only ever injected by a fault rule; any other is a sandbox bug)",
 }
-_AUTH_ERRORS = {"basic": ("401",), "partner": ("400", "401", "403"), "bearer": ("401",), "admin": ("401",), "none": ()}
+_AUTH_ERRORS = {"basic": ("401",), "partner": ("400", "401", "403"), "bearer": ("401",), "user": ("401",), "admin": ("401",), "none": ()}
 # settings under which an operation also answers in the other envelope: {operation: (setting, value, envelope)}
 _OTHER_ENVELOPE = {"search": ("user_details", "object", "B")}
 _PATH_PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
@@ -48,6 +48,8 @@ def build(routes: Iterable["Route"], settings: Settings | None = None, schemas: 
     schemas = schemas or Schemas()
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
+        if route.envelope == "html":  # the inspector's pages are for a person, not part of the API
+            continue
         item = paths.setdefault(_PATH_PARAM.sub(r"{\1}", route.path), {})
         item[route.method.lower()] = operation(route, settings, schemas, duplicate=_seen(paths, route))
     components = {name: schema for name, schema in schemas.documents.items() if name not in NOT_COMPONENTS}
@@ -168,7 +170,7 @@ def _error_statuses(route: "Route", settings: Settings, schemas: Schemas) -> lis
     if schemas.has(query):
         wanted |= {"422", *(("400",) if schemas.get(query).get("required") else ())}
     enkash = route.source != "sandbox"
-    if "{" in route.path or (enkash and route.auth in ("partner", "bearer")):
+    if "{" in route.path or (enkash and route.auth in ("partner", "bearer", "user")):
         wanted.add("404")
     if enkash:
         wanted |= {"429", "5XX"}
@@ -216,7 +218,7 @@ def _security(route: "Route", settings: Settings) -> list[dict[str, list[str]]] 
         return [{"oauthClient": []}]
     if route.auth == "partner":
         return [{"bearer": [], "partnerId": []}]
-    if route.auth == "bearer":
+    if route.auth in ("bearer", "user"):
         return [{"bearer": []}]
     if route.auth == "admin" and settings.admin_token:
         return [{"sandboxAdmin": []}]

@@ -18,7 +18,10 @@ from sandbox.state.clock import OutOfRange, parse_iso
 from sandbox.domain import cards, coins, rewards
 from sandbox.domain.errors import SandboxError
 from sandbox.state.ledger import LedgerError
-from sandbox.state.store import POINT, WORLD, CardAccount, CoinConfig, Company, Login, OAuthClient, Partner, PrimaryCard, Promotion, Store, User
+from sandbox.state.store import (
+    POINT, WORLD, Cart, CardAccount, CartItem, CoinConfig, Company, Login, OAuthClient, Partner, PrimaryCard, Product,
+    ProductConfig, Promotion, Store, User,
+)
 
 _SCHEMA_PATH = schemas.SCHEMA_DIR / "fixtures.schema.json"
 
@@ -110,6 +113,12 @@ def populate(store: Store, doc: dict[str, Any], source: str) -> None:
             _add_client(store, partner_id, client_doc, source, f"{where}.clients[{c}]")
         for c, company_doc in enumerate(partner_doc.get("companies", [])):
             _add_company(store, partner_id, company_doc, source, f"{where}.companies[{c}]")
+        for c, client_doc in enumerate(partner_doc.get("clients", [])):
+            _check_holder_logins(store, partner_id, client_doc, source, f"{where}.clients[{c}]")
+    for n, product_doc in enumerate(doc.get("catalog", [])):
+        _add_product(store, product_doc, source, f"catalog[{n}]")
+    for n, cart_doc in enumerate(doc.get("carts", [])):
+        _add_cart(store, cart_doc, source, f"carts[{n}]")
 
 
 def _add_client(store: Store, partner_id: str, doc: dict[str, Any], source: str, where: str) -> None:
@@ -118,7 +127,8 @@ def _add_client(store: Store, partner_id: str, doc: dict[str, Any], source: str,
         raise FixtureError(source, where, f"clientId {client_id} is defined twice")
     store.add_client(OAuthClient(client_id, doc["clientSecret"], partner_id))
     for login in doc.get("logins", []):
-        store.add_login(Login(client_id, login["username"], login["password"]))
+        store.add_login(Login(client_id, login["username"], login["password"],
+                              user_id=login.get("ekUserId", ""), card_id=login.get("enKashCardId", "")))
 
 
 def _add_company(store: Store, partner_id: str, doc: dict[str, Any], source: str, where: str) -> None:
@@ -234,3 +244,67 @@ def _add_account(store: Store, company_id: str, doc: dict[str, Any], source: str
 def _seed(store: Store, account: str, amount: Decimal, memo: str) -> None:
     if amount:
         store.ledger.post(store.new_id("card_txn"), "SEED", POINT, store.now(), [(WORLD, -amount), (account, amount)], memo=memo)
+
+
+# --- redemption: card holders' logins, the catalog, carts (docs/enkash-api.md RED-1..RED-5) -----------
+def _check_holder_logins(store: Store, partner_id: str, doc: dict[str, Any], source: str, where: str) -> None:
+    """A card holder's login names a user of this partner's companies (and, optionally, a card of theirs)."""
+    for n, login in enumerate(doc.get("logins", [])):
+        user_id, card_id = login.get("ekUserId"), login.get("enKashCardId")
+        user = store.users.get(user_id) if user_id else None
+        if user_id and (user is None or store.companies[user.company_id].partner_id != partner_id):
+            raise FixtureError(source, f"{where}.logins[{n}]", f"ekUserId {user_id} is not a user of this partner's companies")
+        card = store.cards.get(card_id) if card_id else None
+        if card_id and (not user_id or card is None or card.user_id != user_id):
+            raise FixtureError(source, f"{where}.logins[{n}]", f"enKashCardId {card_id} is not a card of ekUserId {user_id}")
+
+
+def _add_product(store: Store, doc: dict[str, Any], source: str, where: str) -> None:
+    product_id = doc["productCatalogId"]
+    if product_id in store.products:
+        raise FixtureError(source, where, f"productCatalogId {product_id} is defined twice")
+    taken = {c.product_config_id for p in store.products.values() for c in p.configs}
+    configs = []
+    for n, config_doc in enumerate(doc["configResponses"]):
+        config_id = config_doc["productConfigId"]
+        if config_id in taken:
+            raise FixtureError(source, f"{where}.configResponses[{n}]", f"productConfigId {config_id} is defined twice")
+        taken.add(config_id)
+        mrp, sell_rate = _amount(config_doc["mrp"]), _amount(config_doc["sellRate"])
+        if sell_rate > mrp:
+            raise FixtureError(source, f"{where}.configResponses[{n}]", "sellRate must not be above mrp")
+        configs.append(ProductConfig(
+            config_id, mrp, sell_rate, _amount(config_doc.get("enkashDiscount")), config_doc.get("maxQuantity", 10),
+            config_doc.get("customAmountEnabled", False),
+        ))
+    store.add_product(Product(
+        product_id, doc["brand"], configs,
+        aggregator=doc.get("aggregator", "REWARD_STORE"), category=doc.get("category", ""),
+        description=doc.get("description", ""), images=dict(doc.get("images", {})),
+        enkash_images=dict(doc.get("enkashImages", {})), enabled=doc.get("enabled", True), active=doc.get("active", True),
+        rank=doc.get("rank", 0), terms_and_condition=doc.get("termsAndCondition", ""), how_to_redeem=doc.get("howToRedeem", ""),
+        expiry_period=doc.get("expiryPeriod", 365), discount=_amount(doc.get("discount")),
+        fulfilment=doc.get("fulfilment", "SUCCESS"), pending_seconds=doc.get("pendingSeconds", 0),
+    ))
+
+
+def _add_cart(store: Store, doc: dict[str, Any], source: str, where: str) -> None:
+    cart_id, user_id, product_id = doc["id"], doc["ekUserId"], doc["productCatalogId"]
+    if cart_id in store.carts:
+        raise FixtureError(source, where, f"cart id {cart_id} is defined twice")
+    if user_id not in store.users:
+        raise FixtureError(source, where, f"ekUserId {user_id} is not a user in the fixtures")
+    product = store.products.get(product_id)
+    if product is None:
+        raise FixtureError(source, where, f"productCatalogId {product_id} is not in the catalog")
+    if store.cart_for(user_id, product_id) is not None:
+        raise FixtureError(source, where, f"ekUserId {user_id} already has a cart for {product_id}")
+    limits = {c.product_config_id: c.max_quantity for c in product.configs}
+    items = {}
+    for config_id, item in doc["items"].items():
+        if config_id not in limits:
+            raise FixtureError(source, f"{where}.items.{config_id}", f"not a productConfigId of {product_id}")
+        if item["quantity"] > limits[config_id]:
+            raise FixtureError(source, f"{where}.items.{config_id}", f"quantity is above maxQuantity {limits[config_id]}")
+        items[config_id] = CartItem(item["quantity"], item.get("description", ""))
+    store.add_cart(Cart(cart_id, user_id, product_id, items))

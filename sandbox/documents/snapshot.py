@@ -161,7 +161,7 @@ def read_file(path: Path) -> Any:
 def write_file(path: Path, doc: dict[str, Any]) -> None:
     """Written beside and renamed over, so a crash mid-write never leaves half a state."""
     partial = path.with_name(path.name + ".partial")
-    partial.write_bytes(jsonio.dumps(doc))
+    partial.write_bytes(jsonio.dumps(doc))  # orjson: a 100,000-posting state in ~0.1 s, not ~1 s
     os.replace(partial, path)
 
 

@@ -323,3 +323,53 @@ class TooManyConnections(SandboxError):
 
 class LimitReached(SandboxError):
     status, message = 422, "At most {limit} {what}"
+
+
+# --- Redemption: the marketplace (docs/enkash-api.md RED-1..RED-9); messages are the sandbox's own --------
+class HolderTokenRefused(SandboxError):
+    status, message = 403, "Access is denied: a card holder's token cannot call partner APIs"
+
+
+class HolderRequired(SandboxError):
+    # a partner's token names the user it acts for; a card holder's token is that user
+    status, message = 400, "ekUserId is required: the access token is the partner's, not a card holder's"
+
+
+class ProductNotFound(SandboxError):
+    status, message = 404, "Product not found for productCatalogId: {product_catalog_id}"
+
+
+class ProductUnavailable(SandboxError):
+    status, message = 422, "Product {product_catalog_id} is not available (disabled or inactive)"
+
+
+class ProductConfigNotFound(SandboxError):
+    status, message = 404, "Product config {product_config_id} not found in productCatalogId: {product_catalog_id}"
+
+
+class DenominationNotOffered(SandboxError):
+    status, message = 422, "Denomination {denomination} is not offered for productCatalogId: {product_catalog_id}"
+
+
+class QuantityAboveMax(SandboxError):
+    status, message = 422, "quantity {quantity} is above maxQuantity {max_quantity} of productConfigId: {product_config_id}"
+
+
+class CartNotFound(SandboxError):
+    status, message = 404, "Cart not found for cartId: {cart_id}"
+
+
+class OrderNotFound(SandboxError):
+    status, message = 404, "Order not found for orderId: {order_id}"
+
+
+class NoRewardCard(SandboxError):
+    status, message = 404, "No reward card for ekUserId: {user_id}"
+
+
+class DuplicateOrderReference(SandboxError):
+    status, code, message = 200, 1, "Duplicate orderReferenceId {reference}: it was already used for a different request"
+
+
+class OrderNotPending(SandboxError):
+    status, message = 422, "Order {order_id} is {order_status}, not PENDING: only a pending order can be completed"

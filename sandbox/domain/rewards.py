@@ -8,14 +8,14 @@ request with it: the same request again replays the first result (or, with the p
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime
 from decimal import Decimal
 from typing import Iterable, NamedTuple
 
 from sandbox.state.ledger import Posting, canonical
-from sandbox.state.store import POINT, REDEEMED, WORLD, Card, CardAccount, SsoGrant, Store, User
+from sandbox.state.store import POINT, WORLD, Card, CardAccount, SsoGrant, Store, User
 from sandbox.domain import cards, errors
+from sandbox.domain.cards import check_funds as _check_funds, month_counters as _month, month_key
 
 CREDIT, DEBIT = "CR", "DR"
 ALLOCATE, UNALLOCATE = "ALLOCATE_POINT", "UNALLOCATE_POINT"
@@ -169,11 +169,6 @@ def _require_new_user_fields(request: Allocation) -> None:
             raise errors.MissingField(field=name if name != "uniqueReferenceNumber" else "uniqueReferenceNumber or uniqueReferenceNum")
 
 
-def _check_funds(store: Store, account: str, amount: Decimal) -> None:
-    if store.balance(account) < amount:
-        raise errors.InsufficientBalance()
-
-
 def _move(
     store: Store, partner_id: str, account: CardAccount, card: Card, direction: str,
     amount: Decimal, reference: str, fingerprint: str, count: bool = True,
@@ -195,20 +190,6 @@ def _count(account: CardAccount, now: datetime, which: int, amount: Decimal) -> 
     """Add to this month's allocated (0) or redeemed (1) points."""
     month = _month(account, month_key(now))
     month[which] = canonical(month[which] + amount)
-
-
-def month_key(moment: datetime) -> str:
-    """"YYYY-MM" of the sandbox clock (UTC), the key of the monthly counters."""
-    return _month_key(moment.year, moment.month)
-
-
-@functools.lru_cache(maxsize=64)
-def _month_key(year: int, month: int) -> str:
-    return f"{year:04d}-{month:02d}"
-
-
-def _month(account: CardAccount, key: str) -> list[Decimal]:
-    return account.monthly.setdefault(key, [Decimal(0), Decimal(0)])
 
 
 # --- bulk -----------------------------------------------------------------------------------
@@ -340,13 +321,12 @@ def sso_grant(store: Store, partner_id: str, company_id: str, card_account_id: s
     """A one-click login token for a card holder, or for the account's admin via its primary card."""
     account = account_of(store, partner_id, company_id, card_account_id)
     if account.primary_card is not None and account.primary_card.card_id == card_id:
-        landing = "reward_account"
+        landing, holder = "reward_account", account.primary_card.user_id
     else:
-        card_of(store, partner_id, company_id, card_id, card_account_id)
-        landing = "employee_rewards"
+        landing, holder = "employee_rewards", card_of(store, partner_id, company_id, card_id, card_account_id).user_id
     now = store.now()
     _forget_stale_grants(store.sso_grants, now)
-    grant = SsoGrant(store.new_id("sso_token"), card_id, landing, now)
+    grant = SsoGrant(store.new_id("sso_token"), card_id, landing, now, account.card_account_id, holder)
     store.sso_grants[grant.token] = grant
     return grant
 
@@ -364,24 +344,9 @@ def _forget_stale_grants(grants: dict[str, SsoGrant], now: datetime) -> None:
         del grants[oldest.token]
 
 
-# --- sandbox-only moves (admin API): fund an account, redeem from a card ----------------------
+# --- sandbox-only move (admin API): fund an account -------------------------------------------
 def load_account(store: Store, account: CardAccount, amount: Decimal) -> Posting:
     return store.ledger.post(
         store.new_id("card_txn"), "LOAD", POINT, store.now(),
         [(WORLD, -amount), (account.card_account_id, amount)], memo="sandbox account load",
     )
-
-
-def redeem(store: Store, card: Card, amount: Decimal) -> Posting:
-    """What a card holder's purchase in EnKash's reward store does to the card."""
-    if card.status != "ACTIVE":
-        raise errors.CardInactive()
-    _check_funds(store, card.card_id, amount)
-    now = store.now()
-    posting = store.ledger.post(
-        store.new_id("card_txn"), "REDEEM", POINT, now, [(card.card_id, -amount), (REDEEMED, amount)], memo="sandbox redemption",
-    )
-    account = store.accounts[card.card_account_id]
-    account.total_redemption = canonical(account.total_redemption + amount)
-    _count(account, now, 1, amount)
-    return posting

@@ -12,7 +12,8 @@ from typing import Iterable, NamedTuple, cast
 
 from sandbox.state.ledger import Posting, canonical
 from sandbox.state.store import Card, CardAccount, Store
-from sandbox.domain.rewards import CREDIT, DEBIT, account_of, card_of, month_key, transaction_status
+from sandbox.domain.cards import month_key
+from sandbox.domain.rewards import CREDIT, DEBIT, account_of, card_of, transaction_status
 
 
 def search_cards(store: Store, partner_id: str, company_id: str, card_account_id: str, card_id: str | None) -> list[Card]:

@@ -2,7 +2,9 @@
 
 A token call checks the Basic client, then the user's password; consecutive failures lock the
 user. A still-valid token is handed out again, and a refresh token buys a new access token, as
-Spring Security OAuth's token services do.
+Spring Security OAuth's token services do. A login bound to a card holder (fixtures' `ekUserId`)
+gives that user's token (RED-1, User Authentication); on the marketplace an SSO token is its card
+holder's token too.
 """
 
 from __future__ import annotations
@@ -75,10 +77,13 @@ def issue_token(
     existing = store.token_of_login(client.client_id, login.username)
     if existing is not None and policy.reuse and existing.expires_at > now:
         return existing, _remaining(existing, now)
-    return _new_token(store, policy, client.client_id, login.username, client.partner_id, now), policy.ttl_seconds
+    return _new_token(store, policy, client.client_id, login.username, client.partner_id, now, login.user_id, login.card_id), policy.ttl_seconds
 
 
-def _new_token(store: Store, policy: TokenPolicy, client_id: str, username: str, partner_id: str, now: datetime) -> AccessToken:
+def _new_token(
+    store: Store, policy: TokenPolicy, client_id: str, username: str, partner_id: str, now: datetime,
+    user_id: str = "", card_id: str = "",
+) -> AccessToken:
     existing = store.token_of_login(client_id, username)
     if existing is not None:
         store.forget_token(existing.value)
@@ -90,6 +95,8 @@ def _new_token(store: Store, policy: TokenPolicy, client_id: str, username: str,
         partner_id,
         now,
         now + timedelta(seconds=policy.ttl_seconds),
+        user_id,
+        card_id,
     )
     store.add_token(token)
     return token
@@ -108,7 +115,7 @@ def _refresh(store: Store, policy: TokenPolicy, client_id: str, form: dict[str, 
     if old.issued_at + timedelta(seconds=policy.refresh_ttl_seconds) <= now:
         store.forget_token(old.value)
         raise errors.RefreshTokenExpired(value=value)
-    return _new_token(store, policy, client_id, old.username, old.partner_id, now), policy.ttl_seconds
+    return _new_token(store, policy, client_id, old.username, old.partner_id, now, old.user_id, old.card_id), policy.ttl_seconds
 
 
 def expire(store: Store, value: str) -> None:
@@ -123,11 +130,27 @@ def _remaining(token: AccessToken, now) -> int:  # type: ignore[no-untyped-def]
     return max(0, int((token.expires_at - now).total_seconds()))
 
 
-def authenticate(store: Store, value: str) -> AccessToken:
-    """The token behind a bearer value, or the documented 401."""
+def authenticate(store: Store, value: str, holder_ok: bool = False, sso_ttl: int | None = None) -> AccessToken:
+    """The token behind a bearer value, or the documented 401. A card holder's token is refused
+    (403) unless `holder_ok`; with `sso_ttl` an SSO token is accepted as its holder's token for
+    that many seconds after it was issued (the marketplace routes)."""
     token = store.tokens.get(value)
+    if token is None and sso_ttl is not None:
+        token = _sso_token(store, value, sso_ttl)
     if token is None:
         raise errors.InvalidToken()
     if token.expires_at <= store.now():
         raise errors.TokenExpired()
+    if token.user_id and not holder_ok:
+        raise errors.HolderTokenRefused()
     return token
+
+
+def _sso_token(store: Store, value: str, ttl: int) -> AccessToken | None:
+    grant = store.sso_grants.get(value)
+    account = store.accounts.get(grant.card_account_id) if grant is not None else None
+    if grant is None or account is None:
+        return None
+    partner_id = store.companies[account.company_id].partner_id
+    expires = grant.issued_at + timedelta(seconds=ttl)
+    return AccessToken(value, "", "", "", partner_id, grant.issued_at, expires, grant.user_id, grant.card_id)

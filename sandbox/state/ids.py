@@ -25,6 +25,11 @@ FORMATS: dict[str, tuple[str, str, int]] = {
     "coin_config": ("WCC", string.digits, 6),
     "access_token": ("", _TOKEN_CHARS, 27),
     "sso_token": ("", _SSO_CHARS, 26),
+    # redemption (marketplace): the order id as the docs print it (OR631764TS4UC); voucher codes
+    # and PINs are the sandbox's own (their format is not captured)
+    "order": ("OR", _UPPER_ALNUM, 11),
+    "voucher_code": ("", _UPPER_ALNUM, 16),
+    "voucher_pin": ("", string.digits, 6),
 }
 
 

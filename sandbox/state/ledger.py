@@ -163,6 +163,12 @@ class Ledger:
         ordered = reversed(positions) if newest_first else iter(positions)
         return (self.postings[p] for p in ordered)
 
+    def postings_of(self, account: str, indices: Iterable[int]) -> list[Posting]:
+        """The account's postings at these places in its own history (0: its first): a page, or
+        a chart's samples, without walking the rest of a long history."""
+        positions = self._by_account.get(account, [])
+        return [self.postings[positions[i]] for i in indices]
+
     def count(self, account: str) -> int:
         return len(self._by_account.get(account, ()))
 

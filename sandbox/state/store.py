@@ -53,6 +53,8 @@ class Login:
     password: str
     failures: int = 0
     locked_at: datetime | None = None
+    user_id: str = ""  # a card holder's login (redemption, RED-1): its tokens act as this user
+    card_id: str = ""  # the card that user's orders pay from ("": the user's first active card)
 
 
 @dataclass(slots=True)
@@ -127,6 +129,8 @@ class SsoGrant:
     card_id: str
     landing: str  # employee_rewards, or reward_account for an account's primary (admin) card
     issued_at: datetime
+    card_account_id: str = ""
+    user_id: str = ""  # the card's holder: an SSO token is that user's token on the marketplace
 
 
 @dataclass(slots=True)
@@ -165,6 +169,94 @@ class AccessToken:
     partner_id: str
     issued_at: datetime
     expires_at: datetime
+    user_id: str = ""  # set for a card holder's token (a user login, or an SSO token on the marketplace)
+    card_id: str = ""
+
+
+# --- redemption (marketplace, docs/enkash-api.md RED-2..RED-8) --------------------------------------
+@dataclass(slots=True)
+class ProductConfig:
+    """One denomination of a product (RED-5's configResponses[])."""
+
+    product_config_id: str
+    mrp: Decimal
+    sell_rate: Decimal
+    enkash_discount: Decimal
+    max_quantity: int
+    custom_amount_enabled: bool = False
+
+
+@dataclass(slots=True)
+class Product:
+    """A catalog entry (a brand's vouchers). `fulfilment` and `pending_seconds` are the sandbox's own:
+    how its orders complete (SUCCESS at once, PENDING until the sandbox clock passes pending_seconds,
+    or FAILED at once with a refund)."""
+
+    product_catalog_id: str
+    brand: str
+    configs: list[ProductConfig]
+    aggregator: str = "REWARD_STORE"
+    category: str = ""
+    description: str = ""
+    images: dict[str, str] = field(default_factory=dict)
+    enkash_images: dict[str, str] = field(default_factory=dict)
+    enabled: bool = True
+    active: bool = True
+    rank: int = 0
+    terms_and_condition: str = ""
+    how_to_redeem: str = ""
+    expiry_period: int = 365
+    discount: Decimal = ZERO
+    fulfilment: str = "SUCCESS"
+    pending_seconds: int = 0
+
+
+@dataclass(slots=True)
+class CartItem:
+    quantity: int
+    description: str = ""
+
+
+@dataclass(slots=True)
+class Cart:
+    """A user's cart for one product; prices are read from the catalog, never stored."""
+
+    cart_id: int
+    user_id: str
+    product_catalog_id: str
+    items: dict[str, CartItem] = field(default_factory=dict)  # productConfigId -> item
+
+
+@dataclass(slots=True)
+class Voucher:
+    code: str
+    pin: str
+    expires_at: datetime
+
+
+@dataclass(slots=True)
+class Order:
+    order_id: str
+    reference: str  # the partner's orderReferenceId, the card debit's pgReferenceNumber
+    partner_id: str
+    user_id: str
+    card_id: str
+    product_catalog_id: str
+    product_config_id: str
+    denomination: Decimal
+    sell_rate: Decimal
+    enkash_discount: Decimal
+    quantity: int
+    amount: Decimal
+    created_at: datetime
+    fingerprint: str
+    posting_id: str
+    vouchers: list[Voucher]
+    status: str = "SUCCESS"  # SUCCESS | PENDING | FAILED
+    payment_status: str = "SUCCESS"  # SUCCESS | REFUNDED
+    due_at: datetime | None = None  # a PENDING order turns SUCCESS when the sandbox clock passes it
+    completed_at: datetime | None = None
+    refund_posting_id: str = ""
 
 
 class Store:
@@ -192,6 +284,15 @@ class Store:
         self._card_by_contact: dict[tuple[str, str], str] = {}
         self._users_by_company: dict[str, list[str]] = {}
         self._token_by_login: dict[tuple[str, str], str] = {}
+        self.products: dict[str, Product] = {}
+        self.carts: dict[int, Cart] = {}
+        self.orders: dict[str, Order] = {}
+        self.next_cart_id = 1001  # cart ids are integers (2191 in the docs); fixtures' carts move it past theirs
+        self._cart_by_product: dict[tuple[str, str], int] = {}  # (userId, productCatalogId) -> cartId
+        self._carts_by_user: dict[str, list[int]] = {}
+        self._orders_by_user: dict[str, list[str]] = {}
+        self._orders_by_partner: dict[str, list[str]] = {}
+        self._order_by_reference: dict[tuple[str, str], str] = {}  # (partnerId, orderReferenceId) -> orderId
         self.ledger.open(WORLD, POINT, floored=False)
         self.ledger.open(REDEEMED, POINT, floored=False)
         for system in (COINS_ISSUED, COINS_EXPIRED, COINS_SPENT):
@@ -255,6 +356,26 @@ class Store:
         self.tokens[token.value] = token
         self._token_by_login[(token.client_id, token.username)] = token.value
 
+    def add_product(self, product: Product) -> None:
+        self.products[product.product_catalog_id] = product
+
+    def add_cart(self, cart: Cart) -> None:
+        self.carts[cart.cart_id] = cart
+        self._cart_by_product[(cart.user_id, cart.product_catalog_id)] = cart.cart_id
+        self._carts_by_user.setdefault(cart.user_id, []).append(cart.cart_id)
+        self.next_cart_id = max(self.next_cart_id, cart.cart_id + 1)
+
+    def remove_cart(self, cart: Cart) -> None:
+        del self.carts[cart.cart_id]
+        del self._cart_by_product[(cart.user_id, cart.product_catalog_id)]
+        self._carts_by_user[cart.user_id].remove(cart.cart_id)
+
+    def add_order(self, order: Order) -> None:
+        self.orders[order.order_id] = order
+        self._orders_by_user.setdefault(order.user_id, []).append(order.order_id)
+        self._orders_by_partner.setdefault(order.partner_id, []).append(order.order_id)
+        self._order_by_reference[(order.partner_id, order.reference)] = order.order_id
+
     # --- lookups -------------------------------------------------------------------------
     def new_id(self, kind: str) -> str:
         records = _RECORDS_OF.get(kind)
@@ -295,6 +416,23 @@ class Store:
         value = self._token_by_login.get((client_id, username))
         return self.tokens.get(value) if value else None
 
+    def cart_for(self, user_id: str, product_catalog_id: str) -> Cart | None:
+        found = self._cart_by_product.get((user_id, product_catalog_id))
+        return None if found is None else self.carts[found]
+
+    def carts_of_user(self, user_id: str) -> list[Cart]:
+        return [self.carts[c] for c in self._carts_by_user.get(user_id, ())]
+
+    def order_by_reference(self, partner_id: str, reference: str) -> Order | None:
+        found = self._order_by_reference.get((partner_id, reference))
+        return None if found is None else self.orders[found]
+
+    def orders_of_user(self, user_id: str) -> list[Order]:
+        return [self.orders[o] for o in self._orders_by_user.get(user_id, ())]
+
+    def orders_of_partner(self, partner_id: str) -> list[Order]:
+        return [self.orders[o] for o in self._orders_by_partner.get(partner_id, ())]
+
     def balance(self, account: str) -> Decimal:
         return self.ledger.balance(account)
 
@@ -314,11 +452,14 @@ class Store:
             "users": len(self.users),
             "cards": len(self.cards),
             "postings": len(self.ledger.postings),
+            "products": len(self.products),
+            "carts": len(self.carts),
+            "orders": len(self.orders),
         }
 
 
 # the kinds of id whose records an id must not collide with (the others are too long to collide)
 _RECORDS_OF = {
     "company": "companies", "card_account": "accounts", "card": "cards", "user": "users",
-    "access_token": "tokens", "coin_config": "coin_configs",
+    "access_token": "tokens", "coin_config": "coin_configs", "order": "orders",
 }

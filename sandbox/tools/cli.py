@@ -1,6 +1,8 @@
 """Command line: flags and SANDBOX_* variables -> Settings, then serve.
 
 `enkash-sandbox [serve] [--port N ...]` starts the server; other subcommands are utilities.
+A start that cannot go on (a bad flag or variable, a port in use, a state file that could not be
+saved) is one line on stderr naming the flag or variable, and exit code 2; never a traceback.
 """
 
 from __future__ import annotations
@@ -8,23 +10,32 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import fields
-from typing import Any, Sequence
+from typing import Any, NoReturn, Sequence
 
-from sandbox.settings import Settings, coerce
+from sandbox.settings import Settings, allowed
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line: no usage block before it."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="enkash-sandbox",
+        allow_abbrev=False,  # --port is --port: no prefix guessing
         description="A stateful emulator of EnKash's Rewards & Incentives partner APIs.",
     )
     commands = parser.add_subparsers(dest="command")
-    serve = commands.add_parser("serve", help="start the sandbox (the default)")
+    serve = commands.add_parser("serve", help="start the sandbox (the default)", allow_abbrev=False)
     for target in (parser, serve):
         _add_setting_flags(target)
     for name, what in (("encrypt", "encrypt a JSON document into the {\"request\": ...} envelope"),
                        ("decrypt", "decrypt an envelope, or its bare Base64 text, to the JSON inside")):
-        tool = commands.add_parser(name, help=what, description=what + " (AES-128-ECB, key from the client secret)")
+        tool = commands.add_parser(name, help=what, description=what + " (AES-128-ECB, key from the client secret)",
+                                   allow_abbrev=False)
         tool.add_argument("--secret", required=True, help="the OAuth client secret whose key is used")
         tool.add_argument("data", nargs="?", help="the input (default: read stdin); surrounding whitespace is ignored")
     return parser
@@ -32,31 +43,90 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
     for f in fields(Settings):
-        flag = "--" + f.name.replace("_", "-")
-        env = Settings.env_name(f.name)
-        help_text = f"{f.metadata['help']} [env {env}, default {f.default!r}]"
-        parser.add_argument(flag, dest=f.name, default=None, metavar=f.name.upper(), help=help_text, type=str)
+        choices = f.metadata["choices"]
+        if type(f.default) is bool:
+            default, metavar = str(f.default).lower(), "{true,false}"
+        else:
+            default, metavar = f.metadata["shown"] or str(f.default), "{" + ",".join(choices) + "}" if choices else f.name.upper()
+        accepts = "" if type(f.default) is str and not choices else f"; {allowed(f)}"
+        if f.name == "scenario":
+            from sandbox.faults import scenarios
+
+            accepts = f"; bundled: {', '.join(scenarios.names())}"
+        help_text = f"{f.metadata['help']}{accepts} [env {Settings.env_name(f.name)}, default {default}]"
+        parser.add_argument(Settings.flag_name(f.name), dest=f.name, default=None, metavar=metavar, help=help_text)
 
 
-def settings_from_args(args: argparse.Namespace) -> Settings:
-    overrides: dict[str, Any] = {}
-    for f in fields(Settings):
-        raw = getattr(args, f.name, None)
-        if raw is not None:
-            overrides[f.name] = coerce(f, raw)
-    return Settings.from_env(**overrides)
+def settings_from_args(args: argparse.Namespace) -> tuple[Settings, dict[str, str]]:
+    """The flags given (as typed) over the SANDBOX_* variables, and where each value came from."""
+    return Settings.from_text({f.name: getattr(args, f.name) for f in fields(Settings) if getattr(args, f.name, None) is not None})
+
+
+def check_start(settings: Settings, sources: dict[str, str]) -> None:
+    """What Settings cannot judge alone, checked before anything starts: the clock's start time
+    and the scenario (a ValueError naming the flag or variable)."""
+    from sandbox.state.clock import OutOfRange, parse_iso
+
+    named = _namer(sources)
+    if settings.clock_start:
+        try:
+            parse_iso(settings.clock_start)
+        except OutOfRange as exc:
+            raise ValueError(f"{named('clock_start')}: {exc}, got {settings.clock_start!r}") from None
+        except ValueError:
+            raise ValueError(f"{named('clock_start')}: expected an ISO-8601 time such as 2025-03-01T10:00:00Z, "
+                             f"got {settings.clock_start!r}") from None
+    if settings.scenario:
+        from sandbox.contract.schemas import Schemas
+        from sandbox.documents.fixtures import FixtureError
+        from sandbox.domain.errors import SandboxError
+        from sandbox.faults import scenarios
+
+        try:
+            scenarios.load(settings.scenario, Schemas())
+        except SandboxError as exc:
+            raise ValueError(f"{named('scenario')}: {exc.message}") from None
+        except FixtureError as exc:
+            raise ValueError(f"{named('scenario')}: bad scenario {exc}") from None
+
+
+def _namer(sources: dict[str, str]) -> Any:
+    return lambda setting: sources.get(setting, Settings.flag_name(setting))
+
+
+def refuse(message: str) -> int:
+    print(f"enkash-sandbox: {message}", file=sys.stderr)
+    return 2
+
+
+def unknown_flag(argv: Sequence[str]) -> str | None:
+    """The first --flag no command knows. Looked for before argparse, which would otherwise take
+    the flag's value for a command name and complain about that."""
+    known = {"--help", "--secret", *(Settings.flag_name(f.name) for f in fields(Settings))}
+    for arg in argv:
+        if arg == "--":
+            break
+        flag = arg.split("=", 1)[0]
+        if flag.startswith("--") and flag not in known:
+            return flag
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    flag = unknown_flag(argv)
+    if flag:
+        return refuse(f"unknown flag {flag} (see enkash-sandbox --help)")
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command in ("encrypt", "decrypt"):
         return crypt(args.command, args.secret, sys.stdin.read() if args.data is None else args.data)
     try:
-        settings = settings_from_args(args)
+        settings, sources = settings_from_args(args)
+        check_start(settings, sources)
     except ValueError as exc:
-        parser.error(str(exc))
-    return serve(settings)
+        return refuse(str(exc))
+    return serve(settings, sources)
 
 
 def crypt(command: str, secret: str, text: str) -> int:
@@ -82,15 +152,17 @@ def crypt(command: str, secret: str, text: str) -> int:
     return 0
 
 
-def serve(settings: Settings) -> int:
+def serve(settings: Settings, sources: dict[str, str] | None = None) -> int:
     from sandbox.documents.fixtures import FixtureError
-    from sandbox.tools.server import serve_blocking
+    from sandbox.tools.server import StartupError, serve_blocking
 
+    named = _namer(sources or {})
     try:
         serve_blocking(settings, announce=lambda text: print(text, flush=True))
+    except StartupError as exc:
+        return refuse(f"{named(exc.setting)}: {exc.message}")
     except FixtureError as exc:
-        print(f"enkash-sandbox: bad fixtures: {exc}", file=sys.stderr)
-        return 2
+        return refuse(f"bad fixtures: {exc}")
     except KeyboardInterrupt:
         pass
     return 0

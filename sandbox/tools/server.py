@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
+import os
+import socket
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -58,7 +63,7 @@ def tune_gc() -> None:
 
 
 def serve_blocking(settings: Settings, announce: Callable[[str], None] = print) -> None:
-    """`run` on uvloop when it is installed (uvicorn[standard] brings it), as `uvicorn.run`
+    """`run` on uvloop when it is installed (a dependency but on Windows), as `uvicorn.run`
     would choose: asyncio.run() would pin the slower stdlib loop under uvicorn."""
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         runner.run(run(settings, announce))
@@ -72,17 +77,73 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop  # type: ignore[no-any-return]
 
 
+class StartupError(Exception):
+    """A start that cannot go on: one line for the user, about one setting (cli names the flag
+    or variable it came from)."""
+
+    def __init__(self, setting: str, message: str) -> None:
+        self.setting, self.message = setting, message
+        super().__init__(message)
+
+
+def listen(settings: Settings) -> socket.socket:
+    """The listening socket, bound before anything else is built, so a port in use is one clear
+    line instead of uvicorn's log and exit 3. Binds the first address the host resolves to."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            settings.host, settings.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as exc:
+        raise StartupError("host", f"cannot listen on {settings.host}: {exc.strerror}") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise StartupError("port", f"cannot listen on {settings.host}:{settings.port}: {exc.strerror.lower()}") from None
+    return sock
+
+
+def state_file_problem(path: Path) -> str | None:
+    """Why the state could not be saved to `path` at shutdown, found at start: the file is written
+    beside and renamed over, so its folder must exist and take a new file."""
+    if path.is_dir():
+        return f"{path} is a directory; give a file in it, such as {path / 'state.json'}"
+    folder = path.parent
+    if not folder.exists():
+        return f"the folder {folder} does not exist (create it, or mount a volume there)"
+    if not folder.is_dir():
+        return f"{folder} is not a folder"
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{path.name}.check-"):
+            pass
+    except OSError as exc:
+        return (f"cannot write in {folder} ({exc.strerror.lower()}): the state is saved there at shutdown, "
+                f"so the folder must be writable by uid {os.getuid()}")
+    if path.exists() and not os.access(path, os.R_OK):
+        return f"cannot read {path}"
+    return None
+
+
 async def run(settings: Settings, announce: Callable[[str], None] = print) -> None:
+    """Serve until SIGTERM or Ctrl-C; StartupError for a start that cannot go on."""
+    state_file = Path(settings.state_file) if settings.state_file else None
+    if state_file is not None:
+        problem = state_file_problem(state_file)
+        if problem:
+            raise StartupError("state_file", problem)
+    sock = listen(settings)
     logs.configure(settings.log_format, settings.log_level)
     app = create_app(settings)
-    state_file = Path(settings.state_file) if settings.state_file else None
     if state_file is not None and state_file.exists():
         restore_state(app.sandbox, state_file, announce)
     tune_gc()
     server = _Server(uvicorn_config(settings, app))
     if state_file is not None:
         server.on_shutdown = lambda: save_state(app.sandbox, state_file, announce)
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started and not task.done():
         await asyncio.sleep(0.005)
     if server.started:
@@ -93,17 +154,51 @@ async def run(settings: Settings, announce: Callable[[str], None] = print) -> No
         for line in demo_credentials(app):
             announce(line)
     await task
+    if server.save_failed:
+        raise SystemExit(1)
+
+
+SHUTDOWN_GRACE = 2.0  # seconds in-flight requests get after SIGTERM before they are cut
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server with a hook run once it has shut down gracefully: uvicorn re-raises a
-    SIGTERM after serve() returns, so code after it would never run."""
+    """uvicorn's server with a bounded shutdown and a hook run once it is done. In-flight
+    requests get SHUTDOWN_GRACE seconds; those still running then (a held timeout=, latency= or
+    slow fault) are cut: their connections closed, their tasks cancelled. So the state is saved
+    within docker stop's 10 s whatever is held. uvicorn re-raises a SIGTERM after serve() returns,
+    so code after it would never run: the hook runs at the end of shutdown()."""
 
     on_shutdown: Callable[[], None] = staticmethod(lambda: None)
+    save_failed = False
 
     async def shutdown(self, sockets: list[Any] | None = None) -> None:
-        await super().shutdown(sockets)
-        self.on_shutdown()
+        cut = asyncio.get_running_loop().call_later(SHUTDOWN_GRACE, self._cut_in_flight)
+        try:
+            await super().shutdown(sockets)
+        finally:
+            cut.cancel()
+        try:
+            self.on_shutdown()
+        except OSError as exc:
+            print(f"enkash-sandbox: the state was NOT saved: {exc}", file=sys.stderr, flush=True)
+            self.save_failed = True
+            self._captured_signals.clear()  # exit 1 from run(), not by the re-raised SIGTERM
+
+    def _cut_in_flight(self) -> None:
+        tasks = list(self.server_state.tasks)
+        logging.getLogger("uvicorn.error").addFilter(_quiet_cancelled)
+        logging.getLogger("uvicorn.error").warning(
+            "shutting down: %d request(s) still running after %.0f s cut, their connections closed", len(tasks), SHUTDOWN_GRACE)
+        for connection in list(self.server_state.connections):
+            connection.transport.abort()
+        for task in tasks:
+            task.cancel()
+
+
+def _quiet_cancelled(record: logging.LogRecord) -> bool:
+    """uvicorn logs a traceback for each request task cancelled at shutdown: the cut is ours, and
+    said once above."""
+    return not (record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError))
 
 
 def save_state(state: AppState, path: Path, announce: Callable[[str], None]) -> None:
@@ -112,10 +207,9 @@ def save_state(state: AppState, path: Path, announce: Callable[[str], None]) -> 
 
 
 def restore_state(state: AppState, path: Path, announce: Callable[[str], None]) -> None:
-    """--state-file at start: a file that is there but unusable stops the start (exit 2)."""
+    """--state-file at start: a file that is there but unusable stops the start."""
     try:
         state.store, state.seed = snapshot.restore(snapshot.read_file(path), state.clock)
     except snapshot.SnapshotError as exc:
-        announce(f"enkash-sandbox: bad state file {exc}")
-        raise SystemExit(2) from None
+        raise StartupError("state_file", f"bad state file {exc}") from None
     announce(f"state restored from {path}")

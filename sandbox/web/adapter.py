@@ -68,7 +68,7 @@ class Endpoint:
         self.route = route
         self.state = state
         self.checks = Checks(*(name if state.schemas.has(name) else None
-                               for name in (route.operation + ".query", route.operation + ".request")))
+                               for name in (route.operation + ".query", route.operation + ".request" if route.body != "none" else "")))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route, state = self.route, self.state
@@ -137,8 +137,11 @@ def prepare(state: "AppState", route: "Route", scope: Scope, raw: bytes, checks:
     call = Call(state, route, None, query, dict(scope.get("path_params") or {}), headers)
     if route.auth == "basic":
         call.basic = basic_credentials(headers.get("authorization", ""))
-    elif route.auth in ("partner", "bearer"):
-        call.token = tokens.authenticate(state.store, bearer_value(headers.get("authorization", "")))
+    elif route.auth in ("partner", "bearer", "user"):
+        # "user" (the marketplace): a card holder's token, or an SSO token as its holder's, is accepted too
+        user = route.auth == "user"
+        call.token = tokens.authenticate(state.store, bearer_value(headers.get("authorization", "")),
+                                         holder_ok=user, sso_ttl=state.token_policy.ttl_seconds if user else None)
         if route.auth == "partner":
             partner = headers.get("partnerid")
             if not partner:
@@ -211,7 +214,7 @@ def unsealed(state: "AppState", call: Call, scope: Scope, raw: bytes) -> Opened 
 
 def encryption_mode(state: "AppState", token: AccessToken | None) -> str:
     """off | optional | required: the partner's own fixture setting, else the global one."""
-    if token is None:
+    if token is None or not token.client_id:  # an SSO token is a browser's, never encrypted
         return "off"
     partner = state.store.partners.get(token.partner_id)
     return partner.encryption if partner is not None and partner.encryption else state.settings.encryption

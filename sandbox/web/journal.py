@@ -163,6 +163,9 @@ class Journal:
         self._held = 0
         self._sequence = 0
 
+    def last_seq(self) -> int:
+        return self._sequence
+
     def next_seq(self) -> int:
         self._sequence += 1
         return self._sequence
@@ -190,6 +193,9 @@ class Journal:
                 if limit is not None and len(found) >= limit:
                     break
         return found
+
+    def get(self, seq: int) -> Entry | None:
+        return next((entry for entry in reversed(self._entries) if entry.seq == seq), None)
 
     def count(self, wanted: Filter) -> int:
         return sum(1 for entry in self._entries if wanted.matches(entry))

@@ -27,8 +27,9 @@ REQUEST_ID_HEADER = "x-request-id"
 REQUEST_ID_HEADER_BYTES = REQUEST_ID_HEADER.encode()
 _VALID_ID = re.compile(rb"[A-Za-z0-9._:/+=-]{1,128}")  # fullmatch: nothing may follow, not even a newline
 DRAIN_WAIT = 1.0  # seconds the journal waits for more of a body nobody read before answering
-_NOT_JOURNALED = ("/__sandbox/journal", "/__sandbox/health")  # reading the journal must not fill it
-_QUIET = ("/__sandbox/health",)  # container probes: logged at debug
+# reading the journal must not fill it, nor must looking at the inspector (which polls it)
+_NOT_JOURNALED = ("/__sandbox/journal", "/__sandbox/health", "/__sandbox/ui")
+_QUIET = ("/__sandbox/health", "/__sandbox/ui")  # container probes and the inspector's pages: logged at debug
 
 
 class JournalMiddleware:

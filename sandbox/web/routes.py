@@ -1,8 +1,11 @@
 """THE route table. The HTTP adapter, the OpenAPI builder and the contract tests all read it.
 
 `operation` names the schema files (schemas/<operation>.*.json) and the OpenAPI operationId.
-`auth`: basic (OAuth client), partner (bearer + partnerId header), bearer, admin, none.
-`envelope`: A ({code,message,payload}), B ({response_code,...}) or none (plain JSON).
+`auth`: basic (OAuth client), partner (bearer + partnerId header), bearer, user (bearer: a partner's,
+a card holder's or an SSO token; the marketplace), admin, none, or ui (the admin token as a bearer
+header or the inspector's cookie, checked by sandbox/web/inspector/pages.py).
+`envelope`: A ({code,message,payload}), B ({response_code,...}), none (plain JSON) or html (a page of
+the inspector for a person: not part of the API, so not in the OpenAPI document).
 """
 
 from __future__ import annotations
@@ -10,8 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from sandbox.web.endpoints import admin, coins, docs, faults, rewards, token
+from sandbox.web.endpoints import admin, coins, docs, faults, redemption, rewards, token
+from sandbox.web.inspector import actions as ui_do, views as ui
 
+UI = "/__sandbox/ui"
 PARTNER = "/api/v0/partner/enKashCard"
 COINS = "/api/v0/enkash-coins"
 
@@ -60,6 +65,30 @@ ROUTES: tuple[Route, ...] = (
           "Update a coin event configuration (partial)", "https://docs.enkash.com/api-9796916"),
     Route("GET", "/api/v0/coins/balance", "coins-balance", coins.coins_balance, "bearer", "B", "none",
           "A user's coin balance", "https://docs.enkash.com/apidoc/project-616243/api-9796918"),
+    # --- Redemption: the voucher marketplace (docs/enkash-api.md RED-1..RED-9; bearer only, no partnerId header) ---
+    Route("GET", "/api/v0/cart", "cart-get", redemption.cart_get, "user", "B", "none",
+          "The user's carts (query product=VOUCHER)", "https://docs.enkash.com/api-9796919"),
+    Route("POST", "/api/v0/cart", "cart-add", redemption.cart_add, "user", "B", "json",
+          "Add to cart: quantities added to the user's cart for the product", "https://docs.enkash.com/api-9796920"),
+    Route("PATCH", "/api/v0/cart", "cart-update", redemption.cart_update, "user", "B", "json",
+          "Update Cart: set quantities (0 removes)", "https://docs.enkash.com/project-616243/api-9796921"),
+    Route("POST", "/api/v0/bolt/searchProducts", "catalog-search", redemption.catalog_search, "none", "B", "json",
+          "Search Catalog (the path EnKash's own site calls; the docs' path is not captured)",
+          "https://github.com/ravindra-moonstack/enkash-uat"),
+    Route("GET", "/api/v0/partner/product-details/{productCatalogId}", "product-details", redemption.product_configs,
+          "user", "B", "none", "Product Details (path not captured: the sandbox's reading)", "https://docs.enkash.com/api-9796927"),
+    Route("GET", "/api/v0/partner/search-config/{productCatalogId}", "product-configs", redemption.product_configs,
+          "user", "B", "none", "Get Product Configs: the product and its denominations", "https://docs.enkash.com/api-9796927"),
+    Route("POST", "/api/v0/partner/create-order", "create-order", redemption.create_order, "user", "B", "json",
+          "Create Order, paid from the user's reward card", "https://docs.enkash.com/api-9796924"),
+    Route("POST", "/api/v0/partner/search-order", "search-order", redemption.search_order, "user", "B", "json",
+          "Order Search (query limit, offset)", "https://docs.enkash.com/apidoc/project-616243/api-9796922"),
+    Route("POST", "/api/v0/order/orderDetails", "order-details", redemption.order_details, "user", "none", "json",
+          "Fetch Order Info by the partner's order reference (key paylod, sic)", "https://docs.enkash.com/api-13454287"),
+    Route("GET", "/api/v0/partner/fetch-order-details/{orderReferenceId}", "order-details", redemption.order_details,
+          "user", "none", "none", "Fetch Order Info (the newer page's GET)", "https://docs.enkash.com/api-13454287"),
+    Route("POST", "/__sandbox/orders/{orderId}/complete", "sandbox-order-complete", redemption.sandbox_order_complete,
+          "admin", "none", "json", "Complete a pending order now: SUCCESS, or FAILED with a refund", "sandbox"),
     # --- The sandbox's own API (never under EnKash paths) ---
     Route("GET", "/__sandbox/health", "sandbox-health", admin.health, "none", "none", "none",
           "Ready check", "sandbox"),
@@ -112,4 +141,29 @@ ROUTES: tuple[Route, ...] = (
           "admin", "none", "none", "A company's coin settings: ratio, validity, promotions", "sandbox"),
     Route("POST", "/__sandbox/companies/{companyId}/coins", "sandbox-coins-settings-set", coins.sandbox_coins_settings_set,
           "admin", "none", "json", "Change a company's coin settings (only the fields given)", "sandbox"),
+    # --- the inspector: pages for a person (README.md, "Inspector"); forms POST, with the admin token ---
+    Route("GET", UI, "sandbox-ui", ui.overview, "ui", "html", "none", "Inspector: partners, companies, accounts, counters", "sandbox"),
+    Route("GET", f"{UI}/login", "sandbox-ui-login", ui.login_form, "none", "html", "none", "Inspector: sign in with the admin token", "sandbox"),
+    Route("POST", f"{UI}/login", "sandbox-ui-login-submit", ui_do.login, "none", "html", "form", "Inspector: set the admin token cookie", "sandbox"),
+    Route("POST", f"{UI}/logout", "sandbox-ui-logout", ui_do.logout, "none", "html", "none", "Inspector: forget the cookie", "sandbox"),
+    Route("GET", f"{UI}/static/{{name}}", "sandbox-ui-static", ui.static, "none", "html", "none", "Inspector: its CSS and script", "sandbox"),
+    Route("GET", f"{UI}/find", "sandbox-ui-find", ui.find, "ui", "html", "none", "Inspector: the page of any id", "sandbox"),
+    Route("GET", f"{UI}/accounts/{{cardAccountId}}", "sandbox-ui-account", ui.account, "ui", "html", "none", "Inspector: an account, its cards and ledger", "sandbox"),
+    Route("GET", f"{UI}/cards/{{enKashCardId}}", "sandbox-ui-card", ui.card, "ui", "html", "none", "Inspector: a card and its ledger", "sandbox"),
+    Route("GET", f"{UI}/companies/{{companyId}}", "sandbox-ui-company", ui.company, "ui", "html", "none", "Inspector: a company's coins and users", "sandbox"),
+    Route("GET", f"{UI}/users/{{userId}}", "sandbox-ui-user", ui.user, "ui", "html", "none", "Inspector: a user's coin lots and ledger", "sandbox"),
+    Route("GET", f"{UI}/orders", "sandbox-ui-orders", ui.orders, "ui", "html", "none", "Inspector: redemption orders", "sandbox"),
+    Route("GET", f"{UI}/journal", "sandbox-ui-journal", ui.journal, "ui", "html", "none", "Inspector: the request journal", "sandbox"),
+    Route("GET", f"{UI}/journal/{{seq}}", "sandbox-ui-entry", ui.entry, "ui", "html", "none", "Inspector: one request", "sandbox"),
+    Route("POST", f"{UI}/journal/clear", "sandbox-ui-journal-clear", ui_do.journal_clear, "ui", "html", "form", "Inspector: clear the journal", "sandbox"),
+    Route("GET", f"{UI}/faults", "sandbox-ui-faults", ui.faults_page, "ui", "html", "none", "Inspector: armed rules, scenarios", "sandbox"),
+    Route("POST", f"{UI}/faults", "sandbox-ui-fault-arm", ui_do.fault_arm, "ui", "html", "form", "Inspector: arm a rule", "sandbox"),
+    Route("POST", f"{UI}/faults/clear", "sandbox-ui-faults-clear", ui_do.faults_clear, "ui", "html", "form", "Inspector: disarm every rule", "sandbox"),
+    Route("POST", f"{UI}/faults/{{ruleId}}/disarm", "sandbox-ui-fault-disarm", ui_do.fault_disarm, "ui", "html", "form", "Inspector: disarm a rule", "sandbox"),
+    Route("POST", f"{UI}/scenarios/{{name}}", "sandbox-ui-scenario-arm", ui_do.scenario_arm, "ui", "html", "form", "Inspector: arm a scenario", "sandbox"),
+    Route("GET", f"{UI}/control", "sandbox-ui-control", ui.control, "ui", "html", "none", "Inspector: clock, reset, state", "sandbox"),
+    Route("POST", f"{UI}/clock", "sandbox-ui-clock", ui_do.clock, "ui", "html", "form", "Inspector: freeze, run, set or advance the clock", "sandbox"),
+    Route("POST", f"{UI}/reset", "sandbox-ui-reset", ui_do.reset, "ui", "html", "form", "Inspector: reset", "sandbox"),
+    Route("GET", f"{UI}/state", "sandbox-ui-state", ui.state_download, "ui", "html", "none", "Inspector: download the state document", "sandbox"),
+    Route("POST", f"{UI}/state", "sandbox-ui-state-upload", ui_do.state_upload, "ui", "html", "raw", "Inspector: upload a state document", "sandbox"),
 )

@@ -11,9 +11,9 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox.documents import fixtures, snapshot
-from sandbox.state.clock import OutOfRange, in_range, parse_iso
+from sandbox.state.clock import OutOfRange, in_range, iso, parse_iso
 from sandbox.settings import RANGE_TEXT
-from sandbox.domain import errors, rewards
+from sandbox.domain import cards, errors, rewards
 from sandbox.web.adapter import Call
 from sandbox.contract.envelope import Reply
 from sandbox.state.ids import IdFactory
@@ -100,7 +100,7 @@ def card_redeem(call: Call) -> Reply:
     card = call.store.cards.get(call.params["enKashCardId"])
     if card is None:
         raise errors.CardNotFound(card_id=call.params["enKashCardId"])
-    posting = rewards.redeem(call.store, card, amount(call.body["amount"]))
+    posting = cards.redeem(call.store, card, amount(call.body["amount"]))
     return Reply({"enKashCardId": card.card_id, "otbBalance": call.store.balance(card.card_id), "transactionId": posting.id})
 
 

@@ -249,6 +249,7 @@ _DESCRIPTIONS = {
     "UNALLOCATE_POINT": "Points unallocated",
     "SEED": "Opening balance",
     "REDEEM": "Points redeemed",
+    "REFUND": "Points refunded",
 }
 # webhook fields (the card-transaction object) no sandbox transaction has: no card kits, no
 # foreign currency, no merchant; present as null so a client's mapping meets every key
