@@ -424,9 +424,13 @@ def test_sso_grants_expire_and_are_freed(server, http, docs_partner):
     for _ in range(5):
         assert docs_partner.post("/sso-token", body).status_code == 200
     assert len(server.state.store.sso_grants) == 5
-    assert http.post("/__sandbox/clock", json={"advance": 301}).status_code == 200
+    lifetime = server.state.token_policy.ttl_seconds  # the marketplace accepts an SSO token this long
+    assert http.post("/__sandbox/clock", json={"advance": lifetime - 1}).status_code == 200
     assert docs_partner.post("/sso-token", body).status_code == 200
-    assert len(server.state.store.sso_grants) == 1
+    assert len(server.state.store.sso_grants) == 6  # none has expired yet
+    assert http.post("/__sandbox/clock", json={"advance": 2}).status_code == 200
+    assert docs_partner.post("/sso-token", body).status_code == 200
+    assert len(server.state.store.sso_grants) == 2  # the first five are freed, the sixth and this one kept
 
 
 def test_armed_rules_and_uploaded_fixtures_are_capped(server, http):

@@ -31,8 +31,8 @@ from sandbox.state.clock import Clock, OutOfRange, in_range
 from sandbox.state.ids import IdFactory
 from sandbox.state.ledger import ZERO, Ledger, Posting
 from sandbox.state.store import (
-    AccessToken, Card, CardAccount, CoinConfig, CoinLot, Company, Login, OAuthClient, Partner, PrimaryCard, Promotion,
-    SsoGrant, Store, User, coin_account,
+    AccessToken, Card, CardAccount, Cart, CartItem, CoinConfig, CoinLot, Company, Login, OAuthClient, Order, Partner,
+    PrimaryCard, Product, ProductConfig, Promotion, SsoGrant, Store, User, Voucher, coin_account,
 )
 
 FORMAT = "enkash-sandbox-state"
@@ -43,7 +43,8 @@ _STORE_SPECIAL = ("clock", "ids", "ledger", "txn_status")  # txn_status: ledger.
 
 class Table(NamedTuple):
     """A Store table in a document: its record type, the Store method that files a record (and
-    keeps its indexes; None: set by key), the field(s) its key is, and the tables its fields name."""
+    keeps its indexes; None: set by key), the field(s) its key is, and the tables its fields name
+    (a field whose default is "" may be "": it names nothing)."""
 
     record: type
     add: str | None
@@ -56,19 +57,25 @@ class Table(NamedTuple):
 TABLES: dict[str, Table] = {
     "partners": Table(Partner, "add_partner", "partner_id"),
     "clients": Table(OAuthClient, "add_client", "client_id", {"partner_id": "partners"}),
-    "logins": Table(Login, "add_login", ("client_id", "username"), {"client_id": "clients"}),
     "companies": Table(Company, "add_company", "company_id", {"partner_id": "partners"}),
     "accounts": Table(CardAccount, "add_account", "card_account_id", {"company_id": "companies"}),
     "users": Table(User, "add_user", "user_id", {"company_id": "companies"}),
     "cards": Table(Card, "add_card", "card_id", {"user_id": "users", "card_account_id": "accounts"}),
-    "tokens": Table(AccessToken, "add_token", "value", {"client_id": "clients", "partner_id": "partners"}),
-    "sso_grants": Table(SsoGrant, None, "token"),
+    "logins": Table(Login, "add_login", ("client_id", "username"), {"client_id": "clients", "user_id": "users", "card_id": "cards"}),
+    "tokens": Table(AccessToken, "add_token", "value", {"client_id": "clients", "partner_id": "partners", "user_id": "users", "card_id": "cards"}),
+    "sso_grants": Table(SsoGrant, None, "token", {"card_account_id": "accounts", "user_id": "users"}),
     "coin_configs": Table(CoinConfig, "add_coin_config", "coin_config_id", {"company_id": "companies"}),
     "coin_lots": Table(CoinLot, "add_coin_lot", "user_id", {"user_id": "users"}, grouped=True),
+    "products": Table(Product, "add_product", "product_catalog_id"),
+    "carts": Table(Cart, "add_cart", "cart_id", {"user_id": "users", "product_catalog_id": "products"}),
+    "orders": Table(Order, "add_order", "order_id", {"partner_id": "partners", "user_id": "users", "card_id": "cards",
+                                                     "product_catalog_id": "products"}),
 }
-VALUES = (Promotion, PrimaryCard, Posting)  # records held inside records, and the ledger's
+VALUES = (Promotion, PrimaryCard, ProductConfig, CartItem, Voucher, Posting)  # records held inside records, and the ledger's
+COUNTERS = ("next_cart_id",)  # Store numbers a document carries: at least what its records need
 # Store attributes the add_* methods build: never written, never read from a document
-DERIVED = ("coin_next_expiry", "_coin_config_by_event", "_cards_by_account", "_card_by_contact", "_users_by_company", "_token_by_login")
+DERIVED = ("coin_next_expiry", "_coin_config_by_event", "_cards_by_account", "_card_by_contact", "_users_by_company", "_token_by_login",
+           "_cart_by_product", "_carts_by_user", "_orders_by_user", "_orders_by_partner", "_order_by_reference")
 _LEDGER_WRITTEN, _LEDGER_DERIVED = ("postings",), ("_balances", "_units", "_floored", "_by_account", "_by_reference", "_by_id", "_amounts")
 
 
@@ -90,7 +97,7 @@ class SnapshotError(Exception):
 # --- dump ------------------------------------------------------------------------------------
 def dump(store: Store, seed: int) -> dict[str, Any]:
     """The document for `store`: clock, id stream, every table, the postings and balances."""
-    _known(vars(store), (*TABLES, *DERIVED, *_STORE_SPECIAL), "store")
+    _known(vars(store), (*TABLES, *COUNTERS, *DERIVED, *_STORE_SPECIAL), "store")
     _known(vars(store.ledger), (*_LEDGER_WRITTEN, *_LEDGER_DERIVED), "ledger")
     clock = store.clock
     return {
@@ -99,7 +106,7 @@ def dump(store: Store, seed: int) -> dict[str, Any]:
         "seed": seed,
         "clock": {"now": clock.now().isoformat(), "frozen": clock.frozen},
         "ids": encode(store.ids.state(), "ids"),
-        "store": {name: encode(getattr(store, name), f"store.{name}") for name in TABLES},
+        "store": {name: encode(getattr(store, name), f"store.{name}") for name in (*TABLES, *COUNTERS)},
         "ledger": {
             "postings": encode(store.ledger.postings, "ledger.postings"),
             "balances": {account: encode(store.balance(account), "ledger.balances") for account in sorted(store.ledger.accounts())},
@@ -185,9 +192,15 @@ def restore(doc: Any, clock: Clock) -> tuple[Store, int]:
     tables = {name: decode(doc["store"][name], f"store.{name}") for name in TABLES}
     for name, table in TABLES.items():
         _file(store, name, table, tables)
+    for counter in COUNTERS:  # the add_* methods raised it past every record: a document may only raise it more
+        given = doc["store"][counter]
+        if given < getattr(store, counter):
+            raise SnapshotError(f"store.{counter}", f"is {given}, below {getattr(store, counter)} that the records need")
+        setattr(store, counter, given)
     _check_grants(store)
     _replay(store.ledger, decode(doc["ledger"]["postings"], "ledger.postings"))
     _check_balances(store, doc["ledger"]["balances"])
+    _check_order_postings(store)
     for posting_id, status in doc["ledger"].get("statuses", {}).items():
         if store.ledger.by_id(posting_id) is None:
             raise SnapshotError(f"ledger.statuses.{posting_id}", "is not a posting")
@@ -208,6 +221,7 @@ def _file(store: Store, name: str, table: Table, tables: dict[str, Any]) -> None
     found = tables[name]
     entries = found.items() if isinstance(found, dict) else ()
     add: Callable[[Any], None] | None = getattr(store, table.add) if table.add else None
+    optional = {f.name for f in fields(table.record) if f.default == ""}
     for key, value in entries:
         for n, record in enumerate(value if table.grouped else [value]):
             where = f"store.{name}[{key!r}]" + (f"[{n}]" if table.grouped else "")
@@ -217,7 +231,7 @@ def _file(store: Store, name: str, table: Table, tables: dict[str, Any]) -> None
             if expected != key:
                 raise SnapshotError(where, f"is filed under {key!r} but its {table.key} is {expected!r}")
             for field_name, target in table.refs.items():
-                if getattr(record, field_name) not in tables[target]:
+                if getattr(record, field_name) not in tables[target] and not (field_name in optional and getattr(record, field_name) == ""):
                     raise SnapshotError(f"{where}.{field_name}", f"names {getattr(record, field_name)!r}, which is not in store.{target}")
             _CHECKS.get(table.record, _no_check)(store, record, where)
             if add is not None:
@@ -243,6 +257,7 @@ def _check_token(store: Store, token: AccessToken, where: str) -> None:
         raise SnapshotError(where, f"no login {token.username!r} for client {token.client_id}")
     if store.clients[token.client_id].partner_id != token.partner_id:
         raise SnapshotError(where, f"partner {token.partner_id} is not the partner of client {token.client_id}")
+    _check_holder(store, token.partner_id, token.user_id, token.card_id, where)
 
 
 def _check_company(store: Store, company: Company, where: str) -> None:
@@ -261,9 +276,65 @@ def _check_config(store: Store, config: CoinConfig, where: str) -> None:
         raise SnapshotError(where, f"event {config.event} is configured twice in company {config.company_id}")
 
 
+def _check_login(store: Store, login: Login, where: str) -> None:
+    """A card holder's login names a user of its client's partner, and a card of that user's."""
+    if login.card_id and not login.user_id:
+        raise SnapshotError(f"{where}.card_id", "a login's card needs its user_id")
+    _check_holder(store, store.clients[login.client_id].partner_id, login.user_id, login.card_id, where)
+
+
+def _check_holder(store: Store, partner_id: str, user_id: str, card_id: str, where: str) -> None:
+    if user_id and store.companies[store.users[user_id].company_id].partner_id != partner_id:
+        raise SnapshotError(f"{where}.user_id", f"{user_id} is not a user of partner {partner_id}")
+    if card_id and user_id and store.cards[card_id].user_id != user_id:
+        raise SnapshotError(f"{where}.card_id", f"{card_id} is not a card of user {user_id}")
+
+
+def _check_product(store: Store, product: Product, where: str) -> None:
+    seen: set[str] = set()
+    for n, config in enumerate(product.configs):
+        if not isinstance(config, ProductConfig) or config.product_config_id in seen:
+            raise SnapshotError(f"{where}.configs[{n}]", "must be a ProductConfig record with an id of its own")
+        if config.sell_rate > config.mrp:
+            raise SnapshotError(f"{where}.configs[{n}]", "sell_rate must not be above mrp")
+        seen.add(config.product_config_id)
+
+
+def _check_cart(store: Store, cart: Cart, where: str) -> None:
+    if store.cart_for(cart.user_id, cart.product_catalog_id) is not None:
+        raise SnapshotError(where, f"user {cart.user_id} has a second cart for {cart.product_catalog_id}")
+    most = {c.product_config_id: c.max_quantity for c in store.products[cart.product_catalog_id].configs}
+    for config_id, item in cart.items.items():
+        if config_id not in most or not isinstance(item, CartItem) or not 1 <= item.quantity <= most[config_id]:
+            raise SnapshotError(f"{where}.items[{config_id!r}]", f"must be a CartItem of a config of {cart.product_catalog_id}, "
+                                                                  "its quantity from 1 to the config's max_quantity")
+
+
+def _check_order(store: Store, order: Order, where: str) -> None:
+    _check_holder(store, order.partner_id, order.user_id, order.card_id, where)
+    if order.product_config_id not in {c.product_config_id for c in store.products[order.product_catalog_id].configs}:
+        raise SnapshotError(f"{where}.product_config_id", f"{order.product_config_id} is not a config of {order.product_catalog_id}")
+    if store.order_by_reference(order.partner_id, order.reference) is not None:
+        raise SnapshotError(f"{where}.reference", f"{order.reference} is the reference of another order of {order.partner_id}")
+    if len(order.vouchers) != order.quantity or not all(isinstance(v, Voucher) for v in order.vouchers):
+        raise SnapshotError(f"{where}.vouchers", f"must be {order.quantity} Voucher records, one a unit")
+    if (order.status == "FAILED") != (order.payment_status == "REFUNDED") or (order.payment_status == "REFUNDED") != bool(order.refund_posting_id):
+        raise SnapshotError(f"{where}.status", "a FAILED order, and only one, is REFUNDED by a refund posting")
+
+
+def _check_order_postings(store: Store) -> None:
+    """Each order's payment (and refund) is a posting of the ledger, under the order's reference."""
+    for order_id, order in store.orders.items():
+        paid = store.ledger.by_id(order.posting_id)
+        if paid is None or (paid.scope, paid.reference) != (order.partner_id, order.reference):
+            raise SnapshotError(f"store.orders[{order_id!r}].posting_id", f"names {order.posting_id!r}, which is not this order's payment")
+        if order.refund_posting_id and store.ledger.by_id(order.refund_posting_id) is None:
+            raise SnapshotError(f"store.orders[{order_id!r}].refund_posting_id", f"names {order.refund_posting_id!r}, which is no posting")
+
+
 _CHECKS: dict[type, Callable[[Store, Any, str], None]] = {
     Card: _check_card, AccessToken: _check_token, Company: _check_company, CardAccount: _check_account,
-    CoinConfig: _check_config,
+    CoinConfig: _check_config, Login: _check_login, Product: _check_product, Cart: _check_cart, Order: _check_order,
 }
 
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox.documents import fixtures, snapshot
-from sandbox.state.clock import OutOfRange, in_range, iso, parse_iso
+from sandbox.state.clock import OutOfRange, in_range, parse_iso
 from sandbox.settings import RANGE_TEXT
 from sandbox.domain import cards, errors, rewards
 from sandbox.web.adapter import Call
