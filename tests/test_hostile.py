@@ -125,8 +125,8 @@ def test_fixture_numbers_that_are_no_numbers_are_refused(hostile):
 
 
 # --- 2. fault values: refused with a 400 naming them, or they fire ------------------------------------
-BUSINESS = ("(one of CardInactive, DuplicateReference, DuplicateRequestId, InjectedBusinessFailure, InsufficientBalance, "
-            "KycPending, ReferenceReused, RequestIdReused)")
+BUSINESS = ("(one of CardInactive, DuplicateOrderReference, DuplicateReference, DuplicateRequestId, InjectedBusinessFailure, "
+            "InsufficientBalance, KycPending, ReferenceReused, RequestIdReused)")
 
 
 @pytest.mark.parametrize("spec, problem", [
@@ -303,6 +303,74 @@ def test_a_state_document_is_refused_whole_naming_the_first_problem(hostile, par
     assert state(hostile) == before
 
 
+VIKRAM, VIKRAM_CARD, MYNTRA, MYNTRA_500 = "EK8IHN4B", "EKC8IHN4B7", "PC235129857G58ZX", "PCN233451126S5CZC"
+
+
+def _order(doc: dict[str, Any]) -> dict[str, Any]:
+    return next(iter(doc["store"]["orders"].values()))["fields"]  # type: ignore[no-any-return]
+
+
+def _copy_order(doc: dict[str, Any]) -> None:
+    copy = json.loads(json.dumps(next(iter(doc["store"]["orders"].values()))))
+    copy["fields"]["order_id"] = "EKORDCOPY"
+    doc["store"]["orders"]["EKORDCOPY"] = copy
+
+
+def _second_cart(doc: dict[str, Any]) -> None:
+    copy = json.loads(json.dumps(doc["store"]["carts"]["$map"][0]))
+    copy[0] = copy[1]["fields"]["cart_id"] = 5000
+    doc["store"]["carts"]["$map"].append(copy)
+
+
+def _vikram_login(doc: dict[str, Any]) -> dict[str, Any]:
+    return next(e[1]["fields"] for e in doc["store"]["logins"]["$map"] if e[1]["fields"]["user_id"] == VIKRAM)  # type: ignore[no-any-return]
+
+
+REDEMPTION_ATTACKS = [
+    ("an order whose payment is no posting", lambda d: _order(d).update(posting_id="EKTXNOPE"),
+     "store.orders['{order}'].posting_id: names 'EKTXNOPE', which is not this order's payment"),
+    ("an order paid from another user's card", lambda d: _order(d).update(card_id="EKCDM5AVZY"),
+     "store.orders['{order}'].card_id: EKCDM5AVZY is not a card of user EK8IHN4B"),
+    ("an order of a product not in the catalog", lambda d: _order(d).update(product_catalog_id="PCNOPE"),
+     "store.orders['{order}'].product_catalog_id: names 'PCNOPE', which is not in store.products"),
+    ("a FAILED order never refunded", lambda d: _order(d).update(status="FAILED"),
+     "store.orders['{order}'].status: a FAILED order, and only one, is REFUNDED by a refund posting"),
+    ("a second order under the same reference", _copy_order,
+     "store.orders['EKORDCOPY'].reference: H-ORD-1 is the reference of another order of CRMXWB3ZM"),
+    ("an order with one voucher too few", lambda d: _order(d).update(vouchers=[]),
+     "store.orders['{order}'].vouchers: must be 1 Voucher records, one a unit"),
+    ("a second cart for one product", _second_cart, f"store.carts[5000]: user {VIKRAM} has a second cart for {MYNTRA}"),
+    ("a cart item above its max_quantity",
+     lambda d: d["store"]["carts"]["$map"][0][1]["fields"]["items"][MYNTRA_500]["fields"].update(quantity=11),
+     f"store.carts[2191].items['{MYNTRA_500}']: must be a CartItem of a config of {MYNTRA}"),
+    ("next_cart_id below the carts", lambda d: d["store"].update(next_cart_id=5),
+     "store.next_cart_id: is 5, below 2192 that the records need"),
+    ("a holder's login bound to a missing user", lambda d: _vikram_login(d).update(user_id="EKNOBODY"),
+     "store.logins[{login}].user_id: names 'EKNOBODY', which is not in store.users"),
+]
+
+
+@pytest.mark.parametrize("name, change, problem", REDEMPTION_ATTACKS, ids=[a[0] for a in REDEMPTION_ATTACKS])
+def test_a_state_with_carts_and_orders_is_checked_whole(hostile, partner, name, change, problem):
+    funded = partner.allocate(companyId="CEK7T1WMC6", cardAccountId="CAVBMRFE8", enkashCardId=VIKRAM_CARD, loadAmount=1000,
+                              uniqueReferenceNumber="H-FUND")
+    assert funded.json()["code"] == 0, funded.text
+    body = {"denomination": 500, "orderReferenceId": "H-ORD-1", "productCatalogId": MYNTRA, "quantity": 1, "ekUserId": VIKRAM}
+    ordered = hostile.post("/api/v0/partner/create-order", json=body, headers={"Authorization": f"Bearer {partner.token}"})
+    assert ordered.status_code == 200 and ordered.json()["response_code"] == 0, ordered.text
+    before = state(hostile)
+    doc = json.loads(before)
+    login = next(tuple(e[0]["$tuple"]) for e in doc["store"]["logins"]["$map"] if e[1]["fields"]["user_id"] == VIKRAM)
+    assert hostile.put("/__sandbox/state", content=before, headers=JSON).status_code == 200  # as dumped, it goes back
+    assert state(hostile) == before
+    change(doc)
+    answer = hostile.put("/__sandbox/state", content=json.dumps(doc), headers=JSON)
+    assert answer.status_code == 422, answer.text
+    expected = problem.format(order=next(iter(doc["store"]["orders"])), login=login)
+    assert answer.json()["response_message"].startswith(f"State document rejected at {expected}"), answer.text
+    assert state(hostile) == before
+
+
 def test_a_record_type_is_looked_up_never_imported():
     from sandbox.documents import snapshot
     from sandbox.state.clock import Clock
@@ -330,9 +398,9 @@ def test_every_record_type_has_its_schema_and_every_store_attribute_is_known():
         assert record["properties"]["$record"]["const"] == tag
         assert record["properties"]["fields"]["required"] == names, cls.__name__
     store = Store(Clock(), IdFactory(1))
-    assert set(vars(store)) == {*snapshot.TABLES, *snapshot.DERIVED, *snapshot._STORE_SPECIAL}
+    assert set(vars(store)) == {*snapshot.TABLES, *snapshot.COUNTERS, *snapshot.DERIVED, *snapshot._STORE_SPECIAL}
     assert snapshot._STORE_SPECIAL == ("clock", "ids", "ledger", "txn_status")
-    assert set(json.loads((SCHEMA_DIR / "state.schema.json").read_text())["properties"]["store"]["required"]) == set(snapshot.TABLES)
+    assert set(json.loads((SCHEMA_DIR / "state.schema.json").read_text())["properties"]["store"]["required"]) == {*snapshot.TABLES, *snapshot.COUNTERS}
 
 
 def test_a_dump_larger_than_the_body_limit_can_be_put_back():
@@ -429,7 +497,8 @@ def test_sso_grants_expire_and_are_freed(server, http, docs_partner):
     assert docs_partner.post("/sso-token", body).status_code == 200
     assert len(server.state.store.sso_grants) == 6  # none has expired yet
     assert http.post("/__sandbox/clock", json={"advance": 2}).status_code == 200
-    assert docs_partner.post("/sso-token", body).status_code == 200
+    renewed = Partner(http, DOCS_BASIC, DOCS_LOGIN, DOCS_PARTNER)  # the partner's own token has expired too
+    assert renewed.post("/sso-token", body).status_code == 200
     assert len(server.state.store.sso_grants) == 2  # the first five are freed, the sixth and this one kept
 
 
