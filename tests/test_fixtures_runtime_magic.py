@@ -32,5 +32,5 @@ def test_a_bad_magic_value_rejects_the_whole_document(http, docs_partner):
     assert response.status_code == 422
     assert response.json()["response_message"] == (
         "Fixtures rejected at magicValues[0]: error: business: no business failure named 'NoSuchFailure' "
-        "(one of CardInactive, DuplicateReference, DuplicateRequestId, InjectedBusinessFailure, InsufficientBalance, KycPending, ReferenceReused, RequestIdReused)")
+        "(one of CardInactive, DuplicateOrderReference, DuplicateReference, DuplicateRequestId, InjectedBusinessFailure, InsufficientBalance, KycPending, ReferenceReused, RequestIdReused)")
     assert docs_partner.allocate(**new_user(mobile="9876599998")).json()["code"] == 0
