@@ -16,10 +16,10 @@ from decimal import Decimal
 
 import uvicorn
 
-from sandbox.app import create_app
+from sandbox.web.app import create_app
 from sandbox.domain import rewards
 from sandbox.domain.rewards import Allocation
-from sandbox.server import tune_gc, uvicorn_config
+from sandbox.tools.server import tune_gc, uvicorn_config
 from sandbox.settings import Settings
 
 from .partner import ACCOUNT, CARD, COMPANY, PARTNER

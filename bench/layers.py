@@ -13,8 +13,8 @@ import json
 import time
 from typing import Any
 
-from sandbox.app import Dispatcher, create_app
-from sandbox.server import tune_gc
+from sandbox.web.app import Dispatcher, create_app
+from sandbox.tools.server import tune_gc
 from sandbox.settings import Settings
 
 from . import baseline
@@ -84,7 +84,7 @@ async def measure(requests: int = 300, rounds_count: int = 25) -> list[tuple[str
 
 
 def main() -> None:
-    tune_gc()  # the server's collector settings (sandbox/server.py)
+    tune_gc()  # the server's collector settings (sandbox/tools/server.py)
     costs = asyncio.run(measure())
     print("| layer | CPU us per top-up |\n|---|---|")
     for name, us in costs:

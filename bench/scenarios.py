@@ -52,7 +52,7 @@ class Row:
 
 
 def routes() -> set[str]:
-    from sandbox.routes import ROUTES
+    from sandbox.web.routes import ROUTES
 
     return {r.path for r in ROUTES}
 

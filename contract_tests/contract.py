@@ -96,7 +96,7 @@ def require(ok: bool, contract: str, detail: str, *exchanges: Any) -> None:
 @functools.cache
 def document() -> dict[str, Any]:
     """The document for a default-configured sandbox (the same one /__sandbox/openapi.json serves)."""
-    return jsonio.loads(jsonio.dumps(openapi.build(Settings(), SCHEMAS)))  # type: ignore[no-any-return]
+    return jsonio.loads(jsonio.dumps(openapi.build(ROUTES, Settings(), SCHEMAS)))  # type: ignore[no-any-return]
 
 
 @functools.cache

@@ -5,14 +5,14 @@ client and in-process server only to reach a target. Nothing else in contract_te
 
 from __future__ import annotations
 
-from sandbox import jsonio, openapi
-from sandbox.client import SandboxClient
-from sandbox.fixtures import read as read_fixtures
-from sandbox.routes import ROUTES, Route
-from sandbox.router import Router
-from sandbox.schemas import Schemas
+from sandbox.contract import jsonio, openapi
+from sandbox.contract.schemas import Schemas
+from sandbox.documents.fixtures import read as read_fixtures
 from sandbox.settings import Settings
-from sandbox.testing import ServerThread
+from sandbox.tools.client import SandboxClient
+from sandbox.tools.testing import ServerThread
+from sandbox.web.router import Router
+from sandbox.web.routes import ROUTES, Route
 
 __all__ = ["ROUTES", "Route", "Router", "SandboxClient", "Schemas", "ServerThread", "Settings", "jsonio", "openapi",
            "read_fixtures"]

@@ -2,11 +2,11 @@
 
 from typing import TYPE_CHECKING, Any
 
-from .settings import Settings
+from sandbox.settings import Settings
 
 if TYPE_CHECKING:
-    from .app import create_app
-    from .client import SandboxClient
+    from sandbox.web.app import create_app
+    from sandbox.tools.client import SandboxClient
 
 __version__ = "0.1.0"
 __all__ = ["SandboxClient", "Settings", "__version__", "create_app"]
@@ -14,13 +14,13 @@ __all__ = ["SandboxClient", "Settings", "__version__", "create_app"]
 
 def __getattr__(name: str) -> Any:
     # imported on first use: the client pulls in httpx (serving needs none of it), and the app
-    # the whole server (`from sandbox.crypto import encrypt_json` needs none of that)
+    # the whole server (`from sandbox.contract.crypto import encrypt_json` needs none of that)
     if name == "SandboxClient":
-        from .client import SandboxClient
+        from sandbox.tools.client import SandboxClient
 
         return SandboxClient
     if name == "create_app":
-        from .app import create_app
+        from sandbox.web.app import create_app
 
         return create_app
     raise AttributeError(f"module 'sandbox' has no attribute {name!r}")

@@ -10,7 +10,7 @@ import pytest
 import simplejson
 
 from sandbox.settings import Settings
-from sandbox.testing import ServerThread
+from sandbox.tools.testing import ServerThread
 
 DOCS_PARTNER = "CRMXWB3ZM"
 DOCS_COMPANY = "CEK1PU9AOO"

@@ -11,9 +11,9 @@ import pytest
 from conftest import DOCS_ACCOUNT, DOCS_BASIC, DOCS_COMPANY, DOCS_LOGIN, DOCS_PARTNER, Partner, new_user
 from sandbox_process import SandboxProcess
 
-from sandbox.routes import ROUTES
+from sandbox.web.routes import ROUTES
 from sandbox.settings import Settings
-from sandbox.testing import ServerThread
+from sandbox.tools.testing import ServerThread
 
 EXTRA_FIXTURES = """
 partners:

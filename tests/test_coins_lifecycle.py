@@ -11,12 +11,12 @@ import pytest
 from conftest import DOCS_BASIC, DOCS_LOGIN, DOCS_PARTNER
 from test_coins import COIN_COMPANY, COIN_USER, START, Coins, SandboxCoins, docs, failure, frozen  # noqa: F401
 
-from sandbox import fixtures
-from sandbox.clock import Clock, iso, parse_iso
-from sandbox.ids import IdFactory
+from sandbox.documents import fixtures
+from sandbox.state.clock import Clock, iso, parse_iso
+from sandbox.state.ids import IdFactory
 from sandbox.settings import Settings
-from sandbox.store import COIN, Store
-from sandbox.testing import ServerThread
+from sandbox.state.store import COIN, Store
+from sandbox.tools.testing import ServerThread
 
 
 def at(days: int = 0, hours: int = 0) -> str:

@@ -22,10 +22,10 @@ from conftest import (
 )
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from sandbox import crypto
+from sandbox.contract import crypto
 from sandbox.domain import errors
 from sandbox.settings import Settings, bundled_fixtures_dir
-from sandbox.testing import ServerThread
+from sandbox.tools.testing import ServerThread
 
 DOCS_SECRET = "64b0ff0332f058b56402b63a9baa60214f2d61d3"
 OTHER_SECRET = "3f9a1c5e7b2d4f6a8c0e1b3d5f7a9c1e3b5d7f9a"
@@ -404,7 +404,7 @@ def test_faults_apply_in_encrypted_mode(req):
 
 
 def test_encrypting_transport_runs_a_plain_suite_against_required_mode(required_server, req):
-    from sandbox.encrypting_transport import EncryptingTransport
+    from sandbox.tools.encrypting_transport import EncryptingTransport
 
     with httpx.Client(base_url=required_server.url, transport=EncryptingTransport(DOCS_SECRET)) as client:
         token = login(client)

@@ -17,10 +17,10 @@ import yaml
 from conftest import DOCS_BASIC, DOCS_LOGIN, DOCS_PARTNER, Partner
 from test_faults import ACCOUNT_BODY, ALLOCATE, START_BALANCE, allocation, failure_b, raw_exchange, read_all, state_counts
 
-from sandbox.app import create_app
-from sandbox.fixtures import FixtureError
+from sandbox.web.app import create_app
+from sandbox.documents.fixtures import FixtureError
 from sandbox.settings import Settings, bundled_fixtures_dir
-from sandbox.testing import ServerThread
+from sandbox.tools.testing import ServerThread
 
 DEFAULT_FIXTURES = bundled_fixtures_dir() / "default.yaml"
 

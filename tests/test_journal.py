@@ -10,7 +10,7 @@ import pytest
 from conftest import DOCS_BASIC, DOCS_LOGIN, DOCS_PARTNER, OTHER_PARTNER, PARTNER_PATH, Partner, new_user
 
 from sandbox.settings import Settings
-from sandbox.testing import ServerThread
+from sandbox.tools.testing import ServerThread
 
 
 @pytest.fixture()
@@ -162,7 +162,7 @@ def encrypted() -> Iterator[ServerThread]:
 
 
 def test_encrypted_calls_are_recorded_on_the_wire_and_in_clear(encrypted):
-    from sandbox import crypto
+    from sandbox.contract import crypto
 
     with httpx.Client(base_url=encrypted.url) as client:
         partner = Partner(client, DOCS_BASIC, DOCS_LOGIN, DOCS_PARTNER)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from sandbox.ledger import Ledger, LedgerError
+from sandbox.state.ledger import Ledger, LedgerError
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 

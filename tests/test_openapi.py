@@ -8,11 +8,11 @@ import re
 import httpx
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
-from sandbox import openapi
-from sandbox.routes import ROUTES
-from sandbox.schemas import SCHEMA_DIR, Schemas
+from sandbox.contract import openapi
+from sandbox.web.routes import ROUTES
+from sandbox.contract.schemas import SCHEMA_DIR, Schemas
 from sandbox.settings import Settings
-from sandbox.testing import ServerThread
+from sandbox.tools.testing import ServerThread
 
 
 def served(http: httpx.Client) -> dict:
@@ -99,7 +99,7 @@ def test_success_is_envelope_plus_payload_and_failures_are_the_failure_envelope(
 
 
 def test_document_follows_the_error_settings():
-    doc = openapi.build(Settings(error_envelope="endpoint", auth_errors="oauth"))
+    doc = openapi.build(ROUTES, Settings(error_envelope="endpoint", auth_errors="oauth"))
     search = doc["paths"]["/api/v0/partner/enKashCard/search"]["post"]["responses"]
     assert search["422"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/failure-a"}
     assert search["401"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/oauth-error"}

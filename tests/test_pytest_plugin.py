@@ -14,7 +14,7 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "partner-project
 
 def test_plugin_is_registered_as_a_pytest11_entry_point():
     found = {ep.name: ep.value for ep in metadata.entry_points(group="pytest11")}
-    assert found.get("enkash_sandbox") == "sandbox.pytest_plugin"
+    assert found.get("enkash_sandbox") == "sandbox.tools.pytest_plugin"
 
 
 def test_example_partner_project_passes_with_the_plugin():

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from sandbox.app import AppState
-from sandbox.http import Reply, checked
-from sandbox.routes import ROUTES, Route
+from sandbox.web.app import AppState
+from sandbox.contract.envelope import Reply
+from sandbox.web.adapter import checked
+from sandbox.web.routes import ROUTES, Route
 from sandbox.settings import Settings
 
 BROKEN = [[None]]  # no object, string or number schema accepts this

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from conftest import DOCS_ACCOUNT, DOCS_COMPANY, PARTNER_PATH, Partner, new_user
 
-from sandbox.schemas import Schemas
+from sandbox.contract.schemas import Schemas
 
 ALLOCATE = PARTNER_PATH + "/create-allocate-points"
 INSUFFICIENT = "Insufficient balance in card account"
@@ -46,7 +46,7 @@ async def _burst(url: str, requests: list[tuple[str, str, dict[str, str], Any]],
 
 
 def _encode(body: Any) -> bytes:
-    from sandbox import jsonio
+    from sandbox.contract import jsonio
 
     return b"" if body is None else jsonio.dumps(body)
 
@@ -188,7 +188,7 @@ def test_bad_input_gets_the_documented_envelope_and_changes_nothing(docs_partner
 
 @pytest.mark.parametrize("name,body", [(c[0], c[1]) for c in CATALOGUE if c[2] == JSON and c[3] != 413])
 def test_the_fast_validator_never_accepts_what_the_reference_refuses(name, body):
-    from sandbox import jsonio
+    from sandbox.contract import jsonio
     from sandbox.domain.errors import SandboxError
 
     try:
@@ -233,14 +233,14 @@ def test_slow_clients_holding_connections_do_not_starve_others(server, docs_part
 def test_fast_json_writes_exactly_what_simplejson_writes(value):
     import simplejson
 
-    from sandbox import jsonio
+    from sandbox.contract import jsonio
 
     reference = simplejson.dumps(value, use_decimal=True, separators=(",", ":"), ensure_ascii=False).encode()
     assert jsonio.dumps(value) == reference
 
 
 def test_a_decimal_nan_still_cannot_be_written():
-    from sandbox import jsonio
+    from sandbox.contract import jsonio
 
     with pytest.raises(ValueError):
         jsonio.dumps({"amount": Decimal("NaN")})

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.router import Router
-from sandbox.routes import COINS, PARTNER, ROUTES
+from sandbox.web.router import Router
+from sandbox.web.routes import COINS, PARTNER, ROUTES
 
 
 @pytest.fixture(scope="module")

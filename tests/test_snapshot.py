@@ -16,7 +16,7 @@ from conftest import (
 from sandbox_process import SandboxProcess, run_to_exit
 
 from sandbox.settings import Settings
-from sandbox.testing import ServerThread
+from sandbox.tools.testing import ServerThread
 
 FROZEN_AT = "2025-06-01T09:30:00.250Z"
 COINS = "/api/v0/enkash-coins"
@@ -116,7 +116,7 @@ def test_a_document_moves_between_sandboxes(http):
     (lambda d: d["store"].update(extra={}), 422, "State document rejected at store: does not match this sandbox's state layout (unknown extra)"),
     (lambda d: d["store"].update(cards=[]), 422, "State document rejected at store.cards: must be a dict"),
     (lambda d: d["ledger"]["postings"][0].update({"$record": "os:system"}), 422, "record type 'os:system' is not one of the sandbox's"),
-    (lambda d: d["ledger"]["postings"][0].update({"$record": "sandbox.ledger:Nothing"}), 422, "unknown record type 'sandbox.ledger:Nothing'"),
+    (lambda d: d["ledger"]["postings"][0].update({"$record": "sandbox.state.ledger:Nothing"}), 422, "unknown record type 'sandbox.state.ledger:Nothing'"),
     (lambda d: d["ledger"]["postings"][0]["fields"].pop("kind"), 422, "Posting needs exactly the fields"),
     (lambda d: d["clock"].update(now="yesterday"), 422, "State document rejected at clock.now: is not an ISO-8601 date-time"),
     (lambda d: d.update(ids={"$tuple": [1, 2]}), 422, "State document rejected at ids: not a random generator state"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..store import Card, Store, User
+from sandbox.state.store import Card, Store, User
 
 
 def masked_number(mobile: str) -> str:

@@ -14,21 +14,9 @@ from typing import NamedTuple
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
-from ..ledger import Posting
-from ..store import (
-    COIN,
-    COINS_EXPIRED,
-    COINS_ISSUED,
-    COINS_SPENT,
-    CoinConfig,
-    CoinLot,
-    Company,
-    Promotion,
-    Store,
-    User,
-    coin_account,
-)
-from . import errors
+from sandbox.state.ledger import Posting
+from sandbox.state.store import COIN, COINS_EXPIRED, COINS_ISSUED, COINS_SPENT, CoinConfig, CoinLot, Company, Promotion, Store, User, coin_account
+from sandbox.domain import errors
 
 ALLOCATE, OPENING, EXPIRE, SPEND = "COIN_ALLOCATE", "COIN_OPENING", "COIN_EXPIRE", "COIN_SPEND"
 ONE = Decimal(1)

@@ -12,9 +12,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Iterable, NamedTuple
 
-from ..ledger import Posting
-from ..store import POINT, REDEEMED, WORLD, Card, CardAccount, SsoGrant, Store, User
-from . import cards, errors
+from sandbox.state.ledger import Posting
+from sandbox.state.store import POINT, REDEEMED, WORLD, Card, CardAccount, SsoGrant, Store, User
+from sandbox.domain import cards, errors
 
 CREDIT, DEBIT = "CR", "DR"
 ALLOCATE, UNALLOCATE = "ALLOCATE_POINT", "UNALLOCATE_POINT"

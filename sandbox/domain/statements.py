@@ -10,9 +10,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Iterable, NamedTuple, cast
 
-from ..ledger import Posting
-from ..store import Card, CardAccount, Store
-from .rewards import CREDIT, DEBIT, account_of, card_of, month_key
+from sandbox.state.ledger import Posting
+from sandbox.state.store import Card, CardAccount, Store
+from sandbox.domain.rewards import CREDIT, DEBIT, account_of, card_of, month_key
 
 
 def search_cards(store: Store, partner_id: str, company_id: str, card_account_id: str, card_id: str | None) -> list[Card]:

@@ -10,8 +10,8 @@ from typing import NamedTuple
 
 from datetime import timedelta
 
-from ..store import AccessToken, Store
-from . import errors
+from sandbox.state.store import AccessToken, Store
+from sandbox.domain import errors
 
 
 class TokenPolicy(NamedTuple):

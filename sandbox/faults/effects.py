@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .. import envelope
-from ..domain import errors
-from ..http import JSON, Reply, failure_reply, write
-from . import spec
+from sandbox.contract import envelope
+from sandbox.domain import errors
+from sandbox.contract.envelope import JSON, Reply, failure_reply, write
+from sandbox.faults import spec
 
 if TYPE_CHECKING:
-    from ..app import AppState
-    from ..routes import Route
+    from sandbox.web.app import AppState
+    from sandbox.web.routes import Route
 
 DISCONNECT_WAIT = 2.0
 

@@ -13,14 +13,14 @@ import time
 from collections import deque
 from typing import Any, Iterable, NamedTuple, TYPE_CHECKING
 
-from ..clock import iso
-from ..domain import errors
-from . import magic, scenarios, spec
-from .rules import Incoming, Rule
+from sandbox.state.clock import iso
+from sandbox.domain import errors
+from sandbox.faults import magic, scenarios, spec
+from sandbox.faults.rules import Incoming, Rule
 
 if TYPE_CHECKING:
-    from ..clock import Clock
-    from ..schemas import Schemas
+    from sandbox.state.clock import Clock
+    from sandbox.contract.schemas import Schemas
 
 RECENT = 200  # fired faults kept for GET /__sandbox/faults
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Iterable, MutableMapping, NamedTuple, TYPE_CHECKING
 
-from ..domain import errors
-from ..fixtures import FixtureError
-from . import spec
-from .rules import same_value
+from sandbox.domain import errors
+from sandbox.documents.fixtures import FixtureError
+from sandbox.faults import spec
+from sandbox.faults.rules import same_value
 
 if TYPE_CHECKING:
-    from .engine import FaultEngine
+    from sandbox.faults.engine import FaultEngine
 
 
 class MagicValue(NamedTuple):
@@ -102,7 +102,7 @@ def _keys(want: Any) -> list[Any]:
 
 
 def check(engine: "FaultEngine", operation: str, body: Any, scope: MutableMapping[str, Any]) -> None:
-    """The hook http.py calls after auth and validation, before the endpoint. The fault (an `error:`
+    """The hook adapter.py calls after auth and validation, before the endpoint. The fault (an `error:`
     entry's is a business fault) is left in the scope for the middleware (effects.act: its delay,
     then its effect on the app's answer); an answer (status, business, token) is raised here, so the
     adapter answers it in the documented envelope with the error's own headers, and one that must

@@ -2,7 +2,7 @@
 the `X-Sandbox-Fault` header or the armed rules, and effects.py carries it out. The sandbox's own
 /__sandbox/ API is never faulted, so a test can always disarm what it armed.
 
-Wrapped around the dispatcher (sandbox/app.py `wrap()`), so it talks to the server's own
+Wrapped around the dispatcher (sandbox/web/app.py `wrap()`), so it talks to the server's own
 `send`; the request's scope gets `sandbox.fault`, a short description the journal records.
 """
 
@@ -13,14 +13,14 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .. import jsonio
-from ..domain import errors
-from ..http import basic_credentials, bearer_value, header_dict
-from . import effects, spec
-from .rules import Incoming
+from sandbox.contract import jsonio
+from sandbox.domain import errors
+from sandbox.contract.credentials import basic_credentials, bearer_value, header_dict
+from sandbox.faults import effects, spec
+from sandbox.faults.rules import Incoming
 
 if TYPE_CHECKING:
-    from ..app import AppState
+    from sandbox.web.app import AppState
 
 HEADER = "x-sandbox-fault"
 HEADER_BYTES = HEADER.encode()

@@ -16,9 +16,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Callable, NamedTuple
 
-from ..clock import iso, parse_iso
-from ..domain import errors
-from . import spec
+from sandbox.state.clock import iso, parse_iso
+from sandbox.domain import errors
+from sandbox.faults import spec
 
 
 class Incoming(NamedTuple):

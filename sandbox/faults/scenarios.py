@@ -11,13 +11,13 @@ from typing import Any, NamedTuple, TYPE_CHECKING
 
 import yaml
 
-from ..domain import errors
-from ..fixtures import FixtureError
-from ..settings import bundled_fixtures_dir
-from .rules import Rule
+from sandbox.domain import errors
+from sandbox.documents.fixtures import FixtureError
+from sandbox.settings import bundled_fixtures_dir
+from sandbox.faults.rules import Rule
 
 if TYPE_CHECKING:
-    from ..schemas import Schemas
+    from sandbox.contract.schemas import Schemas
 
 FILE_SCHEMA = "sandbox-scenarios-file"
 RULE_SCHEMA = "sandbox-faults-create.request"

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from ..domain import errors
+from sandbox.domain import errors
 
 DESCRIPTION = "sandbox.fault"  # scope key: what the journal records for a request a fault touched
 PENDING = "sandbox.fault.pending"  # scope key: a fault that acts on the app's own response

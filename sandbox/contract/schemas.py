@@ -1,0 +1,220 @@
+"""The JSON Schema files under schemas/: loaded once, compiled once, used for every check.
+
+File names: `<operation>.request.json` (body), `<operation>.query.json` (query string),
+`<operation>.payload.json` (the success payload inside its envelope), `<operation>.row.json`
+(one bulk row), `<operation>.response.json` (a whole un-enveloped body), `envelope-a.json`,
+`envelope-b.json`, `error.payload.json`, `oauth-error.json`. The OpenAPI document and the
+contract tests read the same files through `Schemas`.
+
+Two validators read the same documents: jsonschema_rs (compiled Rust, ~7 us a body) answers
+"valid?" on every request; only a body it refuses goes to `jsonschema`, the reference, which
+finds the first problem and names it (and has the last word if the two ever disagree).
+`jsonschema` is imported on the first refusal, not at start.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from decimal import Decimal, InvalidOperation, localcontext
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
+
+import jsonschema_rs
+
+from sandbox.domain import errors
+
+if TYPE_CHECKING:
+    import jsonschema
+    from jsonschema import Draft7Validator
+
+SCHEMA_DIR = Path(__file__).parent / "schemas"
+ENVELOPES = {"A": ("code", "message"), "B": ("response_code", "response_message")}
+
+
+class Schemas:
+    def __init__(self, directory: Path = SCHEMA_DIR) -> None:
+        self.documents: dict[str, dict[str, Any]] = {
+            path.name[: -len(".json")]: json.loads(path.read_text(), parse_float=Decimal)
+            for path in sorted(directory.glob("*.json"))
+        }
+        self._validators: dict[str, Draft7Validator] = {}
+        self._fast: dict[str, Any] = {}
+
+    def has(self, name: str) -> bool:
+        return name in self.documents
+
+    def get(self, name: str) -> dict[str, Any]:
+        return self.documents[name]
+
+    def enveloped(self, envelope: str, payload_name: str) -> dict[str, Any]:
+        """A whole response body: the envelope with its payload slot filled."""
+        base = self.documents["envelope-" + envelope.lower()]
+        properties = dict(base["properties"], payload=self.documents[payload_name])
+        return dict(base, properties=properties)
+
+    def validator(self, name: str, schema: dict[str, Any] | None = None) -> Draft7Validator:
+        """The reference validator (jsonschema), built on first use."""
+        found = self._validators.get(name)
+        if found is None:
+            found = _reference()(schema if schema is not None else self.documents[name])
+            self._validators[name] = found
+        return found
+
+    def is_valid(self, name: str, instance: Any, schema: dict[str, Any] | None = None) -> bool:
+        """The fast answer, compiled once per name from the same document."""
+        fast = self._fast.get(name)
+        if fast is None:
+            fast = self._fast[name] = _compile_fast(schema if schema is not None else self.documents[name])
+        try:
+            return bool(fast.is_valid(instance))
+        except Exception:  # a value the Rust side cannot read: the reference decides
+            return False
+
+    def check(self, name: str, instance: Any) -> None:
+        """Raise the documented 400/422 for the first problem, naming the field."""
+        if self.is_valid(name, instance):
+            return
+        error = first_error(self.validator(name), instance)
+        if error is not None:
+            raise to_error(error)
+
+    def problem(self, name: str, instance: Any) -> str | None:
+        """The message check() would raise, or None (for per-row checks that must not raise)."""
+        try:
+            self.check(name, instance)
+        except errors.SandboxError as failure:
+            return failure.message
+        return None
+
+    def response_problem(self, envelope: str | None, payload_name: str, body: Any) -> str | None:
+        if envelope in ENVELOPES:
+            key = f"{envelope}:{payload_name}"
+            schema = self.enveloped(envelope, payload_name)
+        else:
+            key, schema = payload_name, self.documents[payload_name]
+        if self.is_valid(key, body, schema):
+            return None
+        error = first_error(self.validator(key, schema), body)
+        return None if error is None else f"{field_path(error.absolute_path) or 'body'}: {error.message}"
+
+
+def _compile_fast(schema: dict[str, Any]) -> Any:
+    # jsonschema does not assert "format" unless asked; neither may the fast path
+    return jsonschema_rs.Draft7Validator(schema, validate_formats=False)
+
+
+def best_match(path: Path, instance: Any) -> jsonschema.ValidationError | None:
+    """jsonschema's best_match against the schema file at `path` (fixtures); None when it is valid.
+
+    The file is read and compiled once per process. It is read as plain JSON (floats, not the
+    Decimals a `Schemas` document holds), so the messages quote its numbers as they always have."""
+    try:
+        if _file_fast(path).is_valid(instance):
+            return None
+    except Exception:
+        pass
+    import jsonschema
+
+    return jsonschema.exceptions.best_match(_file_reference(path).iter_errors(instance))
+
+
+@functools.cache
+def _file_document(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text())  # type: ignore[no-any-return]
+
+
+@functools.cache
+def _file_fast(path: Path) -> Any:
+    return _compile_fast(_file_document(path))
+
+
+@functools.cache
+def _file_reference(path: Path) -> Draft7Validator:
+    return _reference()(_file_document(path))
+
+
+def _multiple_of(validator: Draft7Validator, step: Any, instance: Any, schema: dict[str, Any]) -> Iterator[jsonschema.ValidationError]:
+    """multipleOf in exact Decimal arithmetic: 1e308 is simply not a multiple of 0.01 (no DivisionImpossible)."""
+    if not validator.is_type(instance, "number"):
+        return
+    try:
+        with localcontext() as context:
+            context.prec = 64
+            exact = Decimal(str(instance)) % Decimal(str(step)) == 0
+    except InvalidOperation:
+        exact = False
+    if not exact:
+        import jsonschema
+
+        yield jsonschema.ValidationError(f"{instance} is not a multiple of {step}")
+
+
+@functools.cache
+def _reference() -> type[Draft7Validator]:
+    """jsonschema's Draft 7 with an exact multipleOf; imported on the first refusal, not at start."""
+    import jsonschema
+
+    return jsonschema.validators.extend(jsonschema.Draft7Validator, {"multipleOf": _multiple_of})  # type: ignore[no-any-return]
+
+
+def first_error(validator: Draft7Validator, instance: Any) -> jsonschema.ValidationError | None:
+    found = sorted(validator.iter_errors(instance), key=lambda e: (_depth_rank(e), list(map(str, e.absolute_path))))
+    return found[0] if found else None
+
+
+def _depth_rank(error: jsonschema.ValidationError) -> int:
+    # missing fields first (400), then shape problems, deepest path last
+    return 0 if error.validator in ("required", "anyOf") else 1
+
+
+def field_path(path: Iterable[Any]) -> str:
+    """A jsonschema error path as the messages print it: a.b[0].c"""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def to_error(error: jsonschema.ValidationError) -> errors.SandboxError:
+    field = field_path(error.absolute_path)
+    if field.startswith("["):
+        field = "body" + field
+    keyword, expected = error.validator, error.validator_value
+    if keyword == "required":
+        missing = next((name for name in expected if name not in error.instance), expected[0])
+        return errors.MissingField(field=f"{field}.{missing}" if field else missing)
+    if keyword == "anyOf" and all(sub.get("required") for sub in expected if isinstance(sub, dict)):
+        names = " or ".join(sub["required"][0] for sub in expected)
+        return errors.MissingField(field=names)
+    return errors.InvalidField(field=field or "body", problem=_describe(keyword, expected, error))
+
+
+_TYPE_NAMES = {"object": "a JSON object", "array": "a JSON array", "string": "a string", "number": "a number",
+               "integer": "an integer", "boolean": "true or false", "null": "null"}
+
+
+def _describe(keyword: str, expected: Any, error: jsonschema.ValidationError) -> str:
+    if keyword == "type":
+        kinds = expected if isinstance(expected, list) else [expected]
+        return "must be " + " or ".join(_TYPE_NAMES.get(str(k), str(k)) for k in kinds)
+    if keyword == "enum":
+        return "must be one of " + ", ".join(json.dumps(v) if not isinstance(v, str) else v for v in expected)
+    if keyword == "pattern":
+        return "has an invalid format"
+    if keyword == "minLength":
+        return "must not be empty" if expected == 1 else f"must be at least {expected} characters"
+    if keyword == "maxLength":
+        return f"must be at most {expected} characters"
+    if keyword == "exclusiveMinimum":
+        return f"must be greater than {expected}"
+    if keyword == "minimum":
+        return f"must be at least {expected}"
+    if keyword == "maximum":
+        return f"must be at most {expected}"
+    if keyword == "multipleOf":
+        places = -Decimal(str(expected)).as_tuple().exponent  # type: ignore[operator]
+        return f"must have at most {places} decimal places"
+    if keyword in ("minItems", "maxItems"):
+        return f"must have {'at least' if keyword == 'minItems' else 'at most'} {expected} items"
+    return error.message

@@ -1,0 +1,323 @@
+"""The one state object: records in typed tables, their indexes, the ledger, clock and ids.
+
+Tables are dicts of slotted dataclasses keyed by their EnKash id; indexes are derived from the
+tables and kept current by the `add_*` methods. A snapshot (sandbox/documents/snapshot.py) writes the
+indexes too, so a restore needs no re-indexing.
+Lookups that take a partner id enforce isolation: another partner's records do not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Iterator
+
+from sandbox.state.clock import Clock
+from sandbox.state.ids import IdFactory
+from sandbox.state.ledger import ZERO, Ledger
+
+POINT = "POINT"
+COIN = "COIN"
+WORLD = "world"  # where seeded and loaded funds come from
+REDEEMED = "redeemed"  # where points go when a card holder redeems them
+COINS_ISSUED = "coins:issued"  # where allocated and seeded coins come from
+COINS_EXPIRED = "coins:expired"  # where expired coins go
+COINS_SPENT = "coins:spent"  # where coins go when a user spends them
+
+
+def coin_account(user_id: str) -> str:
+    """The ledger account holding a user's coins (unit COIN)."""
+    return "coin:" + user_id
+
+
+@dataclass(slots=True)
+class Partner:
+    partner_id: str
+    name: str
+    encryption: str | None = None  # None: the global setting applies
+    sso_name: str = ""  # the {partner} part of the SSO redirect URL, e.g. "hrms"
+
+
+@dataclass(slots=True)
+class OAuthClient:
+    client_id: str
+    client_secret: str
+    partner_id: str
+
+
+@dataclass(slots=True)
+class Login:
+    client_id: str
+    username: str
+    password: str
+    failures: int = 0
+    locked_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class Promotion:
+    event: str
+    multiplier: Decimal
+    starts: datetime
+    ends: datetime
+
+
+@dataclass(slots=True)
+class Company:
+    company_id: str
+    partner_id: str
+    name: str
+    coin_to_currency_ratio: Decimal = Decimal(1)
+    coin_validity_days: int | None = None
+    promotions: list[Promotion] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class PrimaryCard:
+    card_id: str
+    user_id: str
+    token: str
+    masked_number: str
+    expiry_month: str = ""
+    kyc_status: str = "VERIFIED"
+
+
+@dataclass(slots=True)
+class CardAccount:
+    card_account_id: str
+    company_id: str
+    account_type: str = "EMPLOYEE_REWARDS"
+    credit_limit: Decimal = ZERO
+    dynamic_limit: Decimal = ZERO
+    used_credit_limit: Decimal = ZERO
+    primary_card: PrimaryCard | None = None
+    total_allocation: Decimal = ZERO
+    total_redemption: Decimal = ZERO
+    # "YYYY-MM" -> [allocated, redeemed] in that month of the sandbox clock
+    monthly: dict[str, list[Decimal]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class User:
+    user_id: str
+    company_id: str
+    email: str = ""
+    mobile: str = ""
+    title: str = ""
+    first_name: str = ""
+    gender: str = ""
+
+
+@dataclass(slots=True)
+class Card:
+    card_id: str
+    user_id: str
+    card_account_id: str
+    token: str
+    masked_number: str
+    status: str = "ACTIVE"
+    expiry_month: str = ""
+    expiry_year: str = ""
+
+
+@dataclass(slots=True)
+class SsoGrant:
+    token: str
+    card_id: str
+    landing: str  # employee_rewards, or reward_account for an account's primary (admin) card
+    issued_at: datetime
+
+
+@dataclass(slots=True)
+class CoinConfig:
+    """A company's coin event configuration (REFERENCE.md PTS-1..3): coins per occurrence."""
+
+    coin_config_id: str
+    company_id: str
+    configuration: str
+    event: str
+    amount: int
+
+
+@dataclass(slots=True)
+class CoinLot:
+    """Coins earned together: they expire together, and spends use the oldest first."""
+
+    lot_id: str  # the id of the posting that credited them
+    user_id: str
+    earned_at: datetime
+    expires_at: datetime | None
+    amount: Decimal
+    remaining: Decimal
+    expired: Decimal = Decimal(0)
+    event: str = ""
+    request_id: str = ""
+    multiplier: Decimal = Decimal(1)
+
+
+@dataclass(slots=True)
+class AccessToken:
+    value: str
+    refresh_token: str
+    client_id: str
+    username: str
+    partner_id: str
+    issued_at: datetime
+    expires_at: datetime
+
+
+class Store:
+    def __init__(self, clock: Clock, ids: IdFactory) -> None:
+        self.clock = clock
+        self.ids = ids
+        self.ledger = Ledger()
+        self.partners: dict[str, Partner] = {}
+        self.clients: dict[str, OAuthClient] = {}
+        self.logins: dict[tuple[str, str], Login] = {}
+        self.companies: dict[str, Company] = {}
+        self.accounts: dict[str, CardAccount] = {}
+        self.users: dict[str, User] = {}
+        self.cards: dict[str, Card] = {}
+        self.tokens: dict[str, AccessToken] = {}
+        self.sso_grants: dict[str, SsoGrant] = {}
+        self.coin_configs: dict[str, CoinConfig] = {}
+        self.coin_lots: dict[str, list[CoinLot]] = {}  # userId -> lots, oldest first
+        # userId -> no later than the earliest expiry among lots with coins left (absent: none
+        # expire), so a balance call checks expiry in O(1) instead of walking every lot
+        self.coin_next_expiry: dict[str, datetime] = {}
+        self._coin_config_by_event: dict[tuple[str, str], str] = {}
+        self._cards_by_account: dict[str, list[str]] = {}
+        self._card_by_contact: dict[tuple[str, str], str] = {}
+        self._users_by_company: dict[str, list[str]] = {}
+        self._token_by_login: dict[tuple[str, str], str] = {}
+        self.ledger.open(WORLD, POINT, floored=False)
+        self.ledger.open(REDEEMED, POINT, floored=False)
+        for system in (COINS_ISSUED, COINS_EXPIRED, COINS_SPENT):
+            self.ledger.open(system, COIN, floored=False)
+
+    # --- adding records (fixtures and domain rules both come through here) ---------------------
+    def add_partner(self, partner: Partner) -> None:
+        self.partners[partner.partner_id] = partner
+
+    def add_client(self, client: OAuthClient) -> None:
+        self.clients[client.client_id] = client
+
+    def add_login(self, login: Login) -> None:
+        self.logins[(login.client_id, login.username)] = login
+
+    def add_company(self, company: Company) -> None:
+        self.companies[company.company_id] = company
+        self._users_by_company.setdefault(company.company_id, [])
+
+    def add_account(self, account: CardAccount) -> None:
+        self.accounts[account.card_account_id] = account
+        self._cards_by_account.setdefault(account.card_account_id, [])
+        if not self.ledger.is_open(account.card_account_id):
+            self.ledger.open(account.card_account_id, POINT)
+
+    def add_user(self, user: User) -> None:
+        self.users[user.user_id] = user
+        self._users_by_company.setdefault(user.company_id, []).append(user.user_id)
+        if not self.ledger.is_open(coin_account(user.user_id)):
+            self.ledger.open(coin_account(user.user_id), COIN)
+
+    def add_card(self, card: Card) -> None:
+        self.cards[card.card_id] = card
+        self._cards_by_account[card.card_account_id].append(card.card_id)
+        user = self.users[card.user_id]
+        if user.mobile:
+            self._card_by_contact[(card.card_account_id, "m:" + user.mobile)] = card.card_id
+        if user.email:
+            self._card_by_contact[(card.card_account_id, "e:" + user.email.lower())] = card.card_id
+        if not self.ledger.is_open(card.card_id):
+            self.ledger.open(card.card_id, POINT)
+
+    def add_coin_config(self, config: CoinConfig) -> None:
+        self.coin_configs[config.coin_config_id] = config
+        self._coin_config_by_event[(config.company_id, config.event)] = config.coin_config_id
+
+    def move_coin_config(self, config: CoinConfig, company_id: str, event: str) -> None:
+        """Re-key a configuration whose company or event changed (PATCH)."""
+        del self._coin_config_by_event[(config.company_id, config.event)]
+        config.company_id, config.event = company_id, event
+        self._coin_config_by_event[(company_id, event)] = config.coin_config_id
+
+    def add_coin_lot(self, lot: CoinLot) -> None:
+        self.coin_lots.setdefault(lot.user_id, []).append(lot)
+        if lot.expires_at is not None and lot.remaining:
+            earliest = self.coin_next_expiry.get(lot.user_id)
+            if earliest is None or lot.expires_at < earliest:
+                self.coin_next_expiry[lot.user_id] = lot.expires_at
+
+    def add_token(self, token: AccessToken) -> None:
+        self.tokens[token.value] = token
+        self._token_by_login[(token.client_id, token.username)] = token.value
+
+    # --- lookups -------------------------------------------------------------------------
+    def new_id(self, kind: str) -> str:
+        records = _RECORDS_OF.get(kind)
+        if records is None:
+            return self.ids.new(kind)
+        return self.ids.new(kind, getattr(self, records).__contains__)
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def company_of_partner(self, partner_id: str, company_id: str) -> Company | None:
+        company = self.companies.get(company_id)
+        return company if company is not None and company.partner_id == partner_id else None
+
+    def account_of_partner(self, partner_id: str, company_id: str, card_account_id: str) -> CardAccount | None:
+        account = self.accounts.get(card_account_id)
+        if account is None or account.company_id != company_id:
+            return None
+        return account if self.company_of_partner(partner_id, company_id) else None
+
+    def cards_of_account(self, card_account_id: str) -> list[str]:
+        return self._cards_by_account.get(card_account_id, [])
+
+    def users_of_company(self, company_id: str) -> list[str]:
+        return self._users_by_company.get(company_id, [])
+
+    def card_by_contact(self, card_account_id: str, mobile: str | None, email: str | None) -> tuple[str | None, str | None]:
+        """The card found by mobile and the one found by e-mail, in this account."""
+        by_mobile = self._card_by_contact.get((card_account_id, "m:" + mobile)) if mobile else None
+        by_email = self._card_by_contact.get((card_account_id, "e:" + email.lower())) if email else None
+        return by_mobile, by_email
+
+    def coin_config_for(self, company_id: str, event: str) -> CoinConfig | None:
+        found = self._coin_config_by_event.get((company_id, event))
+        return self.coin_configs[found] if found else None
+
+    def token_of_login(self, client_id: str, username: str) -> AccessToken | None:
+        value = self._token_by_login.get((client_id, username))
+        return self.tokens.get(value) if value else None
+
+    def balance(self, account: str) -> Decimal:
+        return self.ledger.balance(account)
+
+    def iter_cards(self, card_account_id: str) -> Iterator[Card]:
+        return (self.cards[c] for c in self._cards_by_account.get(card_account_id, []))
+
+    def forget_token(self, value: str) -> None:
+        token = self.tokens.pop(value, None)
+        if token is not None and self._token_by_login.get((token.client_id, token.username)) == value:
+            del self._token_by_login[(token.client_id, token.username)]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "partners": len(self.partners),
+            "companies": len(self.companies),
+            "accounts": len(self.accounts),
+            "users": len(self.users),
+            "cards": len(self.cards),
+            "postings": len(self.ledger.postings),
+        }
+
+
+# the kinds of id whose records an id must not collide with (the others are too long to collide)
+_RECORDS_OF = {
+    "company": "companies", "card_account": "accounts", "card": "cards", "user": "users",
+    "access_token": "tokens", "coin_config": "coin_configs",
+}

@@ -1,0 +1,243 @@
+"""The one HTTP adapter: every route's request goes body -> auth -> validate -> endpoint ->
+envelope here, and every SandboxError becomes the documented envelope here and nowhere else.
+
+Endpoints are plain synchronous functions of a `Call`, so once the body is read the whole
+operation runs without yielding to the event loop: concurrent requests cannot interleave.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
+from urllib.parse import parse_qsl
+
+from starlette.types import Receive, Scope, Send
+
+from sandbox.contract import crypto, envelope, jsonio
+from sandbox.contract.credentials import basic_credentials, bearer_value, header_dict
+from sandbox.contract.envelope import FORM, JSON, Reply, failure_reply, write
+from sandbox.domain import errors, tokens
+from sandbox.faults import magic
+from sandbox.state.store import AccessToken, Store
+
+if TYPE_CHECKING:
+    from sandbox.web.app import AppState
+    from sandbox.web.router import Found
+    from sandbox.web.routes import Route
+    from sandbox.settings import Settings
+
+# request.scope keys of encrypted payload mode: the journal records the decrypted bodies
+DECRYPTED_BODY = "sandbox.decrypted_body"
+DECRYPTED_RESPONSE = "sandbox.decrypted_response"
+RESPONSE_KEY = "sandbox.response_key"
+
+
+@dataclass
+class Call:
+    """What an endpoint gets: the parsed request and the app's state, nothing HTTP-specific."""
+
+    state: "AppState"
+    route: "Route"
+    body: Any
+    query: dict[str, str]
+    params: dict[str, str]
+    headers: dict[str, str]
+    token: AccessToken | None = None
+    basic: tuple[str, str] | None = None
+
+    @property
+    def store(self) -> Store:
+        return self.state.store
+
+    @property
+    def settings(self) -> "Settings":
+        return self.state.settings
+
+    @property
+    def partner_id(self) -> str:
+        assert self.token is not None, "partner_id is only known on authenticated routes"
+        return self.token.partner_id
+
+
+class Endpoint:
+    """The ASGI app of one route: reads the body, runs the adapter's steps, sends the answer. No
+    Request/Response objects: the hot path builds only what it uses."""
+
+    def __init__(self, route: "Route", state: "AppState") -> None:
+        self.route = route
+        self.state = state
+        self.checks = Checks(*(name if state.schemas.has(name) else None
+                               for name in (route.operation + ".query", route.operation + ".request")))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route, state = self.route, self.state
+        try:
+            raw = await read_body(scope, receive, state.settings.max_body_bytes)
+            call = prepare(state, route, scope, raw, self.checks)
+            magic.check(state.faults, route.operation, call.body, scope)  # magic values (sandbox/faults/)
+            result = route.endpoint(call)
+            reply = result if isinstance(result, Reply) else Reply(envelope.success(route.envelope, result))
+        except errors.SandboxError as failure:
+            reply = failure_reply(state.settings, route, failure)
+            if not state.settings.encrypt_errors:
+                scope.pop(RESPONSE_KEY, None)
+        except Exception as bug:  # a sandbox bug still answers in the envelope, loudly
+            reply = failure_reply(state.settings, route, errors.SandboxError(f"sandbox bug: {type(bug).__name__}: {bug}", status=500))
+            scope.pop(RESPONSE_KEY, None)
+        if state.settings.validate_responses:
+            reply = checked(state, route, reply)
+        await write(send, sealed(scope, reply))
+
+
+def unrouted_reply(found: "Found", method: str, path: str) -> Reply:
+    """404 for a path no route has, 405 (with Allow) for a method the path does not take."""
+    if found.allowed:
+        failure: errors.SandboxError = errors.MethodNotAllowed(method=method, path=path)
+        return Reply(envelope.failure("B", failure), failure.status, {"Allow": ", ".join(found.allowed)})
+    failure = errors.RouteNotFound(path=path)
+    return Reply(envelope.failure("B", failure), failure.status)
+
+
+async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            if value.isdigit() and int(value) > limit:
+                raise errors.BodyTooLarge(limit=limit)
+            break
+    chunks, size, more = [], 0, True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away
+            raise errors.MalformedBody(reason="the client disconnected before the body was complete")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise errors.BodyTooLarge(limit=limit)
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+class Checks(NamedTuple):
+    """The schemas a route's requests are checked against (None: the route has none)."""
+
+    query: str | None
+    body: str | None
+
+
+def prepare(state: "AppState", route: "Route", scope: Scope, raw: bytes, checks: Checks) -> Call:
+    query_string = scope.get("query_string")
+    query = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)) if query_string else {}
+    headers = header_dict(scope["headers"])
+    call = Call(state, route, None, query, dict(scope.get("path_params") or {}), headers)
+    if route.auth == "basic":
+        call.basic = basic_credentials(headers.get("authorization", ""))
+    elif route.auth in ("partner", "bearer"):
+        call.token = tokens.authenticate(state.store, bearer_value(headers.get("authorization", "")))
+        if route.auth == "partner":
+            partner = headers.get("partnerid")
+            if not partner:
+                raise errors.PartnerHeaderMissing()
+            if partner != call.token.partner_id:
+                raise errors.PartnerMismatch()
+    elif route.auth == "admin" and state.settings.admin_token:
+        if bearer_value(headers.get("authorization", ""), errors.AdminTokenRequired) != state.settings.admin_token:
+            raise errors.AdminTokenRequired()
+
+    opened = unsealed(state, call, scope, raw)
+    if checks.query:
+        state.schemas.check(checks.query, call.query)
+    call.body = parse_body(route.body, headers.get("content-type", ""), raw, opened)
+    if checks.body:
+        state.schemas.check(checks.body, call.body)
+    return call
+
+
+def parse_body(kind: str, content_type: str, raw: bytes, opened: "Opened | None" = None) -> Any:
+    """The body as the endpoint gets it; `opened`: the document unsealed() already decrypted and
+    parsed, so the plaintext is not parsed twice."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    if kind == "none":
+        return None
+    if kind == "raw":  # the endpoint parses it (admin fixtures: YAML or JSON)
+        return raw
+    if kind == "form":
+        if media != FORM:
+            raise errors.UnsupportedMediaType(expected=FORM)
+        try:
+            return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False))
+        except UnicodeDecodeError:
+            raise errors.MalformedBody(reason="form body is not valid UTF-8") from None
+    if media != JSON and not media.endswith("+json"):
+        raise errors.UnsupportedMediaType(expected=JSON)
+    return opened.document if opened is not None else jsonio.loads(raw)
+
+
+class Opened(NamedTuple):
+    """A request body that came sealed: its decrypted JSON document."""
+
+    document: Any
+
+
+def unsealed(state: "AppState", call: Call, scope: Scope, raw: bytes) -> Opened | None:
+    """Encrypted payload mode (crypto.py): with the partner's mode `required` every JSON body, with
+    `optional` an enveloped one, is decrypted with the key of the token's client (and parsed, once),
+    and the reply to it will be sealed; a required-mode call without a body gets a sealed reply too."""
+    mode = encryption_mode(state, call.token)
+    if mode == "off":
+        return None
+    is_json = call.route.body == "json"
+    text = crypto.envelope_text(raw) if is_json and mode == "optional" else None
+    if mode == "optional" and text is None:
+        return None
+    assert call.token is not None
+    client = state.store.clients.get(call.token.client_id)
+    if client is None:
+        raise errors.ResponseEncryptionFailed(reason=f"no client secret for clientId {call.token.client_id}")
+    key = crypto.derive_key(client.client_secret)
+    opened = None
+    if is_json:
+        plaintext = crypto.open_request(raw, key, text)
+        opened = Opened(crypto.parse_plaintext(plaintext))
+        scope[DECRYPTED_BODY] = plaintext
+    scope[RESPONSE_KEY] = key
+    return opened
+
+
+def encryption_mode(state: "AppState", token: AccessToken | None) -> str:
+    """off | optional | required: the partner's own fixture setting, else the global one."""
+    if token is None:
+        return "off"
+    partner = state.store.partners.get(token.partner_id)
+    return partner.encryption if partner is not None and partner.encryption else state.settings.encryption
+
+
+def sealed(scope: Scope, reply: Reply) -> Reply:
+    """The reply as `{"request": "<base64>"}` when unsealed() asked for it; the plaintext is kept
+    in the scope for the journal."""
+    key = scope.get(RESPONSE_KEY)
+    if key is None or reply.media_type != JSON:
+        return reply
+    plaintext = jsonio.dumps(reply.body)
+    scope[DECRYPTED_RESPONSE] = plaintext
+    return Reply({crypto.FIELD: crypto.encrypt(plaintext, key)}, reply.status, reply.headers)
+
+
+def checked(state: "AppState", route: "Route", reply: Reply) -> Reply:
+    """With validate_responses on, a response that breaks its schema is a loud sandbox bug."""
+    schemas = state.schemas
+    body = reply.body
+    if "error" in body if isinstance(body, dict) else False:
+        problem = schemas.response_problem(None, "oauth-error", body)
+    elif isinstance(body, dict) and (body.get("code") == 1 or body.get("response_code") == 1):
+        problem = schemas.response_problem("A" if "code" in body else "B", "error.payload", body)
+    elif route.envelope in ("A", "B") and schemas.has(route.operation + ".payload"):
+        problem = schemas.response_problem(route.envelope, route.operation + ".payload", body)
+    elif schemas.has(route.operation + ".response"):
+        problem = schemas.response_problem(None, route.operation + ".response", body)
+    else:
+        problem = None
+    if problem is None:
+        return reply
+    message = f"sandbox bug: {route.operation} response breaks its schema: {problem}"
+    return Reply({"response_code": 1, "response_message": message, "payload": message}, 500)

@@ -1,0 +1,63 @@
+"""Reading request fields the same way everywhere: aliases the docs use, amounts, fingerprints."""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+from typing import Any, Mapping
+
+from sandbox.contract import jsonio
+from sandbox.state.clock import parse_iso
+from sandbox.domain import errors
+
+# REFERENCE.md §9.1-9.2: both spellings appear in the docs; the first is the canonical one.
+ALIASES = {"uniqueReferenceNum": "uniqueReferenceNumber", "enKashCardId": "enkashCardId"}
+
+
+def first(body: Mapping[str, Any], *names: str) -> Any:
+    for name in names:
+        value = body.get(name)
+        if value is not None:
+            return value
+    return None
+
+
+def amount(value: Any) -> Decimal:
+    """A JSON number as an exact Decimal without an exponent (1E+2 -> 100)."""
+    result = value if isinstance(value, Decimal) else Decimal(value)
+    return result.quantize(Decimal(1)) if result.as_tuple().exponent > 0 else result  # type: ignore[operator]
+
+
+def optional_amount(value: Any) -> Decimal | None:
+    return None if value is None else amount(value)
+
+
+def fingerprint(*parts: Mapping[str, Any]) -> str:
+    """Identity of a request for idempotency: alias-folded, key-order-free, 1 == 1.0."""
+    canonical: dict[str, Any] = {}
+    for part in parts:
+        for key, value in part.items():
+            if value.__class__ in _NUMBERS:  # not bool, whose class is its own
+                value = str(Decimal(value).normalize())  # 11, 11.0 and 11.00 are one amount
+            canonical[ALIASES.get(key, key)] = value
+    return hashlib.blake2b(jsonio.dumps_sorted(canonical), digest_size=12).hexdigest()
+
+
+_NUMBERS = (int, Decimal)
+
+
+def paging(query: Mapping[str, str], default_limit: int = 100, max_limit: int = 1000) -> tuple[int, int]:
+    limit = int(query.get("limit", default_limit))
+    offset = int(query.get("offset", 0))
+    if not 1 <= limit <= max_limit:
+        raise errors.InvalidField(field="limit", problem=f"must be between 1 and {max_limit}")
+    return offset, limit
+
+
+def moment(value: str | None, name: str) -> Any:
+    if value is None:
+        return None
+    try:
+        return parse_iso(value)
+    except ValueError:
+        raise errors.InvalidField(field=name, problem="is not an ISO-8601 date-time") from None

@@ -1,0 +1,227 @@
+"""Reward and incentive allocation endpoints (REFERENCE.md §6.2, §6.3): fields in, payload out."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sandbox.state.clock import iso
+from sandbox.domain import rewards, statements
+from sandbox.domain.rewards import Allocated, Allocation, BulkOutcome, BulkRow
+from sandbox.domain.statements import TransactionQuery
+from sandbox.web.adapter import Call
+from sandbox.state.store import Store
+from sandbox.web.endpoints.fields import amount, fingerprint, first, moment, optional_amount, paging
+
+BULK_ROW = "bulk-create-allocate-points.row"
+BULK_ECHO = ("title", "name", "email", "mobile", "loadAmount", "remarks", "uniqueReferenceNumber")
+
+
+def create_allocate_points(call: Call) -> dict[str, Any]:
+    body: dict[str, Any] = call.body
+    request = Allocation(
+        company_id=body["companyId"],
+        card_account_id=body.get("cardAccountId"),
+        card_id=first(body, "enkashCardId", "enKashCardId"),
+        transaction_type=body["transactionType"],
+        type=body["type"],
+        amount=amount(body["loadAmount"]),
+        reference=first(body, "uniqueReferenceNumber", "uniqueReferenceNum"),
+        fingerprint=fingerprint(body),
+        email=body.get("email"),
+        mobile=body.get("mobile"),
+        title=body.get("title"),
+        first_name=body.get("firstName"),
+        gender=body.get("gender"),
+    )
+    return allocation_payload(rewards.allocate_points(call.store, call.partner_id, request))
+
+
+def allocation_payload(result: Allocated) -> dict[str, Any]:
+    card, user, posting = result.card, result.user, result.posting
+    assert posting is not None
+    return {
+        "enKashCardId": card.card_id,
+        "userId": user.user_id,
+        "cardAccountId": card.card_account_id,
+        "token": card.token,
+        "maskedNumber": card.masked_number,
+        "email": user.email,
+        "mobile": user.mobile,
+        "title": user.title,
+        "firstName": user.first_name,
+        "gender": user.gender,
+        "enkashCardTxnId": posting.id,
+        "pgReferenceNumber": posting.reference,
+        "otbBalance": result.card_balance,
+    }
+
+
+def bulk_create_allocate_points(call: Call) -> dict[str, Any]:
+    query = call.query
+    company_id, card_account_id = query["companyId"], query["cardAccountId"]
+    target = {"companyId": company_id, "cardAccountId": card_account_id}
+    rows = [_bulk_row(call, index, row, target) for index, row in enumerate(call.body)]
+    outcomes = rewards.bulk_allocate(
+        call.store, call.partner_id, company_id, card_account_id,
+        query["isPointsAllocation"] == "true", rows, call.settings.bulk_max_rows,
+    )
+    successes = [_bulk_success(call.store, o, target) for o in outcomes if o.reason is None]
+    failures = [_bulk_failure(o, target) for o in outcomes if o.reason is not None]
+    return {
+        "successBulkEnKashCardCreateDTOs": successes,
+        "failedBulkEnKashCardCreateDTOs": failures,
+        "successCount": len(successes),
+        "failedCount": len(failures),
+        "totalCount": len(outcomes),
+    }
+
+
+def _bulk_row(call: Call, index: int, row: dict[str, Any], target: dict[str, str]) -> BulkRow:
+    problem = call.state.schemas.problem(BULK_ROW, row)
+    load = amount(row["loadAmount"]) if problem is None else Decimal(0)
+    reference = row.get("uniqueReferenceNumber") or ""
+    return BulkRow(index, row, problem, load, reference, fingerprint(row, target) if reference else "")
+
+
+def _bulk_echo(row: BulkRow, target: dict[str, str]) -> dict[str, Any]:
+    echo = {name: row.fields[name] for name in BULK_ECHO if name in row.fields}
+    return {**echo, **target}
+
+
+def _bulk_success(store: Store, outcome: BulkOutcome, target: dict[str, str]) -> dict[str, Any]:
+    allocated = outcome.allocated
+    assert allocated is not None
+    card = allocated.card
+    posting = allocated.posting
+    return {
+        **_bulk_echo(outcome.row, target),
+        "enKashCardId": card.card_id,
+        "userId": card.user_id,
+        "enkashCardTxnId": posting.id if posting else None,
+        "otbBalance": allocated.card_balance if posting else store.balance(card.card_id),
+        "availableBalance": allocated.account_balance if posting else store.balance(card.card_account_id),
+    }
+
+
+def _bulk_failure(outcome: BulkOutcome, target: dict[str, str]) -> dict[str, Any]:
+    return {**_bulk_echo(outcome.row, target), "failureReason": outcome.reason}
+
+
+def card_account_get(call: Call) -> dict[str, Any]:
+    body = call.body
+    view = statements.account_details(call.store, call.partner_id, body["companyId"], body["cardAccountId"])
+    account, primary = view.account, view.account.primary_card
+    return {
+        "cardAccountId": account.card_account_id,
+        "companyId": account.company_id,
+        "companyName": view.company_name,
+        "creditLimit": account.credit_limit,
+        "dynamicLimit": account.dynamic_limit,
+        "usedCreditLimit": account.used_credit_limit,
+        "availableBalance": view.available_balance,
+        "availableCardBalance": view.card_balance,
+        "primaryEnKashCard": None if primary is None else {
+            "enKashCardId": primary.card_id,
+            "userId": primary.user_id,
+            "cardAccountId": account.card_account_id,
+            "token": primary.token,
+            "maskedNumber": primary.masked_number,
+            "expiryMonth": primary.expiry_month,
+        },
+        "totalCards": view.total_cards,
+        "activeCards": view.active_cards,
+        "totalAllocationPoint": account.total_allocation,
+        "totalRedemptionPoint": account.total_redemption,
+        "currentMonthAllocationPoint": view.month_allocation,
+        "currentMonthRedemptionPoint": view.month_redemption,
+    }
+
+
+def search(call: Call) -> dict[str, Any]:
+    body = call.body
+    offset, limit = paging(call.query)
+    found = statements.search_cards(
+        call.store, call.partner_id, body["companyId"], body["cardAccountId"], first(body, "enKashCardId", "enkashCardId"),
+    )
+    store = call.store
+    data = []
+    for card in found[offset: offset + limit]:
+        user = store.users[card.user_id]
+        data.append({
+            "enKashCardId": card.card_id,
+            "userId": user.user_id,
+            "cardAccountId": card.card_account_id,
+            "expiryMonth": card.expiry_month,
+            "expiryYear": card.expiry_year,
+            "email": user.email,
+            "mobile": user.mobile,
+            "title": user.title,
+            "firstName": user.first_name,
+            "gender": user.gender,
+            "token": card.token,
+            "maskedNumber": card.masked_number,
+            "otbBalance": store.balance(card.card_id),
+            "cardStatus": card.status,
+        })
+    return {"recordsCount": len(found), "data": data}
+
+
+def transaction_all(call: Call) -> dict[str, Any]:
+    body = call.body
+    offset, limit = paging(call.query)
+    references = tuple(body.get("pgReferenceNumbers") or ()) + ((body["pgReferenceNumber"],) if body.get("pgReferenceNumber") else ())
+    txn_ids = tuple(body.get("enKashTransactionIds") or ()) + ((body["enKashTransactionId"],) if body.get("enKashTransactionId") else ())
+    query = TransactionQuery(
+        company_id=body["companyId"],
+        card_account_id=body["cardAccountId"],
+        card_id=first(body, "enKashCardId", "enkashCardId"),
+        user_id=body.get("userId"),
+        references=references,
+        transaction_ids=txn_ids,
+        direction=body.get("cardTransactionType"),
+        amount_from=optional_amount(body.get("amountFrom")),
+        amount_to=optional_amount(body.get("amountTo")),
+        date_from=moment(body.get("txnDateFrom"), "txnDateFrom"),
+        date_to=moment(body.get("txnDateTo"), "txnDateTo"),
+        status=body.get("status"),
+        holder_name=body.get("cardHolderName"),
+    )
+    store = call.store
+    total, page = statements.transactions(store, call.partner_id, query, offset, limit)
+    company_name = store.companies[query.company_id].name
+    data = []
+    for txn in page:
+        card, posting = txn.card, txn.posting
+        when = iso(posting.at)
+        data.append({
+            "enKashCardTransactionId": posting.id,
+            "maskedCard": card.masked_number,
+            "enkashCardId": card.card_id,
+            "userId": card.user_id,
+            "cardHolderName": store.users[card.user_id].first_name,
+            "companyName": company_name,
+            "companyId": query.company_id,
+            "cardAccountId": card.card_account_id,
+            "principalAmount": txn.amount,
+            "balance": txn.balance_after,
+            "pgReferenceNumber": posting.reference or None,
+            "description": _DESCRIPTIONS.get(posting.kind, posting.kind),
+            "currency": "INR",
+            "cardTransactionType": txn.direction,
+            "status": "SUCCESS",
+            "type": _TYPES.get(posting.kind, posting.kind),
+            "createdOn": when,
+            "txnDate": when,
+            "modifiedOn": when,
+        })
+    return {"recordsCount": total, "data": data}
+
+
+_TYPES = {"SEED": "ALLOCATE_POINT", "REDEEM": "SALE"}
+_DESCRIPTIONS = {
+    "ALLOCATE_POINT": "Points allocated",
+    "UNALLOCATE_POINT": "Points unallocated",
+    "SEED": "Opening balance",
+    "REDEEM": "Points redeemed",
+}

@@ -1,0 +1,170 @@
+"""The request journal: the last N requests and their responses, for debugging a partner's
+integration (like WireMock's /__admin/requests). A bounded ring buffer: memory stays flat
+however long the sandbox runs; bodies are kept up to a byte limit each.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from datetime import datetime, timezone
+from fnmatch import fnmatchcase
+from typing import Any, NamedTuple
+
+from sandbox.state.clock import iso
+
+# Where a partner's own reference for a request sits in its body (REFERENCE.md §6.2, §6.3, coins)
+_REFERENCE = re.compile(rb'"(?:uniqueReferenceNumber|uniqueReferenceNum|requestId)"\s*:\s*(?:"((?:[^"\\]|\\.)*)"|(-?[0-9]+))')
+_HIDDEN_HEADERS = ("authorization",)
+
+
+class Entry:
+    """One exchange. The hot path only stores references to what the server already built (raw
+    header lists, body bytes, a float wall time); describe() decodes and formats them when
+    someone reads the journal, which is rare next to the requests that fill it."""
+
+    __slots__ = (
+        "seq", "request_id", "method", "path", "query", "request_headers", "request_body", "request_size",
+        "sandbox_time", "wall_time", "status", "response_headers", "response_body", "response_size",
+        "latency_ms", "fault", "decrypted_body", "decrypted_response",
+    )
+
+    def __init__(
+        self, seq: int, request_id: str, method: str, path: str, query: bytes,
+        request_headers: list[tuple[bytes, bytes]], sandbox_time: datetime, wall_time: float,
+    ) -> None:
+        self.seq, self.request_id, self.method, self.path, self.query = seq, request_id, method, path, query
+        self.request_headers = request_headers  # raw, as on the wire; shown masked by describe()
+        self.sandbox_time, self.wall_time = sandbox_time, wall_time  # wall time: seconds since the epoch
+        self.request_body, self.request_size = b"", 0  # the body cut at the journal's limit, and its whole size
+        self.status = 0  # 0: no response was sent (a fault dropped the connection, or a crash)
+        self.response_headers: list[tuple[bytes, bytes]] = []
+        self.response_body, self.response_size = b"", 0
+        self.latency_ms = 0.0
+        self.fault: str | None = None  # what the fault layer or a magic value did, in words
+        self.decrypted_body: bytes | None = None  # encrypted payload mode: the request as the endpoint saw it
+        self.decrypted_response: bytes | None = None  # ... and the response before it was sealed
+
+    @property
+    def partner(self) -> str:
+        return next((value.decode("latin-1") for name, value in self.request_headers if name.lower() == b"partnerid"), "")
+
+    def references(self) -> set[str]:
+        """Partner references in the request (wire and decrypted bodies)."""
+        return {
+            (m.group(1) or m.group(2) or b"").decode("utf-8", "replace")
+            for body in (self.request_body, self.decrypted_body or b"")
+            for m in _REFERENCE.finditer(body)
+        }
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "requestId": self.request_id,
+            "method": self.method,
+            "path": self.path,
+            "query": self.query.decode("latin-1"),
+            "partnerId": self.partner or None,
+            "status": self.status,
+            "latencyMs": round(self.latency_ms, 3),
+            "fault": self.fault,
+            "sandboxTime": iso(self.sandbox_time),
+            "wallTime": iso(datetime.fromtimestamp(self.wall_time, timezone.utc)),
+            "request": _message(self.request_headers, self.request_body, self.request_size, self.decrypted_body),
+            "response": _message(self.response_headers, self.response_body, self.response_size, self.decrypted_response),
+        }
+
+
+def kept(held: bytes, chunk: bytes, limit: int) -> bytes:
+    """What a body keeps after one more chunk: the bytes up to the journal's limit (no copy while
+    a one-chunk body fits, as nearly every body does)."""
+    if not held:
+        return chunk if len(chunk) <= limit else chunk[:limit]
+    return held + chunk[: limit - len(held)] if len(held) < limit else held
+
+
+def _message(headers: list[tuple[bytes, bytes]], body: bytes, size: int, decrypted: bytes | None) -> dict[str, Any]:
+    shown: dict[str, Any] = {
+        "headers": visible_headers(headers), "body": body.decode("utf-8", errors="replace"),
+        "bodySize": size, "bodyTruncated": size > len(body),
+    }
+    if decrypted is not None:
+        shown["decryptedBody"] = decrypted.decode("utf-8", "replace")
+    return shown
+
+
+class Filter(NamedTuple):
+    """Which entries a journal query wants; every given criterion must match."""
+
+    path: str | None = None  # exact, or a glob with *
+    status: str | None = None  # 200, or a class like 4xx
+    reference: str | None = None
+    partner: str | None = None
+    method: str | None = None
+
+    def matches(self, entry: Entry) -> bool:
+        if self.method and entry.method != self.method.upper():
+            return False
+        if self.path and not (entry.path == self.path or ("*" in self.path and fnmatchcase(entry.path, self.path))):
+            return False
+        if self.status and not _status_matches(entry.status, self.status):
+            return False
+        if self.partner and entry.partner != self.partner:
+            return False
+        return not self.reference or self.reference in entry.references()
+
+
+def _status_matches(status: int, wanted: str) -> bool:
+    if wanted.lower().endswith("xx"):
+        return str(status)[:1] == wanted[:1]
+    return str(status) == wanted
+
+
+class Journal:
+    def __init__(self, size: int, body_limit: int) -> None:
+        self.body_limit = body_limit
+        self._entries: deque[Entry] = deque(maxlen=max(size, 0))
+        self._sequence = 0
+
+    def next_seq(self) -> int:
+        self._sequence += 1
+        return self._sequence
+
+    def record(self, entry: Entry) -> None:
+        self._entries.append(entry)
+
+    def select(self, wanted: Filter, limit: int | None = None) -> list[Entry]:
+        """Matching entries, newest first."""
+        found = []
+        for entry in reversed(self._entries):
+            if wanted.matches(entry):
+                found.append(entry)
+                if limit is not None and len(found) >= limit:
+                    break
+        return found
+
+    def count(self, wanted: Filter) -> int:
+        return sum(1 for entry in self._entries if wanted.matches(entry))
+
+    def clear(self) -> int:
+        dropped = len(self._entries)
+        self._entries.clear()
+        return dropped
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def capacity(self) -> int:
+        return self._entries.maxlen or 0
+
+
+def visible_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Headers for the journal, credentials masked to their scheme."""
+    shown: dict[str, str] = {}
+    for key, value in raw:
+        name, text = key.decode("latin-1").lower(), value.decode("latin-1")
+        if name in _HIDDEN_HEADERS:
+            text = text.split(" ", 1)[0] + " ***" if " " in text else "***"
+        shown[name] = text
+    return shown
