@@ -259,6 +259,25 @@ def balances(session: Session) -> None:
                 move, account_read)
 
 
+@check("bulk upload", "balances")
+def bulk_upload(session: Session) -> None:
+    partner = session.partner
+    available, _, _ = account_numbers(partner)
+    rows = []
+    for amount in (D("2"), D("3.5")):
+        holder = session.ids.holder()
+        rows.append({"title": "Mr", "name": holder["firstName"], "email": holder["email"], "mobile": holder["mobile"],
+                     "loadAmount": partner.magic.amount(amount), "uniqueReferenceNumber": session.ids.reference("B")})
+    answer = partner.post("bulk-create-allocate-points-json", rows, params=dict(partner.scope, isPointsAllocation="true"))
+    made = answer.payload.get("successBulkEnKashCardCreateDTOs", []) if answer.ok else []
+    require(answer.ok and len(made) == 2, "balances", f"a bulk upload of two new holders credited {len(made)} of them", answer)
+    for row, sent in zip(made, rows):
+        balance, search = partner.balance_of(row["enKashCardId"])
+        require(balance == sent["loadAmount"], "balances", f"a bulk row of {sent['loadAmount']} left its card holding {balance}", answer, search)
+    after, _, read = account_numbers(partner)
+    require(after == available - D("5.5"), "balances", f"a bulk upload of 2 + 3.5 moved availableBalance {available} -> {after}", answer, read)
+
+
 # --- idempotency -------------------------------------------------------------------------------------
 @check("replayed reference", "idempotent-reference")
 def idempotent_reference(session: Session) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import threading
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -106,6 +107,7 @@ class Mutant:
     spec: dict[str, Any]
     proxy: "MutatingProxy"
     memory: dict[str, Any] = field(default_factory=dict)
+    first_wrong: float | None = None  # time.monotonic() of the first answer the bug changed
 
     @property
     def id(self) -> str:
@@ -115,10 +117,26 @@ class Mutant:
         wanted = self.spec.get("operations") or ([self.spec["operation"]] if "operation" in self.spec else None)
         return wanted is None or call.operation in wanted
 
+    READS_THE_REQUEST = {"stale-balance", "drop-request-field", "fresh-key-on-repeat", "fresh-key-on-refusal", "repeat-success",
+                         "fund-on-insufficient", "fake-success-on-insufficient", "charge-twice"}
+
     async def handle(self, call: Call, forward: Forward) -> Answer:
-        if not self.applies(call) or (call.method != "GET" and not isinstance(call.body, dict)):
-            return await forward(call)  # bugs live in the handling of well-formed requests
-        return await getattr(self, "kind_" + self.spec["kind"].replace("-", "_"))(call, forward)
+        """The kind's rewrite; the first time it changes what the partner sees is noted (`first_wrong`)."""
+        if not self.applies(call) or (self.spec["kind"] in self.READS_THE_REQUEST and not isinstance(call.body, dict)):
+            return await forward(call)  # these bugs live in the handling of well-formed requests
+        sent = jsonio.dumps(call.body)
+        upstream: list[tuple[bytes, int, bytes]] = []
+
+        async def watched(forwarded: Call) -> Answer:
+            answer = await forward(forwarded)
+            upstream.append((jsonio.dumps(forwarded.body), answer.status, jsonio.dumps(answer.body)))
+            return answer
+
+        answer = await getattr(self, "kind_" + self.spec["kind"].replace("-", "_"))(call, watched)
+        honest = len(upstream) == 1 and upstream[0] == (sent, answer.status, jsonio.dumps(answer.body))
+        if not honest and self.first_wrong is None:
+            self.first_wrong = time.monotonic()
+        return answer
 
     # answer rewrites
     async def kind_rename_field(self, call: Call, forward: Forward) -> Answer:

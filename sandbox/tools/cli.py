@@ -11,6 +11,7 @@ from dataclasses import fields
 from typing import Any, Sequence
 
 from sandbox.settings import Settings, coerce
+from sandbox.tools import contract
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
         tool = commands.add_parser(name, help=what, description=what + " (AES-128-ECB, key from the client secret)")
         tool.add_argument("--secret", required=True, help="the OAuth client secret whose key is used")
         tool.add_argument("data", nargs="?", help="the input (default: read stdin); surrounding whitespace is ignored")
+    contract.add_parser(commands)
     return parser
 
 
@@ -50,6 +52,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "contract":
+        return contract.run(args)
     if args.command in ("encrypt", "decrypt"):
         return crypt(args.command, args.secret, sys.stdin.read() if args.data is None else args.data)
     try:
