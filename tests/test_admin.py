@@ -46,13 +46,13 @@ def state_at_rest(http: httpx.Client) -> dict[str, object]:
 # --- reset -------------------------------------------------------------------------------------
 def test_reset_restores_fixtures_and_reports_seed(http, docs_partner):
     assert docs_partner.allocate(**new_user()).json()["code"] == 0
-    assert http.get("/__sandbox/health").json()["state"]["users"] == 6
+    assert http.get("/__sandbox/health").json()["state"]["users"] == 7
     response = http.post("/__sandbox/reset")
     assert response.status_code == 200
     body = response.json()
     assert (body["status"], body["seed"]) == ("reset", 7)
     state = body["state"]  # other modules may add counters; these must hold
-    assert (state["partners"], state["companies"], state["accounts"], state["users"], state["cards"]) == (2, 5, 6, 5, 3)
+    assert (state["partners"], state["companies"], state["accounts"], state["users"], state["cards"]) == (2, 5, 8, 6, 4)
 
 
 def test_reset_with_a_new_seed_changes_generated_ids_reproducibly(http, docs_partner):

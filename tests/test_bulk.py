@@ -44,11 +44,11 @@ def test_bulk_creates_users_and_credits_them(other_partner):
 def test_points_allocation_false_credits_only_new_users(other_partner):
     payload_of(bulk(other_partner, [row(1)]))
     result = payload_of(bulk(other_partner, [row(1, 30), row(2, 40)], points="false"))
-    assert (result["successCount"], result["failedCount"]) == (1, 1)
-    assert result["successBulkEnKashCardCreateDTOs"][0]["mobile"] == "6836111102"
-    failure = result["failedBulkEnKashCardCreateDTOs"][0]
-    assert failure["mobile"] == "6836111101"
-    assert failure["failureReason"] == "User already exists; isPointsAllocation is false, so no points were allocated"
+    # api-9796906: "no points will be allocated to the existing users"; not a failure reason it lists
+    assert (result["successCount"], result["failedCount"]) == (2, 0)
+    existing, new = result["successBulkEnKashCardCreateDTOs"]
+    assert (existing["mobile"], existing["enkashCardTxnId"], existing["otbBalance"]) == ("6836111101", None, 100)
+    assert (new["mobile"], new["otbBalance"]) == ("6836111102", 40)
     assert other_partner.account(OTHER_COMPANY, OTHER_ACCOUNT)["availableBalance"] == 500000 - 100 - 40
 
 
@@ -102,8 +102,8 @@ def test_account_level_refusals(other_partner, account, status, message):
     ("params", "body", "status", "message"),
     [
         ({"isPointsAllocation": None}, [{}], 400, "isPointsAllocation is required"),
-        ({"isPointsAllocation": "yes"}, [{}], 422, "isPointsAllocation must be one of true, false"),
-        ({"companyId": None}, [{}], 400, "companyId is required"),
+        ({"isPointsAllocation": "maybe"}, [{}], 422, "isPointsAllocation has an invalid format"),
+        ({"companyId": None}, [{}], 422, "Company Id is required if it is an Enkash User"),
         ({}, [], 422, "body must have at least 1 items"),
         ({}, {"rows": []}, 422, "body must be a JSON array"),
         ({}, [{}, "not an object"], 422, "body[1] must be a JSON object"),

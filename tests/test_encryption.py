@@ -1,4 +1,4 @@
-"""Encrypted payload mode (REFERENCE.md §4) over real HTTP: known vectors, an independent AES
+"""Encrypted payload mode (docs/enkash-api.md#encryption) over real HTTP: known vectors, an independent AES
 implementation in this file (cryptography's raw cipher with hand-made PKCS7 padding, checked
 against FIPS-197 and vectors made with the openssl CLI), every error case, and full flows."""
 

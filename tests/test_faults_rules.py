@@ -165,7 +165,7 @@ def test_the_same_seed_fires_the_same_faults_in_the_same_order(http):
 
 # --- every kind through a rule ------------------------------------------------------------------
 def test_token_faults_on_the_next_n_calls(http, docs_partner):
-    arm(http, fault="token=expired", path=PARTNER_PATH + "/*", times=2)
+    arm(http, fault="token=invalid", path=PARTNER_PATH + "/*", times=2)
     assert statuses(docs_partner, 3) == [401, 401, 200]
 
 

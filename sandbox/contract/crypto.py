@@ -1,4 +1,4 @@
-"""Encrypted payload mode (REFERENCE.md §4): AES-128-ECB, PKCS5/PKCS7 padding, Base64, key =
+"""Encrypted payload mode (docs/enkash-api.md#encryption): AES-128-ECB, PKCS5/PKCS7 padding, Base64, key =
 first 16 bytes of SHA-256(client secret, UTF-8), wire body `{"request": "<base64>"}` both ways.
 
 Pure functions, no HTTP: the adapter (sandbox/web/adapter.py), the CLI and partners' own code all use these, so

@@ -1,4 +1,4 @@
-"""The two documented response envelopes (REFERENCE.md §2.2), the one place a failure becomes a
+"""The two documented response envelopes (docs/enkash-api.md#envelopes), the one place a failure becomes a
 reply (SandboxError -> status, body, headers), and the one function that writes a reply to ASGI."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def success(envelope: str, payload: Any) -> dict[str, Any]:
 
 def error_variant(error_envelope: str, route_envelope: str) -> str:
     """The envelope a failure is written in: the route's own (A or B) under the setting
-    error_envelope=endpoint, else B (REFERENCE.md §2.2)."""
+    error_envelope=endpoint, else B (docs/enkash-api.md#envelopes)."""
     return route_envelope if error_envelope == "endpoint" and route_envelope in ("A", "B") else "B"
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from sandbox.domain.errors import MalformedBody
+from sandbox.state.ledger import canonical
 
 
 def _no_constants(name: str) -> Any:
@@ -73,19 +74,28 @@ def _refuse_lone_surrogates(value: Any) -> None:
                 raise MalformedBody(reason="a string holds an unpaired UTF-16 surrogate escape") from None
 
 
+def number_text(value: Decimal) -> str:
+    """A Decimal as EnKash prints numbers (898138, 92415.44, 11): exact digits, no exponent, no
+    trailing zeros, no point in an integer, whatever scale the value arrived with (11.0, 1E+1)."""
+    text = str(value)
+    if "E" in text or text[-1] == "0" and "." in text or text == "-0":
+        text = format(canonical(value), "f")
+    return text
+
+
 def _fragment(value: Any) -> Any:
     if isinstance(value, Decimal) and value.is_finite():
-        return orjson.Fragment(str(value))  # the Decimal's own digits, as simplejson writes them
+        return orjson.Fragment(number_text(value))
     raise TypeError
 
 
 def dumps(value: Any) -> bytes:
-    """Compact UTF-8 JSON with Decimals as exact numbers. orjson first; simplejson (the
-    reference) for what orjson refuses, such as integers beyond 64 bits."""
+    """Compact UTF-8 JSON with Decimals as exact numbers in EnKash's form (number_text). orjson
+    first; simplejson (the reference) for what orjson refuses, such as integers beyond 64 bits."""
     try:
         return orjson.dumps(value, default=_fragment, option=_ORJSON)
     except TypeError:
-        return _reference_encoder(sort_keys=False).encode(value).encode("utf-8")
+        return _reference_encoder(sort_keys=False).encode(_canonical_tree(value)).encode("utf-8")
 
 
 def dumps_sorted(value: Any) -> bytes:
@@ -93,7 +103,20 @@ def dumps_sorted(value: Any) -> bytes:
     try:
         return orjson.dumps(value, default=_fragment, option=_ORJSON | orjson.OPT_SORT_KEYS)
     except TypeError:
-        return _reference_encoder(sort_keys=True).encode(value).encode("utf-8")
+        return _reference_encoder(sort_keys=True).encode(_canonical_tree(value)).encode("utf-8")
+
+
+def _canonical_tree(value: Any) -> Any:
+    """The value with every finite Decimal as simplejson RawJSON in number_text's form."""
+    import simplejson
+
+    if isinstance(value, Decimal) and value.is_finite():
+        return simplejson.RawJSON(number_text(value))
+    if isinstance(value, dict):
+        return {k: _canonical_tree(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_canonical_tree(v) for v in value]
+    return value
 
 
 @functools.cache

@@ -21,20 +21,23 @@ if TYPE_CHECKING:
 
 NOT_COMPONENTS = ("fixtures.schema",)  # schema files that describe no HTTP message
 
-# Failures any route can answer with (REFERENCE.md §2.3 and errors.py); 401/403 come with auth.
+# Failures a route can answer with (EnKash's status table, https://docs.enkash.com/doc-1038569, and
+# errors.py). Which ones a route lists follows from its auth, body, query and path (_error_statuses);
+# tests/test_openapi.py produces every listed status over HTTP and checks nothing else comes back.
 ERRORS: dict[str, str] = {
     "400": "Malformed body, missing field or header",
     "401": "Missing, invalid or expired credentials",
     "403": "partnerId does not match the access token",
     "404": "A referenced record does not exist (for this partner)",
-    "409": "Conflicting request (e.g. a reference reused for a different request)",
-    "413": "Request body or bulk upload too large",
+    "413": "Request body (on any route) or bulk upload too large",
     "415": "Wrong Content-Type",
     "422": "A field has an invalid value, or the request breaks a business rule",
     "429": "Rate limited (injected by a fault rule)",
     "5XX": "Server error (only ever injected by a fault rule; any other is a sandbox bug)",
 }
-_AUTH_ERRORS = {"basic": ("401",), "partner": ("401", "403"), "bearer": ("401",), "admin": ("401",), "none": ()}
+_AUTH_ERRORS = {"basic": ("401",), "partner": ("400", "401", "403"), "bearer": ("401",), "admin": ("401",), "none": ()}
+# settings under which an operation also answers in the other envelope: {operation: (setting, value, envelope)}
+_OTHER_ENVELOPE = {"search": ("user_details", "object", "B")}
 _PATH_PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
 
 
@@ -118,9 +121,12 @@ def request_body(route: "Route", schemas: Schemas) -> dict[str, Any] | None:
 def success_schema(route: "Route", settings: Settings, schemas: Schemas) -> dict[str, Any] | None:
     payload = route.operation + ".payload"
     if route.envelope in ("A", "B") and schemas.has(payload):
-        success = schemas.enveloped(route.envelope, payload)
-        # business failures are HTTP 200 with code 1 (REFERENCE.md §2.3)
-        return {"anyOf": [success, _ref(failure_component(route, settings))]}
+        successes = [schemas.enveloped(route.envelope, payload)]
+        other = _OTHER_ENVELOPE.get(route.operation)
+        if other is not None and getattr(settings, other[0]) == other[1]:
+            successes.append(schemas.enveloped(other[2], payload))
+        # business failures are HTTP 200 with code 1 (EnKash's failure example, doc-1038569)
+        return {"anyOf": [*successes, _ref(failure_component(route, settings))]}
     whole = route.operation + ".response"
     if not schemas.has(whole):
         return None
@@ -152,15 +158,20 @@ def _is_text(schema: dict[str, Any], schemas: Schemas) -> bool:
 
 
 def _error_statuses(route: "Route", settings: Settings, schemas: Schemas) -> list[str]:
+    """What the route can answer besides success: auth, body, query and path each bring theirs;
+    EnKash's routes refer to records (404) and pass the fault layer (429, 5XX), the sandbox's do not."""
     auth = "none" if route.auth == "admin" and not settings.admin_token else route.auth
-    has_input = route.body != "none" or "{" in route.path or schemas.has(route.operation + ".query")
-    wanted = {"429", "5XX", *_AUTH_ERRORS[auth]}
-    if has_input:
-        wanted |= {"400", "404", "422"}
-    if route.auth == "partner":
-        wanted |= {"404", "409"}
-    if route.body != "none":
-        wanted |= {"413", "415"}
+    wanted = {"413", *_AUTH_ERRORS[auth]}  # any request may carry a body, and every body is bounded
+    if route.body in ("json", "form", "raw"):
+        wanted |= {"400", "422"} | ({"415"} if route.body != "raw" else set())
+    query = route.operation + ".query"
+    if schemas.has(query):
+        wanted |= {"422", *(("400",) if schemas.get(query).get("required") else ())}
+    enkash = route.source != "sandbox"
+    if "{" in route.path or (enkash and route.auth in ("partner", "bearer")):
+        wanted.add("404")
+    if enkash:
+        wanted |= {"429", "5XX"}
     return [status for status in ERRORS if status in wanted]
 
 

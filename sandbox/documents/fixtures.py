@@ -14,7 +14,9 @@ import yaml
 
 from sandbox.contract import schemas
 from sandbox.state.clock import parse_iso
-from sandbox.domain import cards, coins
+from sandbox.domain import cards, coins, rewards
+from sandbox.domain.errors import SandboxError
+from sandbox.state.ledger import LedgerError
 from sandbox.state.store import POINT, WORLD, CardAccount, CoinConfig, Company, Login, OAuthClient, Partner, PrimaryCard, Promotion, Store, User
 
 _SCHEMA_PATH = schemas.SCHEMA_DIR / "fixtures.schema.json"
@@ -181,6 +183,14 @@ def _add_account(store: Store, company_id: str, doc: dict[str, Any], source: str
         card = cards.issue(store, user, account_id, card_id=card_id, token=card_doc.get("token"))
         card.status = card_doc.get("status", "ACTIVE")
         _seed(store, card.card_id, _amount(card_doc.get("otbBalance")), f"fixture {card_where}")
+        for t, txn in enumerate(card_doc.get("transactions", [])):
+            try:  # through the allocation rule: balances, counters and references as a request would leave them
+                rewards.fixture_transaction(
+                    store, store.companies[company_id].partner_id, card, txn["transactionType"], _amount(txn["amount"]),
+                    txn.get("status", rewards.SUCCESS), txn.get("uniqueReferenceNumber", ""),
+                )
+            except (SandboxError, LedgerError) as failure:
+                raise FixtureError(source, f"{card_where}.transactions[{t}]", str(failure)) from None
 
 
 def _seed(store: Store, account: str, amount: Decimal, memo: str) -> None:

@@ -7,7 +7,7 @@ from sandbox.state.store import Card, Store, User
 
 def masked_number(mobile: str) -> str:
     """Reward cards show 12 X's and the last four digits, which match the holder's mobile
-    in the one documented example (REFERENCE.md §5, inference from one data point)."""
+    in the one documented example (docs/enkash-api.md#values, inference from one data point)."""
     return "XXXX XXXX XXXX " + (mobile[-4:] if len(mobile) >= 4 else mobile.rjust(4, "0"))
 
 

@@ -1,4 +1,4 @@
-"""EnKash coins (REFERENCE.md §6.4): event configurations, allocation, FIFO lots, expiry, spend.
+"""EnKash coins (docs/enkash-api.md#coins): event configurations, allocation, FIFO lots, expiry, spend.
 
 Coins are whole numbers held in the ledger (unit COIN): a user's account `coin:<userId>` and the
 system accounts issued/expired/spent, so the COIN total is always zero. Lots record which coins
@@ -106,6 +106,7 @@ class CoinAllocation(NamedTuple):
     request_id: str
     user_id: str
     fingerprint: str
+    replay: bool = True  # duplicate_reference=refuse: False, every repeat is refused
 
 
 class CoinsAllocated(NamedTuple):
@@ -116,6 +117,8 @@ class CoinsAllocated(NamedTuple):
 def allocate_coins(store: Store, partner_id: str, request: CoinAllocation) -> CoinsAllocated:
     first = store.ledger.by_reference(scope(partner_id), request.request_id)
     if first is not None:
+        if not request.replay:
+            raise errors.RequestIdReused(request_id=request.request_id)
         if first.fingerprint != request.fingerprint:
             raise errors.DuplicateRequestId(request_id=request.request_id)
         return CoinsAllocated(first, replayed=True)

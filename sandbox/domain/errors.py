@@ -1,6 +1,6 @@
 """Every failure the sandbox answers with, as one class each; the only place messages live.
 
-`status` is the HTTP status; business failures are HTTP 200 with code 1 (REFERENCE.md §2.2-2.3).
+`status` is the HTTP status; business failures are HTTP 200 with code 1 (docs/enkash-api.md#envelopes, #statuses).
 """
 
 from __future__ import annotations
@@ -48,6 +48,11 @@ class RouteNotFound(SandboxError):
     status, message = 404, "No API at {path}"
 
 
+class RouteOutOfScope(RouteNotFound):
+    # a path EnKash serves but the sandbox does not (sandbox/web/out-of-scope.yaml)
+    message = "{method} {path} is EnKash's {name} ({source}), which this sandbox does not emulate"
+
+
 class MethodNotAllowed(SandboxError):
     status, message = 405, "Method {method} is not allowed on {path}"
 
@@ -77,7 +82,7 @@ class AdminTokenRequired(SandboxError):
     status, message = 401, "This sandbox needs its admin token for /__sandbox/ calls"
 
 
-# --- OAuth token endpoint (plain OAuth error bodies, REFERENCE.md §3) ---------------------------
+# --- OAuth token endpoint (plain OAuth error bodies, docs/enkash-api.md#auth-1) ------------------------
 class OAuthError(SandboxError):
     status, error = 400, "invalid_request"
 
@@ -98,13 +103,21 @@ class UnsupportedGrant(OAuthError):
     status, error, message = 400, "unsupported_grant_type", "Unsupported grant type: {grant}"
 
 
+class InvalidRefreshToken(OAuthError):  # Spring's DefaultTokenServices texts
+    status, error, message = 400, "invalid_grant", "Invalid refresh token: {value}"
+
+
+class RefreshTokenExpired(OAuthError):
+    status, error, message = 401, "invalid_token", "Invalid refresh token (expired): {value}"
+
+
 class OAuthBadRequest(OAuthError):
     status, error, message = 400, "invalid_request", "{reason}"
 
 
 # --- entities ------------------------------------------------------------------------------
 class CardAccountNotFound(SandboxError):
-    # Bulk page's documented 404 text (REFERENCE.md RWD-2); used for every account lookup.
+    # Bulk page's documented 404 text (docs/enkash-api.md#rwd-2); used for every account lookup.
     status, message = 404, "Card account not found for companyId: {company_id} and cardAccountId: {card_account_id}"
 
 
@@ -149,13 +162,29 @@ class DuplicateReference(SandboxError):
     status, code, message = 200, 1, "Duplicate uniqueReferenceNumber {reference}: it was already used for a different request"
 
 
-# --- bulk upload (documented 422s, REFERENCE.md RWD-2) ------------------------------------------
+class ReferenceReused(SandboxError):  # duplicate_reference=refuse: every repeat, even of the same request
+    status, code, message = 200, 1, "Duplicate uniqueReferenceNumber {reference}: it was already used"
+
+
+# --- bulk upload (documented 422s, docs/enkash-api.md#rwd-2) -----------------------------------------
 class PrimaryCardMissing(SandboxError):
     status, message = 422, "Primary Enkash card is not present. So bulk upload cannot be done"
 
 
 class PrimaryCardKycPending(SandboxError):
     status, message = 422, "KYC is not uploaded or under review for the primary card. So bulk upload cannot be done"
+
+
+class CompanyIdRequired(SandboxError):
+    status, message = 422, "Company Id is required if it is an Enkash User"
+
+
+class BinTypeNotMapped(SandboxError):
+    status, message = 422, "Bin Type is not mapped on PlanMaster"
+
+
+class ForeignCardAccount(SandboxError):
+    status, message = 422, "Card Account does not exist for this partner"
 
 
 class TooManyRows(SandboxError):
@@ -167,7 +196,7 @@ class SandboxRequestInvalid(SandboxError):
     status, message = 400, "{reason}"
 
 
-# --- Point Management: EnKash coins (REFERENCE.md §6.4) -------------------------------------------
+# --- Point Management: EnKash coins (docs/enkash-api.md#coins) -----------------------------------------
 class CoinConfigNotFound(SandboxError):
     status, message = 404, "Coin configuration not found for coinConfigId: {coin_config_id}"
 
@@ -188,11 +217,15 @@ class DuplicateRequestId(SandboxError):
     status, code, message = 200, 1, "Duplicate requestId {request_id}: it was already used for a different request"
 
 
+class RequestIdReused(SandboxError):  # duplicate_reference=refuse
+    status, code, message = 200, 1, "Duplicate requestId {request_id}: it was already used"
+
+
 class InsufficientCoins(SandboxError):
     status, message = 422, "Insufficient coins: userId {user_id} has {balance}, the spend needs {coins}"
 
 
-# --- encrypted payload mode (REFERENCE.md §4: the Payouts error list, assumed for Rewards) -----
+# --- encrypted payload mode (docs/enkash-api.md#encryption: the Payouts error list, assumed for Rewards) -----
 class PayloadEncryptionError(SandboxError):
     """Base of the three documented encryption failures; details["reason"] says what was wrong."""
 

@@ -2,7 +2,8 @@
 
 Every rule is checked before anything is written, so a rejected call changes nothing; the one
 write is a single ledger posting. A `uniqueReferenceNumber` is bound to the partner's first
-request with it: the same request again replays the first result, a different one is refused.
+request with it: the same request again replays the first result (or, with the policy's
+`replay` off, is refused like any repeat), a different one is refused.
 """
 
 from __future__ import annotations
@@ -12,24 +13,38 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Iterable, NamedTuple
 
-from sandbox.state.ledger import Posting
+from sandbox.state.ledger import Posting, canonical
 from sandbox.state.store import POINT, REDEEMED, WORLD, Card, CardAccount, SsoGrant, Store, User
 from sandbox.domain import cards, errors
 
 CREDIT, DEBIT = "CR", "DR"
 ALLOCATE, UNALLOCATE = "ALLOCATE_POINT", "UNALLOCATE_POINT"
 _TYPE_FOR = {CREDIT: ALLOCATE, DEBIT: UNALLOCATE}
-NEW_USER_FIELDS = ("email", "mobile", "title", "firstName", "gender")
+# a new user needs what api-9796905 marks required; a top-up or debit only a card (doc-1039425)
+NEW_USER_FIELDS = ("companyId", "email", "mobile", "title", "firstName", "gender", "uniqueReferenceNumber")
+SUCCESS, REVERSAL = "SUCCESS", "REVERSAL"
+
+
+class RewardPolicy(NamedTuple):
+    """The settings that choose between readings of the docs (docs/fidelity.md)."""
+
+    replay: bool = True  # a repeated reference with the same body replays; False: refused (code 1)
+    skip_existing: bool = True  # bulk isPointsAllocation=false: an existing holder is a success row, no points
+    foreign_account_422: bool = True  # bulk on another partner's account: the documented 422, else the 404
+    plan_master_bins: tuple[str, ...] = ("200401",)  # BINs mapped on the plan master (bulk's 422)
+
+
+DEFAULT_POLICY = RewardPolicy()
 
 
 class Allocation(NamedTuple):
-    company_id: str
+    company_id: str | None  # a top-up or debit by card id may leave it out (doc-1039425)
     card_account_id: str | None
     card_id: str | None
     transaction_type: str
     type: str
     amount: Decimal
-    reference: str
+    reference: str  # "" when none was sent (allowed on a top-up or debit)
     fingerprint: str
     email: str | None = None
     mobile: str | None = None
@@ -57,28 +72,34 @@ class Allocated(NamedTuple):
 
 
 # --- lookups shared by every endpoint --------------------------------------------------------
-def account_of(store: Store, partner_id: str, company_id: str, card_account_id: str) -> CardAccount:
-    account = store.account_of_partner(partner_id, company_id, card_account_id)
+def account_of(store: Store, partner_id: str, company_id: str | None, card_account_id: str) -> CardAccount:
+    """The partner's account; without a company id (a top-up, doc-1039425) the account's own."""
+    found = store.accounts.get(card_account_id)
+    company = company_id if company_id is not None else (found.company_id if found else "")
+    account = store.account_of_partner(partner_id, company, card_account_id)
+    if account is None and company_id is None:
+        raise errors.CardAccountNotFound(f"Card account not found for cardAccountId: {card_account_id}")
     if account is None:
         raise errors.CardAccountNotFound(company_id=company_id, card_account_id=card_account_id)
     return account
 
 
-def card_of(store: Store, partner_id: str, company_id: str, card_id: str, card_account_id: str | None = None) -> Card:
+def card_of(store: Store, partner_id: str, company_id: str | None, card_id: str, card_account_id: str | None = None) -> Card:
     card = store.cards.get(card_id)
     if card is None or (card_account_id and card.card_account_id != card_account_id):
         raise errors.CardNotFound(card_id=card_id)
-    if store.account_of_partner(partner_id, company_id, card.card_account_id) is None:
+    company = company_id if company_id is not None else store.accounts[card.card_account_id].company_id
+    if store.account_of_partner(partner_id, company, card.card_account_id) is None:
         raise errors.CardNotFound(card_id=card_id)
     return card
 
 
 # --- single allocation ----------------------------------------------------------------------
-def allocate_points(store: Store, partner_id: str, request: Allocation) -> Allocated:
+def allocate_points(store: Store, partner_id: str, request: Allocation, policy: RewardPolicy = DEFAULT_POLICY) -> Allocated:
     expected_type = _TYPE_FOR[request.transaction_type]
     if request.type != expected_type:
         raise errors.TypeMismatch(transaction_type=request.transaction_type, type=request.type)
-    replay = _replay(store, partner_id, request.reference, request.fingerprint)
+    replay = _replay(store, partner_id, request.reference, request.fingerprint, policy.replay)
     if replay is not None:
         return replay
 
@@ -90,7 +111,7 @@ def allocate_points(store: Store, partner_id: str, request: Allocation) -> Alloc
     else:
         account = account_of(store, partner_id, request.company_id, request.card_account_id or "")
         card = _card_by_contact(store, account, request.email, request.mobile)
-        if card is None and request.transaction_type == DEBIT:
+        if card is None and request.transaction_type == DEBIT:  # the schema made it name a mobile or e-mail
             raise errors.CardHolderNotFound(card_account_id=account.card_account_id)
 
     if card is None:
@@ -107,10 +128,12 @@ def allocate_points(store: Store, partner_id: str, request: Allocation) -> Alloc
     return Allocated(card, store.users[card.user_id], posting)
 
 
-def _replay(store: Store, partner_id: str, reference: str, fingerprint: str) -> Allocated | None:
-    posting = store.ledger.by_reference(partner_id, reference)
+def _replay(store: Store, partner_id: str, reference: str, fingerprint: str, replay: bool = True) -> Allocated | None:
+    posting = store.ledger.by_reference(partner_id, reference) if reference else None
     if posting is None:
         return None
+    if not replay:
+        raise errors.ReferenceReused(reference=reference)
     if posting.fingerprint != fingerprint:
         raise errors.DuplicateReference(reference=reference)
     card = next(store.cards[e.account] for e in posting.entries if e.account in store.cards)
@@ -138,12 +161,12 @@ def _card_by_contact(store: Store, account: CardAccount, email: str | None, mobi
 
 def _require_new_user_fields(request: Allocation) -> None:
     values = {
-        "email": request.email, "mobile": request.mobile, "title": request.title,
-        "firstName": request.first_name, "gender": request.gender,
+        "companyId": request.company_id, "email": request.email, "mobile": request.mobile, "title": request.title,
+        "firstName": request.first_name, "gender": request.gender, "uniqueReferenceNumber": request.reference,
     }
     for name in NEW_USER_FIELDS:
         if not values[name]:
-            raise errors.MissingField(field=name)
+            raise errors.MissingField(field=name if name != "uniqueReferenceNumber" else "uniqueReferenceNumber or uniqueReferenceNum")
 
 
 def _check_funds(store: Store, account: str, amount: Decimal) -> None:
@@ -153,7 +176,7 @@ def _check_funds(store: Store, account: str, amount: Decimal) -> None:
 
 def _move(
     store: Store, partner_id: str, account: CardAccount, card: Card, direction: str,
-    amount: Decimal, reference: str, fingerprint: str,
+    amount: Decimal, reference: str, fingerprint: str, count: bool = True,
 ) -> Posting:
     source, target = (account.card_account_id, card.card_id) if direction == CREDIT else (card.card_id, account.card_account_id)
     _check_funds(store, source, amount)
@@ -162,10 +185,16 @@ def _move(
         store.new_id("card_txn"), _TYPE_FOR[direction], POINT, now,
         [(source, -amount), (target, amount)], scope=partner_id, reference=reference, fingerprint=fingerprint,
     )
-    if direction == CREDIT:
-        account.total_allocation += amount
-        _month(account, month_key(now))[0] += amount
+    if direction == CREDIT and count:  # a FAILED credit never happened for the counters
+        account.total_allocation = canonical(account.total_allocation + amount)
+        _count(account, now, 0, amount)
     return posting
+
+
+def _count(account: CardAccount, now: datetime, which: int, amount: Decimal) -> None:
+    """Add to this month's allocated (0) or redeemed (1) points."""
+    month = _month(account, month_key(now))
+    month[which] = canonical(month[which] + amount)
 
 
 def month_key(moment: datetime) -> str:
@@ -199,10 +228,13 @@ class BulkOutcome(NamedTuple):
 
 
 def bulk_allocate(
-    store: Store, partner_id: str, company_id: str, card_account_id: str,
-    is_points_allocation: bool, rows: Iterable[BulkRow], max_rows: int,
+    store: Store, partner_id: str, company_id: str | None, card_account_id: str,
+    is_points_allocation: bool, rows: Iterable[BulkRow], max_rows: int, policy: RewardPolicy = DEFAULT_POLICY,
 ) -> list[BulkOutcome]:
-    account = account_of(store, partner_id, company_id, card_account_id)
+    """The page's documented refusals (api-9796906), account first, then its primary card."""
+    if not company_id:
+        raise errors.CompanyIdRequired()
+    account = _bulk_account(store, partner_id, company_id, card_account_id, policy)
     rows = list(rows)
     if len(rows) > max_rows:
         raise errors.TooManyRows(limit=max_rows)
@@ -211,20 +243,40 @@ def bulk_allocate(
         raise errors.PrimaryCardMissing()
     if primary.kyc_status != "VERIFIED":
         raise errors.PrimaryCardKycPending()
-    return [_bulk_row(store, partner_id, account, is_points_allocation, row) for row in rows]
+    if bin_of(primary.masked_number) not in policy.plan_master_bins:
+        raise errors.BinTypeNotMapped()
+    return [_bulk_row(store, partner_id, account, is_points_allocation, row, policy) for row in rows]
 
 
-def _bulk_row(store: Store, partner_id: str, account: CardAccount, credit_existing: bool, row: BulkRow) -> BulkOutcome:
+def _bulk_account(store: Store, partner_id: str, company_id: str, card_account_id: str, policy: RewardPolicy) -> CardAccount:
+    """404 when no such account is in that company; the documented 422 when it is another partner's."""
+    account = store.accounts.get(card_account_id)
+    if account is not None and account.company_id == company_id and policy.foreign_account_422:
+        if store.company_of_partner(partner_id, company_id) is None:
+            raise errors.ForeignCardAccount()
+    return account_of(store, partner_id, company_id, card_account_id)
+
+
+def bin_of(masked_number: str) -> str:
+    """The first six digits of a card number as the account's primary card shows it ("2004 01XX ...")."""
+    return masked_number.replace(" ", "")[:6]
+
+
+def _bulk_row(
+    store: Store, partner_id: str, account: CardAccount, credit_existing: bool, row: BulkRow, policy: RewardPolicy,
+) -> BulkOutcome:
     if row.problem:
         return BulkOutcome(row, reason=row.problem)
     try:
         if row.reference:
-            replay = _replay(store, partner_id, row.reference, row.fingerprint)
+            replay = _replay(store, partner_id, row.reference, row.fingerprint, policy.replay)
             if replay is not None:
                 return BulkOutcome(row, replay)
         email, mobile = str(row.fields.get("email") or ""), str(row.fields.get("mobile") or "")
         card = _card_by_contact(store, account, email, mobile)
         if card is not None and not credit_existing:
+            if policy.skip_existing:  # created nothing, allocated nothing: a success row without a transaction
+                return BulkOutcome(row, Allocated(card, store.users[card.user_id], None))
             return BulkOutcome(row, reason="User already exists; isPointsAllocation is false, so no points were allocated")
         if card is not None and card.status != "ACTIVE":
             raise errors.CardInactive()
@@ -242,6 +294,46 @@ def _bulk_row(store: Store, partner_id: str, account: CardAccount, credit_existi
         return BulkOutcome(row, Allocated(card, store.users[card.user_id], posting))
     except errors.SandboxError as failure:
         return BulkOutcome(row, reason=failure.message)
+
+
+# --- card transaction statuses (transaction/all's `status`) ------------------------------------
+# Every posting is SUCCESS unless store.txn_status says otherwise. CREATED: moved, not final yet.
+# FAILED and REVERSED: moved, then given back by one REVERSAL posting, so balances stay derived.
+TXN_STATUSES = (SUCCESS, "CREATED", "FAILED", "REVERSED")
+
+
+def transaction_status(store: Store, posting_id: str) -> str:
+    return store.txn_status.get(posting_id, SUCCESS)
+
+
+def set_status(store: Store, posting: Posting, status: str) -> Posting | None:
+    """Give a card transaction its status; FAILED/REVERSED post the REVERSAL (returned)."""
+    if transaction_status(store, posting.id) in ("FAILED", "REVERSED"):
+        raise errors.SandboxRequestInvalid(reason=f"transaction {posting.id} is already {transaction_status(store, posting.id)}")
+    reversal = None
+    if status in ("FAILED", "REVERSED"):
+        moves = [(entry.account, -entry.amount) for entry in posting.entries]
+        for account, amount in moves:
+            if amount < 0 and (account in store.cards or account in store.accounts):
+                _check_funds(store, account, -amount)
+        reversal = store.ledger.post(
+            store.new_id("card_txn"), REVERSAL, posting.unit, store.now(), moves, memo=f"Reversal of {posting.id}",
+        )
+    if status == SUCCESS:
+        store.txn_status.pop(posting.id, None)
+    else:
+        store.txn_status[posting.id] = status
+    return reversal
+
+
+def fixture_transaction(
+    store: Store, partner_id: str, card: Card, direction: str, amount: Decimal, status: str, reference: str = "",
+) -> Posting:
+    """A card transaction a fixture file describes: an allocation (CR) or a debit (DR), then its status."""
+    account = store.accounts[card.card_account_id]
+    posting = _move(store, partner_id, account, card, direction, canonical(amount), reference, "", count=status != "FAILED")
+    set_status(store, posting, status)
+    return posting
 
 
 def sso_grant(store: Store, partner_id: str, company_id: str, card_account_id: str, card_id: str) -> SsoGrant:
@@ -275,6 +367,6 @@ def redeem(store: Store, card: Card, amount: Decimal) -> Posting:
         store.new_id("card_txn"), "REDEEM", POINT, now, [(card.card_id, -amount), (REDEEMED, amount)], memo="sandbox redemption",
     )
     account = store.accounts[card.card_account_id]
-    account.total_redemption += amount
-    _month(account, month_key(now))[1] += amount
+    account.total_redemption = canonical(account.total_redemption + amount)
+    _count(account, now, 1, amount)
     return posting

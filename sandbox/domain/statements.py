@@ -10,9 +10,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Iterable, NamedTuple, cast
 
-from sandbox.state.ledger import Posting
+from sandbox.state.ledger import Posting, canonical
 from sandbox.state.store import Card, CardAccount, Store
-from sandbox.domain.rewards import CREDIT, DEBIT, account_of, card_of, month_key
+from sandbox.domain.rewards import CREDIT, DEBIT, account_of, card_of, month_key, transaction_status
 
 
 def search_cards(store: Store, partner_id: str, company_id: str, card_account_id: str, card_id: str | None) -> list[Card]:
@@ -31,6 +31,12 @@ class AccountView(NamedTuple):
     active_cards: int
     month_allocation: Decimal
     month_redemption: Decimal
+
+    @property
+    def used_credit_limit(self) -> Decimal:
+        """-(availableBalance + availableCardBalance): the docs' one example (api-9796909) holds it
+        to the paisa (-990553.44 = -(898138 + 92415.44)), so it is derived, never stored."""
+        return canonical(-(self.available_balance + self.card_balance))
 
 
 def account_details(store: Store, partner_id: str, company_id: str, card_account_id: str) -> AccountView:
@@ -61,6 +67,7 @@ class TransactionQuery(NamedTuple):
     date_to: object | None = None
     status: str | None = None
     holder_name: str | None = None
+    company_name: str | None = None
 
 
 class CardTransaction(NamedTuple):
@@ -76,6 +83,8 @@ def transactions(store: Store, partner_id: str, query: TransactionQuery, offset:
 
     The request schema requires cardAccountId, so every query names an account of the company."""
     account_of(store, partner_id, query.company_id, query.card_account_id)
+    if query.company_name and query.company_name.lower() not in store.companies[query.company_id].name.lower():
+        return 0, []  # every row is the company's: its name decides for all of them
     candidates = _candidates(store, partner_id, query)
     matches = [t for t in candidates if _matches(store, query, t)]
     return len(matches), matches[offset: offset + limit]
@@ -135,6 +144,6 @@ def _matches(store: Store, query: TransactionQuery, txn: CardTransaction) -> boo
         return False
     if query.date_to is not None and at > query.date_to:  # type: ignore[operator]
         return False
-    if query.status and query.status != "SUCCESS":
+    if query.status and query.status.upper() != transaction_status(store, txn.posting.id):
         return False
     return not query.holder_name or query.holder_name.lower() in store.users[card.user_id].first_name.lower()

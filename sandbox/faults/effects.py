@@ -2,7 +2,7 @@
 connection, or rework the app's own response (late, dribbled, malformed, truncated, lost).
 
 Faults that put zero or garbage bytes on the wire need the connection itself; the one reach into
-the server for it is `transport_of` (ARCHITECTURE.md §2), tested over real sockets under both of
+the server for it is `transport_of` (docs/architecture.md), tested over real sockets under both of
 uvicorn's HTTP protocols.
 """
 
@@ -18,7 +18,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandbox.contract import envelope
 from sandbox.domain import errors
+from sandbox.contract.credentials import bearer_value, header_dict
 from sandbox.contract.envelope import JSON, Reply, failure_reply, write
+from sandbox.domain import tokens
 from sandbox.faults import spec
 
 if TYPE_CHECKING:
@@ -51,10 +53,19 @@ async def act(fault: spec.Fault, ex: Exchange, response: tuple[Message, bytes] |
     app's own answer (start message, body) for a fault pending on it; None: the app has not run."""
     if fault.delay:
         await asyncio.sleep(fault.delay)
+    if fault.kind == "token" and fault.value == "expired":  # a real expiry: the token stays expired until replaced
+        tokens.expire(ex.state.store, presented_token(ex.scope))
     if response is None:
         await before(fault, ex)
     else:
         await after(fault, ex, *response)
+
+
+def presented_token(scope: Scope) -> str:
+    try:
+        return bearer_value(header_dict(scope["headers"]).get("authorization", ""))
+    except errors.SandboxError:
+        return ""
 
 
 async def before(fault: spec.Fault, ex: Exchange) -> None:

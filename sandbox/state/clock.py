@@ -41,7 +41,7 @@ class Clock:
 
 
 def iso(moment: datetime) -> str:
-    """EnKash's timestamp form: ISO-8601 UTC with milliseconds (REFERENCE.md §5)."""
+    """EnKash's timestamp form: ISO-8601 UTC with milliseconds (docs/enkash-api.md#values)."""
     m = moment if moment.tzinfo is timezone.utc else moment.astimezone(timezone.utc)
     return (f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}"
             f".{m.microsecond // 1000:03d}Z")

@@ -1,4 +1,4 @@
-"""Seeded generators for EnKash's id formats (REFERENCE.md §5).
+"""Seeded generators for EnKash's id formats (docs/enkash-api.md#ids).
 
 Ids come from their own random stream, so arming a fault never shifts the ids a run produces.
 """

@@ -14,6 +14,20 @@ from typing import Iterable, Iterator, NamedTuple
 ZERO = Decimal(0)
 
 
+def canonical(value: Decimal) -> Decimal:
+    """The amount as EnKash prints it (898138, 92415.44): no trailing zeros, no exponent, no -0;
+    11.0 -> 11, 1E+2 -> 100. Exact: digits are moved, never rounded by a context."""
+    sign, digits, exponent = value.as_tuple()
+    if exponent == 0 and (sign == 0 or digits != (0,)) or not isinstance(exponent, int):
+        return value  # already canonical (nearly every amount), or not finite
+    kept = list(digits) + [0] * max(exponent, 0)
+    exponent = min(exponent, 0)
+    while exponent < 0 and kept and kept[-1] == 0:
+        kept.pop()
+        exponent += 1
+    return Decimal((sign, tuple(kept), exponent)) if any(kept) else ZERO
+
+
 class LedgerError(Exception):
     """A posting that would break an invariant; domain rules check first, so this is a bug guard."""
 
@@ -97,7 +111,8 @@ class Ledger:
         for account, amount in moves:
             if self._units.get(account) != unit:
                 raise LedgerError(f"account {account} is not an open {unit} account")
-            after = self._balances[account] + amount
+            amount = canonical(amount)
+            after = canonical(self._balances[account] + amount)
             if after < ZERO and account in self._floored:
                 raise LedgerError(f"account {account} would go below zero")
             total += amount

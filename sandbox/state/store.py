@@ -131,7 +131,7 @@ class SsoGrant:
 
 @dataclass(slots=True)
 class CoinConfig:
-    """A company's coin event configuration (REFERENCE.md PTS-1..3): coins per occurrence."""
+    """A company's coin event configuration (docs/enkash-api.md#pts-1 to #pts-3): coins per occurrence."""
 
     coin_config_id: str
     company_id: str
@@ -181,6 +181,7 @@ class Store:
         self.cards: dict[str, Card] = {}
         self.tokens: dict[str, AccessToken] = {}
         self.sso_grants: dict[str, SsoGrant] = {}
+        self.txn_status: dict[str, str] = {}  # card transaction id -> its status, when not SUCCESS
         self.coin_configs: dict[str, CoinConfig] = {}
         self.coin_lots: dict[str, list[CoinLot]] = {}  # userId -> lots, oldest first
         # userId -> no later than the earliest expiry among lots with coins left (absent: none

@@ -232,7 +232,9 @@ def checked(state: "AppState", route: "Route", reply: Reply) -> Reply:
     elif isinstance(body, dict) and (body.get("code") == 1 or body.get("response_code") == 1):
         problem = schemas.response_problem("A" if "code" in body else "B", "error.payload", body)
     elif route.envelope in ("A", "B") and schemas.has(route.operation + ".payload"):
-        problem = schemas.response_problem(route.envelope, route.operation + ".payload", body)
+        # the body's own envelope: a setting may answer a route in the other one (user_details=object)
+        variant = ("A" if "code" in body else "B") if isinstance(body, dict) else route.envelope
+        problem = schemas.response_problem(variant, route.operation + ".payload", body)
     elif schemas.has(route.operation + ".response"):
         problem = schemas.response_problem(None, route.operation + ".response", body)
     else:

@@ -13,11 +13,12 @@ from sandbox.domain.tokens import TokenPolicy
 from sandbox.faults.engine import FaultEngine
 from sandbox.faults.middleware import FaultMiddleware
 from sandbox.web.adapter import Endpoint, unrouted_reply
-from sandbox.contract.envelope import write
+from sandbox.contract.envelope import Reply, failure, write
+from sandbox.domain.errors import RouteOutOfScope
 from sandbox.state.ids import IdFactory
 from sandbox.web.journal import Journal
 from sandbox.web.recorder import JournalMiddleware
-from sandbox.web.router import Router
+from sandbox.web.router import Router, out_of_scope
 from sandbox.web.routes import ROUTES
 from sandbox.contract.schemas import Schemas
 from sandbox.settings import Settings
@@ -31,7 +32,7 @@ class AppState:
         self.settings = settings
         self.schemas = Schemas()
         self.router = Router(ROUTES)
-        self.token_policy = TokenPolicy(settings.token_ttl, settings.token_reuse, settings.lockout_attempts, settings.lockout_seconds)
+        self.token_policy = TokenPolicy.of(settings)
         source = str(settings.fixtures_path())
         self.fixture_docs: list[tuple[dict[str, Any], str]] = [
             (fixture_doc, "<given>") if fixture_doc is not None else (fixtures.read(settings.fixtures_path()), source)
@@ -82,6 +83,7 @@ class Dispatcher:
     def __init__(self, state: AppState) -> None:
         self.state = state
         self.endpoints = {route: Endpoint(route, state) for route in ROUTES}
+        self.outside = out_of_scope()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -91,6 +93,11 @@ class Dispatcher:
             return
         found = self.state.router.resolve(scope)
         if found.route is None:
+            known = None if found.allowed else self.outside.get(scope["path"])
+            if known is not None:  # an EnKash API outside the sandbox's scope: say so, not just "no API"
+                error = RouteOutOfScope(method=scope["method"], path=scope["path"], name=known["name"], source=known["source"])
+                await write(send, Reply(failure("B", error), error.status))
+                return
             await write(send, unrouted_reply(found, scope["method"], scope["path"]))
             return
         scope["path_params"] = found.params
@@ -115,7 +122,7 @@ def create_app(settings: Settings | None = None, fixture_doc: dict[str, Any] | N
 
 
 def wrap(app: ASGIApp, state: AppState) -> ASGIApp:
-    """The middlewares, innermost first; each sees the server's own `send` (ARCHITECTURE.md §2)."""
+    """The middlewares, innermost first; each sees the server's own `send` (docs/architecture.md)."""
     app = FaultMiddleware(app, state)  # faults: header, rules, scenarios (sandbox/faults/)
     app = JournalMiddleware(app, state)  # outermost: request id, journal, log line
     return app

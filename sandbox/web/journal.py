@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from sandbox.state.clock import iso
 
-# Where a partner's own reference for a request sits in its body (REFERENCE.md §6.2, §6.3, coins)
+# Where a partner's own reference for a request sits in its body (docs/enkash-api.md#references, #pts-4)
 _REFERENCE = re.compile(rb'"(?:uniqueReferenceNumber|uniqueReferenceNum|requestId)"\s*:\s*(?:"((?:[^"\\]|\\.)*)"|(-?[0-9]+))')
 _HIDDEN_HEADERS = ("authorization",)
 

@@ -8,7 +8,10 @@ order, so /enkash-coins/allocate-coin is never taken for /enkash-coins/{coinConf
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any, Iterable, NamedTuple
+
+import yaml
 
 from starlette.convertors import Convertor
 from starlette.routing import compile_path
@@ -17,6 +20,12 @@ from starlette.types import Scope
 from sandbox.web.routes import Route
 
 FOUND = "sandbox.found"  # scope key of resolve()'s answer
+OUT_OF_SCOPE_FILE = Path(__file__).with_name("out-of-scope.yaml")
+
+
+def out_of_scope() -> dict[str, dict[str, str]]:
+    """EnKash's paths the sandbox does not serve (out-of-scope.yaml), by path: their 404 names them."""
+    return {entry["path"]: entry for entry in yaml.safe_load(OUT_OF_SCOPE_FILE.read_text(encoding="utf-8"))}
 
 
 class Found(NamedTuple):

@@ -30,12 +30,12 @@ class Route:
 
 
 ROUTES: tuple[Route, ...] = (
-    # --- Token APIs (REFERENCE.md §3, §6.1) ---
+    # --- Token APIs (docs/enkash-api.md#token-apis) ---
     Route("POST", "/oauth/token", "oauth-token", token.oauth_token, "basic", "none", "form",
           "Client authentication: password grant", "https://docs.enkash.com/api-9796904"),
     Route("POST", f"{PARTNER}/sso-token", "sso-token", token.sso_token, "partner", "B", "json",
           "Single sign-on token for a card holder", "https://docs.enkash.com/api-9796903"),
-    # --- Reward and Incentive Allocation (REFERENCE.md §6.2, §6.3) ---
+    # --- Reward and Incentive Allocation (docs/enkash-api.md#reward-allocation, #incentive-allocation) ---
     Route("POST", f"{PARTNER}/create-allocate-points", "create-allocate-points", rewards.create_allocate_points,
           "partner", "A", "json", "Create user and allocate, top up, or debit points", "https://docs.enkash.com/api-9796905"),
     Route("POST", f"{PARTNER}/points/allocate", "create-allocate-points", rewards.create_allocate_points,
@@ -49,7 +49,7 @@ ROUTES: tuple[Route, ...] = (
           "Users and cards of an account, or one card", "https://docs.enkash.com/api-13454278"),
     Route("POST", f"{PARTNER}/transaction/all", "transaction-all", rewards.transaction_all, "partner", "A", "json",
           "Card transactions with filters", "https://docs.enkash.com/api-13551023"),
-    # --- Point Management: EnKash coins (REFERENCE.md §6.4; bearer only, no partnerId header) ---
+    # --- Point Management: EnKash coins (docs/enkash-api.md#coins; bearer only, no partnerId header) ---
     Route("POST", f"{COINS}/create-coins-config", "coins-create-config", coins.create_coins_config, "bearer", "B", "json",
           "Create a coin event configuration", "https://docs.enkash.com/api-9796915"),
     Route("POST", f"{COINS}/allocate-coin", "coins-allocate", coins.allocate_coin, "bearer", "B", "json",

@@ -1,4 +1,4 @@
-"""Point Management endpoints (REFERENCE.md §6.4, PTS-1..5) and the sandbox's own coin API."""
+"""Point Management endpoints (docs/enkash-api.md#coins, PTS-1..PTS-5) and the sandbox's own coin API."""
 
 from __future__ import annotations
 
@@ -59,6 +59,7 @@ def allocate_coin(call: Call) -> str:
         request_id=body["requestId"],
         user_id=body["userId"],
         fingerprint=fingerprint({name: body[name] for name in ALLOCATION_FIELDS}),
+        replay=call.settings.duplicate_reference == "replay",
     )
     coins.allocate_coins(call.store, call.partner_id, request)
     return ALLOCATED

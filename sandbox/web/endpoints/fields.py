@@ -8,9 +8,10 @@ from typing import Any, Mapping
 
 from sandbox.contract import jsonio
 from sandbox.state.clock import parse_iso
+from sandbox.state.ledger import canonical
 from sandbox.domain import errors
 
-# REFERENCE.md §9.1-9.2: both spellings appear in the docs; the first is the canonical one.
+# both spellings (api-9796905 prints uniqueReferenceNum, doc-1039496 uniqueReferenceNumber) appear in the docs; the first is the canonical one.
 ALIASES = {"uniqueReferenceNum": "uniqueReferenceNumber", "enKashCardId": "enkashCardId"}
 
 
@@ -23,9 +24,9 @@ def first(body: Mapping[str, Any], *names: str) -> Any:
 
 
 def amount(value: Any) -> Decimal:
-    """A JSON number as an exact Decimal without an exponent (1E+2 -> 100)."""
-    result = value if isinstance(value, Decimal) else Decimal(value)
-    return result.quantize(Decimal(1)) if result.as_tuple().exponent > 0 else result  # type: ignore[operator]
+    """A JSON number as an exact Decimal in EnKash's form, whatever its scale (11.0, 1E+1 -> 11),
+    so the domain, the ledger and every dump see one spelling of an amount."""
+    return canonical(value if isinstance(value, Decimal) else Decimal(value))
 
 
 def optional_amount(value: Any) -> Decimal | None:
@@ -46,12 +47,9 @@ def fingerprint(*parts: Mapping[str, Any]) -> str:
 _NUMBERS = (int, Decimal)
 
 
-def paging(query: Mapping[str, str], default_limit: int = 100, max_limit: int = 1000) -> tuple[int, int]:
-    limit = int(query.get("limit", default_limit))
-    offset = int(query.get("offset", 0))
-    if not 1 <= limit <= max_limit:
-        raise errors.InvalidField(field="limit", problem=f"must be between 1 and {max_limit}")
-    return offset, limit
+def paging(query: Mapping[str, str], default_limit: int = 100) -> tuple[int, int]:
+    """offset and limit; the query schema holds their ranges (limit 1-1000), so the document says what is taken."""
+    return int(query.get("offset", 0)), int(query.get("limit", default_limit))
 
 
 def moment(value: str | None, name: str) -> Any:

@@ -1,32 +1,49 @@
-"""Reward and incentive allocation endpoints (REFERENCE.md §6.2, §6.3): fields in, payload out."""
+"""Reward and incentive allocation endpoints (EnKash https://docs.enkash.com/api-9796905 and its siblings): fields in, payload out."""
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from sandbox.contract import envelope
+from sandbox.contract.envelope import Reply
 from sandbox.state.clock import iso
-from sandbox.domain import rewards, statements
-from sandbox.domain.rewards import Allocated, Allocation, BulkOutcome, BulkRow
+from sandbox.domain import errors, rewards, statements
+from sandbox.domain.rewards import Allocated, Allocation, BulkOutcome, BulkRow, RewardPolicy
 from sandbox.domain.statements import TransactionQuery
 from sandbox.web.adapter import Call
-from sandbox.state.store import Store
+from sandbox.state.store import Card, Store
 from sandbox.web.endpoints.fields import amount, fingerprint, first, moment, optional_amount, paging
+
+if TYPE_CHECKING:
+    from sandbox.settings import Settings
 
 BULK_ROW = "bulk-create-allocate-points.row"
 BULK_ECHO = ("title", "name", "email", "mobile", "loadAmount", "remarks", "uniqueReferenceNumber")
+SPRING_TRUE = ("true", "on", "yes", "1")  # Spring's StringToBooleanConverter, any case (the schema's pattern)
+
+
+@functools.lru_cache(maxsize=8)
+def policy(settings: "Settings") -> RewardPolicy:
+    return RewardPolicy(
+        replay=settings.duplicate_reference == "replay",
+        skip_existing=settings.bulk_existing_holders == "skip",
+        foreign_account_422=settings.bulk_foreign_account == "422",
+        plan_master_bins=tuple(b.strip() for b in settings.plan_master_bins.split(",") if b.strip()),
+    )
 
 
 def create_allocate_points(call: Call) -> dict[str, Any]:
     body: dict[str, Any] = call.body
     request = Allocation(
-        company_id=body["companyId"],
+        company_id=body.get("companyId"),
         card_account_id=body.get("cardAccountId"),
         card_id=first(body, "enkashCardId", "enKashCardId"),
         transaction_type=body["transactionType"],
         type=body["type"],
         amount=amount(body["loadAmount"]),
-        reference=first(body, "uniqueReferenceNumber", "uniqueReferenceNum"),
+        reference=first(body, "uniqueReferenceNumber", "uniqueReferenceNum") or "",
         fingerprint=fingerprint(body),
         email=body.get("email"),
         mobile=body.get("mobile"),
@@ -34,7 +51,7 @@ def create_allocate_points(call: Call) -> dict[str, Any]:
         first_name=body.get("firstName"),
         gender=body.get("gender"),
     )
-    return allocation_payload(rewards.allocate_points(call.store, call.partner_id, request))
+    return allocation_payload(rewards.allocate_points(call.store, call.partner_id, request, policy(call.settings)))
 
 
 def allocation_payload(result: Allocated) -> dict[str, Any]:
@@ -52,19 +69,19 @@ def allocation_payload(result: Allocated) -> dict[str, Any]:
         "firstName": user.first_name,
         "gender": user.gender,
         "enkashCardTxnId": posting.id,
-        "pgReferenceNumber": posting.reference,
+        "pgReferenceNumber": posting.reference or None,
         "otbBalance": result.card_balance,
     }
 
 
 def bulk_create_allocate_points(call: Call) -> dict[str, Any]:
     query = call.query
-    company_id, card_account_id = query["companyId"], query["cardAccountId"]
+    company_id, card_account_id = query.get("companyId") or "", query["cardAccountId"]
     target = {"companyId": company_id, "cardAccountId": card_account_id}
     rows = [_bulk_row(call, index, row, target) for index, row in enumerate(call.body)]
     outcomes = rewards.bulk_allocate(
         call.store, call.partner_id, company_id, card_account_id,
-        query["isPointsAllocation"] == "true", rows, call.settings.bulk_max_rows,
+        query["isPointsAllocation"].lower() in SPRING_TRUE, rows, call.settings.bulk_max_rows, policy(call.settings),
     )
     successes = [_bulk_success(call.store, o, target) for o in outcomes if o.reason is None]
     failures = [_bulk_failure(o, target) for o in outcomes if o.reason is not None]
@@ -118,7 +135,7 @@ def card_account_get(call: Call) -> dict[str, Any]:
         "companyName": view.company_name,
         "creditLimit": account.credit_limit,
         "dynamicLimit": account.dynamic_limit,
-        "usedCreditLimit": account.used_credit_limit,
+        "usedCreditLimit": view.used_credit_limit,
         "availableBalance": view.available_balance,
         "availableCardBalance": view.card_balance,
         "primaryEnKashCard": None if primary is None else {
@@ -138,33 +155,38 @@ def card_account_get(call: Call) -> dict[str, Any]:
     }
 
 
-def search(call: Call) -> dict[str, Any]:
+def search(call: Call) -> dict[str, Any] | Reply:
+    """The list form (api-24480521) for every request; with user_details=object a request without
+    a card id is answered as api-24480520 prints it: envelope B, one card (the account's first)."""
     body = call.body
     offset, limit = paging(call.query)
-    found = statements.search_cards(
-        call.store, call.partner_id, body["companyId"], body["cardAccountId"], first(body, "enKashCardId", "enkashCardId"),
-    )
-    store = call.store
-    data = []
-    for card in found[offset: offset + limit]:
-        user = store.users[card.user_id]
-        data.append({
-            "enKashCardId": card.card_id,
-            "userId": user.user_id,
-            "cardAccountId": card.card_account_id,
-            "expiryMonth": card.expiry_month,
-            "expiryYear": card.expiry_year,
-            "email": user.email,
-            "mobile": user.mobile,
-            "title": user.title,
-            "firstName": user.first_name,
-            "gender": user.gender,
-            "token": card.token,
-            "maskedNumber": card.masked_number,
-            "otbBalance": store.balance(card.card_id),
-            "cardStatus": card.status,
-        })
-    return {"recordsCount": len(found), "data": data}
+    card_id = first(body, "enKashCardId", "enkashCardId")
+    found = statements.search_cards(call.store, call.partner_id, body["companyId"], body["cardAccountId"], card_id)
+    if call.settings.user_details == "object" and not card_id:
+        if not found:
+            raise errors.CardHolderNotFound(f"No card in cardAccountId: {body['cardAccountId']}")
+        return Reply(envelope.success("B", card_view(call.store, found[0])))
+    return {"recordsCount": len(found), "data": [card_view(call.store, card) for card in found[offset: offset + limit]]}
+
+
+def card_view(store: Store, card: Card) -> dict[str, Any]:
+    user = store.users[card.user_id]
+    return {
+        "enKashCardId": card.card_id,
+        "userId": user.user_id,
+        "cardAccountId": card.card_account_id,
+        "expiryMonth": card.expiry_month,
+        "expiryYear": card.expiry_year,
+        "email": user.email,
+        "mobile": user.mobile,
+        "title": user.title,
+        "firstName": user.first_name,
+        "gender": user.gender,
+        "token": card.token,
+        "maskedNumber": card.masked_number,
+        "otbBalance": store.balance(card.card_id),
+        "cardStatus": card.status,
+    }
 
 
 def transaction_all(call: Call) -> dict[str, Any]:
@@ -186,6 +208,7 @@ def transaction_all(call: Call) -> dict[str, Any]:
         date_to=moment(body.get("txnDateTo"), "txnDateTo"),
         status=body.get("status"),
         holder_name=body.get("cardHolderName"),
+        company_name=body.get("companyName"),
     )
     store = call.store
     total, page = statements.transactions(store, call.partner_id, query, offset, limit)
@@ -206,22 +229,27 @@ def transaction_all(call: Call) -> dict[str, Any]:
             "principalAmount": txn.amount,
             "balance": txn.balance_after,
             "pgReferenceNumber": posting.reference or None,
-            "description": _DESCRIPTIONS.get(posting.kind, posting.kind),
+            "description": _DESCRIPTIONS.get(posting.kind, posting.memo or posting.kind),
             "currency": "INR",
             "cardTransactionType": txn.direction,
-            "status": "SUCCESS",
+            "status": rewards.transaction_status(store, posting.id),
             "type": _TYPES.get(posting.kind, posting.kind),
             "createdOn": when,
             "txnDate": when,
             "modifiedOn": when,
+            **_NOT_IN_THE_SANDBOX,
         })
     return {"recordsCount": total, "data": data}
 
 
 _TYPES = {"SEED": "ALLOCATE_POINT", "REDEEM": "SALE"}
+# the sandbox's own texts: EnKash's transaction page was not captured (transaction-all.payload.json)
 _DESCRIPTIONS = {
     "ALLOCATE_POINT": "Points allocated",
     "UNALLOCATE_POINT": "Points unallocated",
     "SEED": "Opening balance",
     "REDEEM": "Points redeemed",
 }
+# webhook fields (the card-transaction object) no sandbox transaction has: no card kits, no
+# foreign currency, no merchant; present as null so a client's mapping meets every key
+_NOT_IN_THE_SANDBOX = {"cardKitNumber": None, "fcyAmount": None, "fcyCurrency": None, "txnDetails": None}

@@ -1,4 +1,4 @@
-"""POST /oauth/token and sso-token (REFERENCE.md §3, §6.1)."""
+"""POST /oauth/token and sso-token (https://docs.enkash.com/api-9796904, https://docs.enkash.com/api-9796903)."""
 
 from __future__ import annotations
 
