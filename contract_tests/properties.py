@@ -118,7 +118,8 @@ def missing_field(session: Session) -> None:
     before = snapshot(session, card)
     body = {**partner.scope, "transactionCode": "ALLOCATION", "enKashCardId": card, "transactionType": "CR",
             "type": "ALLOCATE_POINT", "loadAmount": partner.magic.amount(D("1")), "uniqueReferenceNumber": partner.ids.reference("M")}
-    for name in ("companyId", "transactionCode", "transactionType", "type", "loadAmount"):
+    # a top-up with a card id needs only these (doc-1039425; companyId and transactionCode may be left out)
+    for name in ("transactionType", "type", "loadAmount"):
         exchange = partner.post(ALLOCATE, {k: v for k, v in body.items() if k != name}, check=False)
         require(exchange.status == 400 and exchange.outcome[0] == 1, "missing-field",
                 f"create-allocate-points without {name} was answered HTTP {exchange.status} code {exchange.outcome[0]!r}", exchange)
