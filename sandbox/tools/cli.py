@@ -13,6 +13,7 @@ from dataclasses import fields
 from typing import Any, NoReturn, Sequence
 
 from sandbox.settings import Settings, allowed
+from sandbox.tools import contract
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    allow_abbrev=False)
         tool.add_argument("--secret", required=True, help="the OAuth client secret whose key is used")
         tool.add_argument("data", nargs="?", help="the input (default: read stdin); surrounding whitespace is ignored")
+    contract.add_parser(commands)
     return parser
 
 
@@ -117,6 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return refuse(f"unknown flag {flag} (see enkash-sandbox --help)")
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "contract":
+        return contract.run(args)
     if args.command in ("encrypt", "decrypt"):
         return crypt(args.command, args.secret, sys.stdin.read() if args.data is None else args.data)
     try:
