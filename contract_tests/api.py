@@ -97,7 +97,7 @@ class Target:
     is_sandbox: bool = False  # the sandbox-only admin API (/__sandbox/) answers: adds checks, never needed
     owned: bool = False
     coins_company_id: str = ""  # default: company_id
-    product_catalog_id: str = "PC7513531244A681"
+    product_catalog_id: str = "PC7324536190LULHL"
     denomination: int = 100
     fixtures: tuple[str, ...] = field(default=())
 

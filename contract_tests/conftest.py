@@ -38,7 +38,7 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "account-id": ("SANDBOX_ACCOUNT_ID", "CAQL8YCV3"),
     "admin-token": ("SANDBOX_ADMIN_TOKEN", ""),
     "coins-company-id": ("SANDBOX_COINS_COMPANY_ID", ""),
-    "product-catalog-id": ("SANDBOX_PRODUCT_CATALOG_ID", "PC7513531244A681"),
+    "product-catalog-id": ("SANDBOX_PRODUCT_CATALOG_ID", "PC7324536190LULHL"),
     "denomination": ("SANDBOX_DENOMINATION", "100"),
     "fixtures": ("SANDBOX_FIXTURES", ""),
 }

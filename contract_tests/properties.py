@@ -353,17 +353,22 @@ def idempotent_request_id(session: Session) -> None:
 
 @check("replayed order", "idempotent-order")
 def idempotent_order(session: Session) -> None:
+    """A partner orders for a user it names (ekUserId): a new holder of this run, funded for the
+    voucher, so the order draws on nothing the target held before."""
     partner, target = session.partner, session.target
-    body = {"denomination": target.denomination, "orderReferenceId": session.ids.order_reference(),
+    card, user, _ = new_card(session, str(target.denomination * 2))
+    body = {"denomination": target.denomination, "ekUserId": user, "orderReferenceId": session.ids.order_reference(),
             "productCatalogId": target.product_catalog_id, "quantity": 1}
     first = partner.api.call("POST", ORDER, body=body, check=False)
     if first.status in (404, 405) or (first.status == 200 and first.outcome[0] != 0):
         raise NotApplicable(f"the target does not take the order (POST {ORDER} -> HTTP {first.status} {first.text[:200]})")
     partner.api.check(first)
+    before = snapshot(session, card)
     _, account, _ = account_numbers(partner)
     again = partner.api.call("POST", ORDER, body=body)
     require(again.ok, "idempotent-order", "the same order with the same orderReferenceId was refused", first, again)
     require(again.payload == first.payload, "idempotent-order", "the replayed order answered another order", first, again)
+    unchanged(session, card, before, "idempotent-order", "the replayed order moved money", first, again)
     _, later, read = account_numbers(partner)
     require(later.get("totalRedemptionPoint") == account.get("totalRedemptionPoint"), "idempotent-order",
             f"totalRedemptionPoint went {account.get('totalRedemptionPoint')} -> {later.get('totalRedemptionPoint')} on the replay", again, read)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import fields
-from typing import Any, NoReturn, Sequence
+from typing import Any, Iterator, NoReturn, Sequence
 
 from sandbox.settings import Settings, allowed
 from sandbox.tools import contract
@@ -99,10 +99,10 @@ def refuse(message: str) -> int:
     return 2
 
 
-def unknown_flag(argv: Sequence[str]) -> str | None:
+def unknown_flag(parser: argparse.ArgumentParser, argv: Sequence[str]) -> str | None:
     """The first --flag no command knows. Looked for before argparse, which would otherwise take
     the flag's value for a command name and complain about that."""
-    known = {"--help", "--secret", *(Settings.flag_name(f.name) for f in fields(Settings))}
+    known = set(option_strings(parser))
     for arg in argv:
         if arg == "--":
             break
@@ -112,12 +112,21 @@ def unknown_flag(argv: Sequence[str]) -> str | None:
     return None
 
 
+def option_strings(parser: argparse.ArgumentParser) -> Iterator[str]:
+    """Every option of the parser and of its commands."""
+    for action in parser._actions:
+        yield from action.option_strings
+        if isinstance(action, argparse._SubParsersAction):
+            for command in action.choices.values():
+                yield from option_strings(command)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    flag = unknown_flag(argv)
+    parser = build_parser()
+    flag = unknown_flag(parser, argv)
     if flag:
         return refuse(f"unknown flag {flag} (see enkash-sandbox --help)")
-    parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "contract":
         return contract.run(args)

@@ -29,7 +29,7 @@ TARGET_FLAGS: dict[str, tuple[str, str]] = {
     "account-id": ("SANDBOX_ACCOUNT_ID", "the reward account (cardAccountId) the suite allocates from"),
     "admin-token": ("SANDBOX_ADMIN_TOKEN", "an enkash-sandbox's admin token (only for a sandbox that has one)"),
     "coins-company-id": ("SANDBOX_COINS_COMPANY_ID", "company for coin events (default: --company-id)"),
-    "product-catalog-id": ("SANDBOX_PRODUCT_CATALOG_ID", "a product for the create-order check (default PC7513531244A681)"),
+    "product-catalog-id": ("SANDBOX_PRODUCT_CATALOG_ID", "a product for the create-order check (default PC7324536190LULHL)"),
     "denomination": ("SANDBOX_DENOMINATION", "its denomination (default 100)"),
 }
 
