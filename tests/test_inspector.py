@@ -9,7 +9,7 @@ import html
 import re
 import subprocess
 import sys
-from typing import Any, Iterator, NamedTuple
+from typing import Any, Iterator
 
 import httpx
 import pytest
@@ -225,22 +225,20 @@ def test_unknown_records_are_404_pages(http):
         assert response.status_code == 404 and "The sandbox has no " in response.text, path
 
 
-class Order(NamedTuple):
-    order_id: str
-    card_id: str
-    points: Any
-
-
-def test_redemption_orders_show_once_the_store_has_them(http, server: ServerThread):
-    assert "This sandbox keeps no redemption orders." in page(http, "/orders")
-    assert "Redemption orders" not in page(http, f"/cards/{DOCS_CARD}") and '"/__sandbox/ui/orders"' not in page(http, "")
-    server.state.store.orders = {"ORD1": Order("ORD1", DOCS_CARD, 25)}  # what the Redemption store table will hold
-    try:
-        assert row_with(page(http, "/orders"), "ORD1") == f"ORD1 {DOCS_CARD} 25"
-        assert row_with(page(http, f"/cards/{DOCS_CARD}"), "ORD1") == f"ORD1 {DOCS_CARD} 25"
-        assert '"/__sandbox/ui/orders"' in page(http, "")
-    finally:
-        del server.state.store.orders
+def test_an_order_shows_on_the_orders_page_and_on_its_card(http, docs_partner):
+    assert "No orders yet." in page(http, "/orders")
+    made = docs_partner.allocate(**new_user(loadAmount=300, uniqueReferenceNumber="REF-UI-ORDER"))
+    card, user = made.json()["payload"]["enKashCardId"], made.json()["payload"]["userId"]
+    assert "No orders for this card." in page(http, f"/cards/{card}")
+    body = {"denomination": 100, "ekUserId": user, "orderReferenceId": "ORD-UI-1", "productCatalogId": "PC235129857G58ZX", "quantity": 2}
+    placed = http.post("/api/v0/partner/create-order", json=body, headers={"Authorization": f"Bearer {docs_partner.token}"})
+    assert placed.status_code == 200 and placed.json()["response_code"] == 0, placed.text
+    order = placed.json()["payload"]
+    order_id = order["orderId"]
+    want = f"{order_id} ORD-UI-1 {user} {card} PC235129857G58ZX 100 2 {order['totalAmount']} SUCCESS SUCCESS {order['createdOn']}"
+    assert row_with(page(http, "/orders"), order_id) == want
+    assert row_with(page(http, f"/cards/{card}").split("<h2>Redemption orders</h2>")[1], order_id) == want
+    assert "No orders for this card." in page(http, f"/cards/{DOCS_CARD}")
 
 
 # --- safety: escaping -------------------------------------------------------------------------------------

@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import fields
-from typing import Any, NoReturn, Sequence
+from typing import Any, Iterator, NoReturn, Sequence
 
 from sandbox.settings import Settings, allowed
+from sandbox.tools import contract
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    allow_abbrev=False)
         tool.add_argument("--secret", required=True, help="the OAuth client secret whose key is used")
         tool.add_argument("data", nargs="?", help="the input (default: read stdin); surrounding whitespace is ignored")
+    contract.add_parser(commands)
     return parser
 
 
@@ -99,10 +101,10 @@ def refuse(message: str) -> int:
     return 2
 
 
-def unknown_flag(argv: Sequence[str]) -> str | None:
+def unknown_flag(parser: argparse.ArgumentParser, argv: Sequence[str]) -> str | None:
     """The first --flag no command knows. Looked for before argparse, which would otherwise take
     the flag's value for a command name and complain about that."""
-    known = {"--help", "--secret", *(Settings.flag_name(f.name) for f in fields(Settings))}
+    known = set(option_strings(parser))
     for arg in argv:
         if arg == "--":
             break
@@ -112,13 +114,24 @@ def unknown_flag(argv: Sequence[str]) -> str | None:
     return None
 
 
+def option_strings(parser: argparse.ArgumentParser) -> Iterator[str]:
+    """Every option of the parser and of its commands."""
+    for action in parser._actions:
+        yield from action.option_strings
+        if isinstance(action, argparse._SubParsersAction):
+            for command in action.choices.values():
+                yield from option_strings(command)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    flag = unknown_flag(argv)
+    parser = build_parser()
+    flag = unknown_flag(parser, argv)
     if flag:
         return refuse(f"unknown flag {flag} (see enkash-sandbox --help)")
-    parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "contract":
+        return contract.run(args)
     if args.command in ("encrypt", "decrypt"):
         return crypt(args.command, args.secret, sys.stdin.read() if args.data is None else args.data)
     try:

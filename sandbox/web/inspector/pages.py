@@ -170,7 +170,7 @@ def render(call: Call, template: str, status: int = 200, **context: Any) -> Repl
         headers["Set-Cookie"] = f"{FLASH}=; Path={BASE}; HttpOnly; SameSite=Strict; Max-Age=0"
     html = environment().get_template(template).render(
         clock=store.clock.describe(), flash=flash, guarded=bool(call.settings.admin_token),
-        has_orders=orders_of(store) is not None, here=request_path(call), query=call.query,
+        here=request_path(call), query=call.query,
         relink=functools.partial(request_path, call), **context,
     )
     return Reply(html, status, headers, HTML)
@@ -189,20 +189,6 @@ def lookup(call: Call, table: dict[str, Any], param: str, what: str) -> Any:
 
 def not_found(call: Call, what: str) -> Reply:
     return render(call, "missing.html", status=404, title="Not found", message=f"The sandbox has no {what}.")
-
-
-def orders_of(store: Any) -> dict[str, Any] | None:
-    """Redemption orders, once the store has an `orders` table (absent: the page shows none)."""
-    orders = getattr(store, "orders", None)
-    return orders if isinstance(orders, dict) else None
-
-
-def fields_of(record: Any) -> dict[str, Any]:
-    """A record's fields by name, whatever kind of record it is (NamedTuple, slotted dataclass)."""
-    if hasattr(record, "_asdict"):
-        return dict(record._asdict())
-    names = getattr(record, "__dataclass_fields__", None) or getattr(record, "__slots__", ())
-    return {name: getattr(record, name) for name in names}
 
 
 # --- guards --------------------------------------------------------------------------------------

@@ -13,13 +13,13 @@ import simplejson
 
 from sandbox.contract.envelope import Reply
 from sandbox.state.ledger import Posting
-from sandbox.state.store import COIN, Card, CoinLot, Store, User, coin_account
+from sandbox.state.store import COIN, Card, CoinLot, Order, Store, User, coin_account
 from sandbox.web.adapter import Call
 from sandbox.web.endpoints import admin, faults
 from sandbox.web.inspector import chart, links
 from sandbox.web.inspector.pages import (
-    HERE, SECURITY_HEADERS, Page, fields_of, integer, lookup, not_found, orders_of, page, paged, redirect, render,
-    safe_next, signed_in, text, url,
+    HERE, SECURITY_HEADERS, Page, integer, lookup, not_found, page, paged, redirect, render,
+    safe_next, signed_in, text, url, when,
 )
 from sandbox.web.journal import Entry, Filter
 
@@ -171,7 +171,7 @@ def card(call: Call) -> Reply:
     return render(
         call, "card.html", title=f"Card {found.card_id}", card=found, user=store.users[found.user_id],
         account=account_, company=company, book=ledger_section(call, found.card_id),
-        orders=_orders(store, lambda fields: found.card_id in fields.values()),
+        orders=_orders(store, found.card_id),
     )
 
 
@@ -230,20 +230,26 @@ def user(call: Call) -> Reply:
     )
 
 
-# --- redemption orders (once the store has them) ----------------------------------------------------------
-def _orders(store: Store, wanted: Any = None) -> list[dict[str, Any]] | None:
-    orders = orders_of(store)
-    if orders is None:
-        return None
-    rows = [fields_of(order) for order in orders.values()]
-    return [row for row in rows if wanted is None or wanted(row)]
+# --- redemption orders -------------------------------------------------------------------------------------
+ORDER_COLUMNS = ("Order", "Reference", "User", "Card", "Product", "Denomination", "Quantity", "Amount", "Status", "Payment", "Placed")
+
+
+def order_row(order: Order) -> dict[str, Any]:
+    """An order as one table row: what a partner asks about it, not its bookkeeping (fingerprint,
+    posting ids)."""
+    values = (order.order_id, order.reference, order.user_id, order.card_id, order.product_catalog_id, order.denomination,
+              order.quantity, order.amount, order.status, order.payment_status, when(order.created_at))
+    return dict(zip(ORDER_COLUMNS, values))
+
+
+def _orders(store: Store, card_id: str | None = None) -> list[dict[str, Any]]:
+    return [order_row(order) for order in store.orders.values() if card_id is None or order.card_id == card_id]
 
 
 @page
 def orders(call: Call) -> Reply:
-    rows = _orders(call.store)
-    shown = paged(list(reversed(rows or [])), call.query.get("page"), POSTINGS_PER_PAGE)
-    return render(call, "orders.html", title="Redemption orders", orders=shown, present=rows is not None)
+    shown = paged(list(reversed(_orders(call.store))), call.query.get("page"), POSTINGS_PER_PAGE)
+    return render(call, "orders.html", title="Redemption orders", orders=shown)
 
 
 # --- the journal --------------------------------------------------------------------------------------------
