@@ -102,10 +102,22 @@ def number_text(value: Decimal) -> str:
     return text
 
 
+class Raw(bytes):
+    """JSON text already written (a page of cached rows): dumps() puts it in as it is. A reader
+    in-process that needs the document (response validation) takes plain() of the body."""
+
+
 def _fragment(value: Any) -> Any:
     if isinstance(value, Decimal) and value.is_finite():
         return orjson.Fragment(number_text(value))
+    if isinstance(value, Raw):
+        return orjson.Fragment(value)
     raise TypeError
+
+
+def plain(value: Any) -> Any:
+    """The document a body stands for, Raw parts read back: what a client parses from the wire."""
+    return loads(dumps(value), max_depth=1 << 30)
 
 
 def dumps(value: Any) -> bytes:
@@ -131,6 +143,8 @@ def _canonical_tree(value: Any) -> Any:
 
     if isinstance(value, Decimal) and value.is_finite():
         return simplejson.RawJSON(number_text(value))
+    if isinstance(value, Raw):
+        return simplejson.RawJSON(value.decode("utf-8"))
     if isinstance(value, dict):
         return {k: _canonical_tree(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

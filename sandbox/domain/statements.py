@@ -8,9 +8,10 @@ card) before any filter runs, so their cost follows the cards asked about, not t
 from __future__ import annotations
 
 from decimal import Decimal
+from itertools import islice
 from typing import Iterable, NamedTuple, cast
 
-from sandbox.state.ledger import Posting, canonical
+from sandbox.state.ledger import Entry, Posting, canonical
 from sandbox.state.store import Card, CardAccount, Store
 from sandbox.domain.cards import month_key
 from sandbox.domain.rewards import CREDIT, DEBIT, account_of, card_of, transaction_status
@@ -72,69 +73,102 @@ class TransactionQuery(NamedTuple):
 
 
 class CardTransaction(NamedTuple):
+    """One row of a card's history: the posting as `card` saw it. Its side (amount, direction,
+    balance after) is worked out when asked for, so a page costs what its rows cost to read."""
+
     posting: Posting
     card: Card
-    amount: Decimal
-    direction: str
-    balance_after: Decimal
+
+    @property
+    def entry(self) -> Entry:
+        return self.posting.entry_for(self.card.card_id)
+
+    @property
+    def amount(self) -> Decimal:
+        return abs(self.entry.amount)
+
+    @property
+    def direction(self) -> str:
+        return CREDIT if self.entry.amount > 0 else DEBIT
+
+    @property
+    def balance_after(self) -> Decimal:
+        return self.entry.balance_after
 
 
 def transactions(store: Store, partner_id: str, query: TransactionQuery, offset: int, limit: int) -> tuple[int, list[CardTransaction]]:
-    """Card transactions matching every given filter, newest first; narrowed through an index.
+    """Card transactions matching every given filter, newest first, and how many match in all.
 
-    The request schema requires cardAccountId, so every query names an account of the company."""
+    Narrowed through an index: by reference or posting id, else by card. Which cards take part is
+    decided once per card (account, card, user, holder's name); only the filters of a row
+    (direction, amount, dates, status) are tested per row, and without them the count is the
+    histories' lengths and the page is read at its place: the cost follows the page, not the
+    history. The request schema requires cardAccountId, so every query names an account of the company."""
     account_of(store, partner_id, query.company_id, query.card_account_id)
     if query.company_name and query.company_name.lower() not in store.companies[query.company_id].name.lower():
         return 0, []  # every row is the company's: its name decides for all of them
-    candidates = _candidates(store, partner_id, query)
-    matches = [t for t in candidates if _matches(store, query, t)]
-    return len(matches), matches[offset: offset + limit]
-
-
-def _candidates(store: Store, partner_id: str, query: TransactionQuery) -> Iterable[CardTransaction]:
     if query.references or query.transaction_ids:
-        found = [store.ledger.by_reference(partner_id, r) for r in query.references]
-        found += [store.ledger.by_id(i) for i in query.transaction_ids]
-        postings = sorted({p.id: p for p in found if p is not None}.values(), key=lambda p: store.ledger.position(p.id), reverse=True)
-        return (t for p in postings for t in _card_sides(store, p))
+        matches = [t for t in _by_ids(store, partner_id, query) if _card_matches(store, query, t.card) and _row_matches(store, query, t)]
+        return len(matches), matches[offset: offset + limit]
+    cards = _cards(store, query)
+    ledger = store.ledger
+    if not _row_filtered(query):
+        total = sum(ledger.count(card.card_id) for card in cards)
+        rows = ledger.newest_first([card.card_id for card in cards], offset)
+        return total, [CardTransaction(posting, cards[i]) for i, posting in islice(rows, limit)]
+    total, page, end = 0, [], offset + limit
+    for i, posting in ledger.newest_first([card.card_id for card in cards]):
+        txn = CardTransaction(posting, cards[i])
+        if _row_matches(store, query, txn):
+            if offset <= total < end:
+                page.append(txn)
+            total += 1
+    return total, page
+
+
+def _by_ids(store: Store, partner_id: str, query: TransactionQuery) -> Iterable[CardTransaction]:
+    found = [store.ledger.by_reference(partner_id, r) for r in query.references]
+    found += [store.ledger.by_id(i) for i in query.transaction_ids]
+    postings = sorted({p.id: p for p in found if p is not None}.values(), key=lambda p: store.ledger.position(p.id), reverse=True)
+    return (t for p in postings for t in _card_sides(store, p))
+
+
+def _cards(store: Store, query: TransactionQuery) -> list[Card]:
+    """The cards whose histories answer the query: in the account, and the card, user and holder asked for."""
     if query.card_id:
-        card_ids: list[str] = [query.card_id]
-    elif query.user_id:
-        card_ids = [c for c in store.cards_of_account(query.card_account_id) if store.cards[c].user_id == query.user_id]
+        card = store.cards.get(query.card_id)  # a card id the store does not know has no rows
+        found = [] if card is None else [card]
     else:
-        card_ids = store.cards_of_account(query.card_account_id)
-    out: list[CardTransaction] = []
-    for card_id in card_ids:
-        card = store.cards.get(card_id)
-        if card is not None:  # a card id the store does not know (or another ledger account's) has no rows
-            out += [_card_side(p, card) for p in store.ledger.history(card_id)]
-    if len(card_ids) > 1:
-        out.sort(key=lambda t: store.ledger.position(t.posting.id), reverse=True)
-    return out
+        found = [store.cards[c] for c in store.cards_of_account(query.card_account_id)]
+    return [card for card in found if _card_matches(store, query, card)]
 
 
 def _card_sides(store: Store, posting: Posting) -> list[CardTransaction]:
     """One row per card the posting moves."""
     cards = store.cards
     accounts = cast("tuple[str, ...]", posting.lines[::3])  # lines: account, amount, balance_after, ...
-    return [_card_side(posting, cards[a]) for a in accounts if a in cards]
+    return [CardTransaction(posting, cards[a]) for a in accounts if a in cards]
 
 
-def _card_side(posting: Posting, card: Card) -> CardTransaction:
-    """The posting as `card` saw it."""
-    entry = posting.entry_for(card.card_id)
-    return CardTransaction(posting, card, abs(entry.amount), CREDIT if entry.amount > 0 else DEBIT, entry.balance_after)
+def _row_filtered(query: TransactionQuery) -> bool:
+    return bool(query.direction or query.amount_from is not None or query.amount_to is not None
+                or query.date_from is not None or query.date_to is not None or query.status)
 
 
-def _matches(store: Store, query: TransactionQuery, txn: CardTransaction) -> bool:
-    """Every filter the query gives holds (plain tests: this runs once per candidate row)."""
-    card, at = txn.card, txn.posting.at
+def _card_matches(store: Store, query: TransactionQuery, card: Card) -> bool:
+    """The filters that hold for a card's every row or none of them."""
     if card.card_account_id != query.card_account_id:  # the account is the company's (account_of): no company test
         return False
     if query.card_id and card.card_id != query.card_id:
         return False
     if query.user_id and card.user_id != query.user_id:
         return False
+    return not query.holder_name or query.holder_name.lower() in store.users[card.user_id].first_name.lower()
+
+
+def _row_matches(store: Store, query: TransactionQuery, txn: CardTransaction) -> bool:
+    """Every filter of a row holds (plain tests: this runs once per candidate row)."""
+    at = txn.posting.at
     if query.direction and txn.direction != query.direction:
         return False
     if query.amount_from is not None and txn.amount < query.amount_from:
@@ -145,6 +179,4 @@ def _matches(store: Store, query: TransactionQuery, txn: CardTransaction) -> boo
         return False
     if query.date_to is not None and at > query.date_to:  # type: ignore[operator]
         return False
-    if query.status and query.status.upper() != transaction_status(store, txn.posting.id):
-        return False
-    return not query.holder_name or query.holder_name.lower() in store.users[card.user_id].first_name.lower()
+    return not query.status or query.status.upper() == transaction_status(store, txn.posting.id)

@@ -7,7 +7,9 @@ Per-account and per-reference indexes keep lookups independent of the ledger's s
 
 from __future__ import annotations
 
+import heapq
 from datetime import datetime
+from itertools import islice
 from decimal import Decimal
 from typing import Iterable, Iterator, NamedTuple
 
@@ -63,6 +65,11 @@ class Posting(NamedTuple):
             if lines[i] == account:
                 return Entry(lines[i], lines[i + 1], lines[i + 2])  # type: ignore[arg-type]
         raise KeyError(account)
+
+
+def _newest(positions: list[int], n: int) -> Iterator[tuple[int, int]]:
+    """One account's history for heapq.merge: (-position, its index), newest first."""
+    return ((-p, n) for p in reversed(positions))
 
 
 class Ledger:
@@ -162,6 +169,17 @@ class Ledger:
         positions = self._by_account.get(account, [])
         ordered = reversed(positions) if newest_first else iter(positions)
         return (self.postings[p] for p in ordered)
+
+    def newest_first(self, accounts: list[str], skip: int = 0) -> Iterator[tuple[int, Posting]]:
+        """(index in `accounts`, posting) over these accounts' histories merged, newest first (a
+        posting of two of them once for each, in the order given), after the first `skip`: one
+        account's is read at its place, several are merged lazily, so a page costs its own rows."""
+        if len(accounts) == 1:
+            positions = self._by_account.get(accounts[0], [])
+            postings = self.postings
+            return ((0, postings[positions[i]]) for i in range(len(positions) - 1 - skip, -1, -1))
+        streams = [_newest(self._by_account.get(account, []), n) for n, account in enumerate(accounts)]
+        return islice(((n, self.postings[-negative]) for negative, n in heapq.merge(*streams)), skip, None)
 
     def postings_of(self, account: str, indices: Iterable[int]) -> list[Posting]:
         """The account's postings at these places in its own history (0: its first): a page, or

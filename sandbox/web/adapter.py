@@ -232,9 +232,10 @@ def sealed(scope: Scope, reply: Reply) -> Reply:
 
 
 def checked(state: "AppState", route: "Route", reply: Reply) -> Reply:
-    """With validate_responses on, a response that breaks its schema is a loud sandbox bug."""
+    """With validate_responses on, a response that breaks its schema is a loud sandbox bug. The
+    document checked is the one on the wire (a page of cached rows is raw JSON in the reply)."""
     schemas = state.schemas
-    body = reply.body
+    body = jsonio.plain(reply.body) if reply.media_type == JSON else reply.body
     if "error" in body if isinstance(body, dict) else False:
         problem = schemas.response_problem(None, "oauth-error", body)
     elif isinstance(body, dict) and (body.get("code") == 1 or body.get("response_code") == 1):

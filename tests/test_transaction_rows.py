@@ -1,0 +1,79 @@
+"""transaction/all's rows: the bytes kept per posting are the row documents' bytes, whatever
+changed after the posting (status, holder's name); a long history is paged at its place."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from conftest import DOCS_ACCOUNT, DOCS_COMPANY, new_user
+
+from sandbox.contract import jsonio
+from sandbox.domain import statements
+from sandbox.domain.statements import TransactionQuery
+from sandbox.settings import Settings
+from sandbox.state.ledger import Ledger
+from sandbox.web.app import create_app
+from sandbox.web.endpoints.rewards import TransactionRows, transaction_row
+
+TXN_ACCOUNT, TXN_CARD, TXN_USER = "CATXN0001", "EKCTXN0001", "EKTXN001"  # fixtures: CREATED, FAILED, REVERSED credits
+NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def reference(store, rows):
+    """What the page would print as plain row documents, read from the store as it is now."""
+    company = store.companies[DOCS_COMPANY].name
+    return jsonio.dumps([transaction_row(t, store.users[t.card.user_id].first_name, company, DOCS_COMPANY,
+                                         store.txn_status.get(t.posting.id, "SUCCESS")) for t in rows])
+
+
+def test_kept_rows_print_as_the_row_documents_and_follow_status_and_holder():
+    store = create_app(Settings(seed=7)).sandbox.store
+    query = TransactionQuery(DOCS_COMPANY, TXN_ACCOUNT)
+    total, rows = statements.transactions(store, "CRMXWB3ZM", query, 0, 100)
+    statuses = {store.txn_status.get(t.posting.id, "SUCCESS") for t in rows}
+    assert total == len(rows) == 5 and statuses == {"SUCCESS", "CREATED", "FAILED", "REVERSED"}
+    cache = TransactionRows()
+    first = cache.page(store, DOCS_COMPANY, rows)
+    assert bytes(first) == reference(store, rows)
+    assert [r["cardHolderName"] for r in jsonio.loads(first) if r["enkashCardId"] == TXN_CARD][0] == "Priya"
+    store.users[TXN_USER].first_name = "Priya N"  # both can change after the posting: never kept
+    created = next(t.posting.id for t in rows if store.txn_status.get(t.posting.id) == "CREATED")
+    store.txn_status[created] = "FAILED"
+    again = cache.page(store, DOCS_COMPANY, rows)
+    assert again != first and bytes(again) == reference(store, rows)
+    assert {r["cardHolderName"] for r in jsonio.loads(again) if r["enkashCardId"] == TXN_CARD} == {"Priya N"}
+    assert bytes(TransactionRows(size=2).page(store, DOCS_COMPANY, rows)) == bytes(again)  # full: dropped, same bytes
+    assert bytes(cache.page(store, DOCS_COMPANY, [])) == b"[]"
+
+
+def test_a_long_history_is_paged_at_its_place(docs_partner):
+    card = docs_partner.allocate(**new_user(loadAmount=1, uniqueReferenceNumber="LONG-0")).json()["payload"]["enKashCardId"]
+    for n in range(1, 250):
+        assert docs_partner.allocate(enkashCardId=card, loadAmount=1, uniqueReferenceNumber=f"LONG-{n}").json()["code"] == 0
+    query = {"companyId": DOCS_COMPANY, "cardAccountId": DOCS_ACCOUNT, "enKashCardId": card}
+    whole = docs_partner.post("/transaction/all", query, params={"limit": 1000}).json()["payload"]
+    assert whole["recordsCount"] == 250
+    assert [r["pgReferenceNumber"] for r in whole["data"]] == [f"LONG-{n}" for n in range(249, -1, -1)]
+    assert [r["balance"] for r in whole["data"][:3]] == [250, 249, 248]
+    for offset, limit in ((0, 100), (100, 100), (200, 100), (249, 5), (250, 5), (7, 1)):
+        page = docs_partner.post("/transaction/all", query, params={"offset": offset, "limit": limit}).json()["payload"]
+        assert page["recordsCount"] == 250
+        assert page["data"] == whole["data"][offset: offset + limit]
+    credits = docs_partner.post("/transaction/all", {**query, "cardTransactionType": "CR"}, params={"offset": 240}).json()["payload"]
+    assert credits["recordsCount"] == 250 and credits["data"] == whole["data"][240:]
+
+
+def test_histories_merge_newest_first_with_a_shared_posting_once_per_account():
+    book = Ledger()
+    for account in ("world", "a", "b"):
+        book.open(account, "POINT", floored=False)
+    moves = [[("world", Decimal(-1)), ("a", Decimal(1))], [("world", Decimal(-1)), ("b", Decimal(1))],
+             [("a", Decimal(-1)), ("b", Decimal(1))], [("world", Decimal(-1)), ("a", Decimal(1))]]
+    for n, legs in enumerate(moves):
+        book.post(f"p{n}", "X", "POINT", NOW, legs)
+    merged = [(i, p.id) for i, p in book.newest_first(["b", "a"])]
+    assert merged == [(1, "p3"), (0, "p2"), (1, "p2"), (0, "p1"), (1, "p0")]
+    assert [(i, p.id) for i, p in book.newest_first(["b", "a"], 2)] == merged[2:]
+    assert [p.id for _, p in book.newest_first(["a"], 1)] == ["p2", "p0"]
+    assert list(book.newest_first(["a"], 5)) == [] and list(book.newest_first(["nobody"])) == []
