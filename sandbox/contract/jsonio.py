@@ -102,16 +102,21 @@ def number_text(value: Decimal) -> str:
     return text
 
 
-class Raw(bytes):
-    """JSON text already written (a page of cached rows): dumps() puts it in as it is. A reader
+class Raw:
+    """JSON text already written (a page of kept rows): dumps() puts it in as it is. A reader
     in-process that needs the document (response validation) takes plain() of the body."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: bytes) -> None:
+        self.text = text
 
 
 def _fragment(value: Any) -> Any:
     if isinstance(value, Decimal) and value.is_finite():
         return orjson.Fragment(number_text(value))
     if isinstance(value, Raw):
-        return orjson.Fragment(value)
+        return orjson.Fragment(value.text)
     raise TypeError
 
 
@@ -144,7 +149,7 @@ def _canonical_tree(value: Any) -> Any:
     if isinstance(value, Decimal) and value.is_finite():
         return simplejson.RawJSON(number_text(value))
     if isinstance(value, Raw):
-        return simplejson.RawJSON(value.decode("utf-8"))
+        return simplejson.RawJSON(value.text.decode("utf-8"))
     if isinstance(value, dict):
         return {k: _canonical_tree(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

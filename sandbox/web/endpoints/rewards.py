@@ -235,19 +235,20 @@ class TransactionRows:
         company = b',"companyName":' + jsonio.dumps(store.companies[company_id].name) + b',"companyId":' + jsonio.dumps(company_id) + b","
         statuses = store.txn_status
         holders: dict[str, bytes] = {}
-        out = []
+        out: list[bytes] = []
         for txn in page:
-            card, posting = txn.card, txn.posting
-            parts = kept.get((posting.id, card.card_id))
+            posting, card = txn
+            key = (posting.id, card.card_id)
+            parts = kept.get(key)
             if parts is None:
                 if len(kept) >= self.size:
                     kept.clear()
-                parts = kept[(posting.id, card.card_id)] = _row_parts(txn)
+                parts = kept[key] = _row_parts(txn)
             holder = holders.get(card.card_id)
             if holder is None:
                 holder = holders[card.card_id] = jsonio.dumps(store.users[card.user_id].first_name) + company
             status = statuses.get(posting.id)
-            out += (parts[0], holder, parts[1], _SUCCESS if status is None else jsonio.dumps(status), parts[2], b",")
+            out += parts[0], holder, parts[1], _SUCCESS if status is None else jsonio.dumps(status), parts[2], b","
         if out:
             out[-1] = b"]"
             return jsonio.Raw(b"[" + b"".join(out))
