@@ -5,6 +5,10 @@ Cases (1) and (2) run in rounds, each right after a baseline run of its own (see
     python -m bench            # full: 10 s per case, a store of 1,000,000 transactions
     python -m bench --quick    # 3 s per case, 100,000 transactions
     python -m bench --soak     # RSS over repeated load-and-reset rounds
+
+Cases: (1) top-ups (and (1b) create-order), (2) coins, (3) transaction/all in a big store, (4)
+bulk, (5) reset, (6) the reads of one card (transaction/all of 20 and 1,000 postings, search,
+cardAccount/get), each in paired rounds like (1) and (2).
 """
 
 from __future__ import annotations
@@ -81,7 +85,11 @@ def throughput(cases: set[str], server: Server, partner: Partner) -> list[tuple[
         out.append(("o", scenarios.absent(name, scenarios.CREATE_ORDER) or (lambda plan: scenarios.orders(server, plan, partner))))
     if "2" in cases:
         for number, (name, path, load) in enumerate(scenarios.coin_loads(partner)):
-            out.append((f"c{number}", scenarios.absent(name, path) or partial(scenarios.coin, server, name=name, load=load)))
+            out.append((f"c{number}", scenarios.absent(name, path) or partial(scenarios.fixed, server, name=name, load=load)))
+    if "6" in cases:
+        cards = scenarios.read_cards(partner, f"R{int(time.time()) % 100000}")
+        for number, (name, load) in enumerate(scenarios.read_loads(partner, cards)):
+            out.append((f"r{number}", partial(scenarios.fixed, server, name=name, load=load)))
     return out
 
 
@@ -165,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="rounds of (baseline, case) for cases (1) and (2) (default 3, quick 1)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--transactions", type=int, default=None, help="size of the big store for case (3)")
-    parser.add_argument("--cases", default="1,2,3,4,5", help="which cases to run, e.g. 1,5")
+    parser.add_argument("--cases", default="1,2,3,4,5,6", help="which cases to run, e.g. 1,5")
     parser.add_argument("--tool", choices=("wrk", "pyload"), default=None, help="load generator (default: wrk if installed)")
     args = parser.parse_args(argv)
     (soak if args.soak else run)(args)

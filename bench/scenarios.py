@@ -96,7 +96,7 @@ def orders(server: Server, plan: Plan, partner: Partner) -> Row:
     """(1b) create-order: one Amazon Test 100 voucher (97 points) a request, unique orderReferenceId
     each, paid from one funded card (the partner acts for its holder EKQ3M7DA): one posting each."""
     partner.fund()
-    funded = partner.post(PATH + "/create-allocate-points", {**top_up_body(CARD, f"{plan.run_id}-orders"), "loadAmount": 10**8})
+    funded = partner.post(PATH + "/create-allocate-points", {**top_up_body(CARD, f"{plan.run_id}-orders"), "loadAmount": 10**7})  # the most one top-up may load: 103,092 orders a round
     assert funded.json()["code"] == 0, funded.text
     before = partner.summary()["postings"]
     body = json.dumps({"denomination": 100, "orderReferenceId": "{ref}", "productCatalogId": "PC7324536190LULHL",
@@ -117,7 +117,8 @@ def coin_loads(partner: Partner) -> list[tuple[str, str, Load]]:
             ("(2) coins/balance", COIN_BALANCE, Load("GET", f"{COIN_BALANCE}?userId={COIN_USER}", headers))]
 
 
-def coin(server: Server, plan: Plan, name: str, load: Load) -> Row:
+def fixed(server: Server, plan: Plan, name: str, load: Load) -> Row:
+    """A case of one fixed request shape (coins, reads)."""
     return Row(name, _drive(server, plan, load))
 
 
@@ -157,6 +158,36 @@ def reset(server: Server, plan: Plan, partner: Partner) -> Row:
     first_ms = (time.perf_counter() - begin) * 1000
     result = _drive(server, plan, Load("POST", "/__sandbox/reset"), 1)
     return Row("(5) reset to default state", result, "< 50 ms", f"the first reset, after the cases above: {first_ms:,.0f} ms")
+
+
+READ_HISTORIES = (20, 1000)  # postings of each read card: transaction/all pages at 100, so 20 rows, then a full page
+
+
+def read_cards(partner: Partner, tag: str) -> dict[int, str]:
+    """(6)'s cards, made once through the API (untimed): one per history length, each with that
+    many postings of its own (its first top-up opens it)."""
+    partner.fund()
+    made = {}
+    for length, card in zip(READ_HISTORIES, partner.new_cards(len(READ_HISTORIES), f"{tag}-reads")):
+        for n in range(1, length):
+            partner.post(PATH + "/create-allocate-points", top_up_body(card, f"{tag}-read-{card}-{n}"))
+        made[length] = card
+    return made
+
+
+def read_loads(partner: Partner, cards: dict[int, str]) -> list[tuple[str, Load]]:
+    """(6) the reads of one card, as (row name, load): transaction/all for each history length
+    (the default page of 100), then search and cardAccount/get on the longest."""
+    account = {"companyId": COMPANY, "cardAccountId": ACCOUNT}
+    longest = cards[max(cards)]
+    out = [(f"(6) transaction/all, one card of {length:,} postings ({min(length, 100)} rows)",
+            Load("POST", PATH + "/transaction/all", partner.headers, json.dumps({**account, "enKashCardId": card})))
+           for length, card in sorted(cards.items())]
+    out.append((f"(6) search, one card of {max(cards):,} postings",
+                Load("POST", PATH + "/search", partner.headers, json.dumps({**account, "enKashCardId": longest}))))
+    out.append(("(6) cardAccount/get (the account of cases 1 and 6)",
+                Load("POST", PATH + "/cardAccount/get", partner.headers, json.dumps(account))))
+    return out
 
 
 Case = Callable[[Plan], Row]  # a case run in paired rounds: given each round's plan (its own run id)
