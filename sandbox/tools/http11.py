@@ -83,6 +83,7 @@ class SandboxProtocol(HttpToolsProtocol):
     # --- the connection -------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self.joined = JoinedWrites(transport, self.loop)
         self.enter(IDLE, self.limits.idle_timeout)
         cls = type(self)
         if not cls.sweeping:
@@ -157,6 +158,8 @@ class SandboxProtocol(HttpToolsProtocol):
             raise _Refused
         self.enter(BODY, self.limits.body_timeout)
         super().on_headers_complete()
+        if self.cycle is not None:
+            self.cycle.transport = self.joined  # type: ignore[assignment]
 
     def on_message_complete(self) -> None:
         self.enter(APP, 0)
@@ -243,6 +246,54 @@ class SandboxProtocol(HttpToolsProtocol):
             rest = head + rest
         if rest:
             self.data_received(rest)
+
+
+class JoinedWrites:
+    """The transport as a request cycle sees it: uvicorn writes a response's head and its body in
+    two calls, two send() system calls and two segments; here a write waits until the next one
+    (or the loop's next turn, whichever is first) and leaves with it, so a whole response goes
+    out in one. Order and bytes are unchanged; close and abort send what waits first."""
+
+    __slots__ = ("transport", "loop", "held")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self.transport, self.loop = transport, loop
+        self.held: bytes | None = None
+
+    def write(self, data: bytes) -> None:
+        held = self.held
+        if held is None:
+            self.held = data
+            self.loop.call_soon(self.flush)
+            return
+        self.held = None
+        if len(data) < 16384:
+            self.transport.write(held + data)
+        else:  # no copy of a large body
+            self.transport.writelines((held, data))
+
+    def flush(self) -> None:
+        held, self.held = self.held, None
+        if held is not None and not self.transport.is_closing():
+            self.transport.write(held)
+
+    def close(self) -> None:
+        self.flush()
+        self.transport.close()
+
+    def abort(self) -> None:
+        self.flush()
+        self.transport.abort()
+
+    def is_closing(self) -> bool:
+        return self.transport.is_closing()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self.transport.get_extra_info(name, default)
+
+    def __getattr__(self, name: str) -> Any:  # anything else a fault or uvicorn asks of a transport
+        self.flush()
+        return getattr(self.transport, name)
 
 
 class _Refused(Exception):
