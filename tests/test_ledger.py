@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from sandbox.state.ledger import Ledger, LedgerError
+from sandbox.state.ledger import Ledger, LedgerError, canonical
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -53,3 +53,13 @@ def test_a_reference_posts_once_per_scope():
         book.post("p2", "SEED", "POINT", NOW, [("world", Decimal(-1)), ("acct", Decimal(1))], scope="P", reference="R")
     book.post("p3", "SEED", "POINT", NOW, [("world", Decimal(-1)), ("acct", Decimal(1))], scope="Q", reference="R")
     assert book.balance("acct") == 2
+
+
+@pytest.mark.parametrize(("given", "printed"), [
+    ("1", "1"), ("0", "0"), ("-0", "0"), ("11.0", "11"), ("1E+2", "100"), ("92415.44", "92415.44"),
+    ("-0.50", "-0.5"), ("0.000", "0"), ("-0.0", "0"), ("1.10", "1.1"), ("5E+0", "5"), ("1.000E+3", "1000"),
+    ("0E-8", "0"), ("100", "100"), ("-5", "-5"), ("0.001", "0.001"), ("NaN", "NaN"),
+])
+def test_canonical_prints_amounts_as_enkash_does(given, printed):
+    value = canonical(Decimal(given))
+    assert str(value) == printed and (value == Decimal(given) or value != value)

@@ -19,9 +19,12 @@ ZERO = Decimal(0)
 def canonical(value: Decimal) -> Decimal:
     """The amount as EnKash prints it (898138, 92415.44): no trailing zeros, no exponent, no -0;
     11.0 -> 11, 1E+2 -> 100. Exact: digits are moved, never rounded by a context."""
-    sign, digits, exponent = value.as_tuple()
-    if exponent == 0 and (sign == 0 or digits != (0,)) or not isinstance(exponent, int):
+    text = str(value)  # C; as_tuple() builds a named tuple in Python: this runs several times a request
+    if "E" not in text and (text[-1] != "0" or "." not in text) and text != "-0":
         return value  # already canonical (nearly every amount), or not finite
+    sign, digits, exponent = value.as_tuple()
+    if not isinstance(exponent, int):
+        return value
     kept = list(digits) + [0] * max(exponent, 0)
     exponent = min(exponent, 0)
     while exponent < 0 and kept and kept[-1] == 0:
