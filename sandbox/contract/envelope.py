@@ -57,11 +57,18 @@ class Reply:
     media_type: str = JSON  # anything else: body is already text (the docs page)
 
 
-async def write(send: Send, reply: Reply) -> None:
+def response(reply: Reply) -> tuple[dict[str, Any], bytes]:
+    """The reply as ASGI's start message and the body's bytes."""
     content = jsonio.dumps(reply.body) if reply.media_type == JSON else reply.body.encode("utf-8")
     headers = [(b"content-length", str(len(content)).encode()), (b"content-type", reply.media_type.encode())]
-    headers += [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in reply.headers.items()]
-    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+    if reply.headers:
+        headers += [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in reply.headers.items()]
+    return {"type": "http.response.start", "status": reply.status, "headers": headers}, content
+
+
+async def write(send: Send, reply: Reply) -> None:
+    start, content = response(reply)
+    await send(start)
     await send({"type": "http.response.body", "body": content})
 
 

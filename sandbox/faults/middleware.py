@@ -37,11 +37,13 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         engine = self.state.faults
-        route = self.state.router.resolve(scope).route
         if not engine.rules and not any(name == HEADER_BYTES for name, _ in scope["headers"]):
-            # nothing armed: only a magic value, found inside the app, can still act
-            await effects.through(self.app, effects.Exchange(scope, receive, send, self.state, route))
+            # nothing armed: only a magic value, found inside the app (adapter.Endpoint), can still
+            # act, and the Endpoint carries it out itself: no layer around the app's send
+            scope[spec.DIRECT] = True
+            await self.app(scope, receive, send)
             return
+        route = self.state.router.resolve(scope).route
         headers = header_dict(scope["headers"])
         body = None
         if engine.needs_body:

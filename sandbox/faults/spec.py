@@ -15,6 +15,7 @@ from sandbox.domain import errors
 
 DESCRIPTION = "sandbox.fault"  # scope key: what the journal records for a request a fault touched
 PENDING = "sandbox.fault.pending"  # scope key: a fault that acts on the app's own response
+DIRECT = "sandbox.fault.direct"  # scope key: nothing armed, the app got the server's send; it carries out PENDING itself
 ANSWERS = ("status", "business", "token")  # kinds that stand for an error answer
 STATUSES = (400, 401, 403, 404, 422, 429, 500, 502, 503, 504)
 MAX_HOLD_SECONDS = 300.0  # timeout and latency are bounded so a forgotten rule cannot hang a client forever

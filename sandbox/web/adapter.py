@@ -17,7 +17,7 @@ from sandbox.contract import crypto, envelope, jsonio
 from sandbox.contract.credentials import basic_credentials, bearer_value, header_dict
 from sandbox.contract.envelope import FORM, JSON, Reply, failure_reply, write
 from sandbox.domain import errors, tokens
-from sandbox.faults import magic
+from sandbox.faults import effects, magic, spec
 from sandbox.state.store import AccessToken, Store
 
 if TYPE_CHECKING:
@@ -88,7 +88,11 @@ class Endpoint:
             scope.pop(RESPONSE_KEY, None)
         if state.settings.validate_responses:
             reply = checked(state, route, reply)
-        await write(send, sealed(scope, reply))
+        reply = sealed(scope, reply)
+        if spec.PENDING in scope and scope.get(spec.DIRECT):  # a magic value's fault, on this answer
+            await effects.act(scope[spec.PENDING], effects.Exchange(scope, receive, send, state, route), envelope.response(reply))
+            return
+        await write(send, reply)
 
 
 def unrouted_reply(found: "Found", method: str, path: str) -> Reply:
