@@ -48,6 +48,8 @@ def java() -> list[str]:
     path = tool("java", "the JDK runs Partner.java")
     if major([path, "-version"], r'version "(?:1\.)?(\d+)') < 11:
         pytest.skip(f"{path} is older than Java 11 (java.net.http and `java File.java` came in 11)")
+    if not (Path(path).resolve().parent / "javac").exists():
+        pytest.skip(f"{Path(path).resolve()} is a JRE: `java File.java` needs a JDK's compiler")
     return [path, str(CLIENTS / "Partner.java")]
 
 
