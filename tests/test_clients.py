@@ -50,20 +50,20 @@ def java() -> list[str]:
         pytest.skip(f"{path} is older than Java 11 (java.net.http and `java File.java` came in 11)")
     if not (Path(path).resolve().parent / "javac").exists():
         pytest.skip(f"{Path(path).resolve()} is a JRE: `java File.java` needs a JDK's compiler")
-    return [path, str(CLIENTS / "Partner.java")]
+    return [path]
 
 
-def node() -> str:
+def node() -> list[str]:
     path = tool("node", "Node runs the fetch and axios examples")
     if major([path, "--version"], r"v(\d+)\.") < 18:
         pytest.skip(f"{path} is older than Node 18, the first with a global fetch")
-    return path
+    return [path]
 
 
 def axios() -> list[str]:
     """node_modules/axios as package-lock.json pins it: `npm ci` once (from npm's cache when it
     has it), then nothing to fetch while the pinned version is in place."""
-    path = node()
+    [path] = node()
     pinned = json.loads((CLIENTS / "package-lock.json").read_text())["packages"]["node_modules/axios"]["version"]
     installed = CLIENTS / "node_modules" / "axios" / "package.json"
     if not installed.exists() or json.loads(installed.read_text())["version"] != pinned:
@@ -73,30 +73,39 @@ def axios() -> list[str]:
                               capture_output=True, text=True, timeout=300)
         if done.returncode != 0:
             pytest.skip(f"npm ci could not install axios {pinned} into examples/clients/node_modules: {done.stderr.strip()[-400:]}")
-    return [path, str(CLIENTS / "partner-axios.mjs")]
+    return [path]
 
 
 def curl() -> list[str]:
     tool("curl", "partner.sh calls curl")
-    return [tool("bash", "partner.sh is a bash script"), str(CLIENTS / "partner.sh")]
+    return [tool("bash", "partner.sh is a bash script")]
 
 
 class Client(NamedTuple):
     label: str
-    command: Callable[[], list[str]]  # the program, run as `command base label mobile`, or a skip
+    runtime: Callable[[], list[str]]  # the interpreter, or a skip saying why there is none
+    program: str  # the file in examples/clients and what comes before the base URL
     agent: str  # the User-Agent it sends, as a pattern
-    h2c: bool  # asks for an h2c upgrade on every request
-    options: tuple[str, ...] = ()  # after the three arguments: partner.sh passes them to curl
+    h2c: bool = False  # asks for an h2c upgrade on every request
+    args: str = ""  # after the base URL; none: the client's name as label, mobile 94000000 + its index
+
+    def command(self, base: str) -> list[str]:
+        """As README shows it, the sandbox's URL for the default one."""
+        file, *lead = self.program.split()
+        return [*self.runtime(), str(CLIENTS / file), *lead, base, *self.args.split()]
+
+    def readme(self) -> str:
+        return " ".join([self.program, *(["http://127.0.0.1:8080", self.args] if self.args else [])])
 
 
 CLIENT_LIST = [
-    Client("requests", lambda: [sys.executable, str(CLIENTS / "partner.py"), "requests"], r"python-requests/\d", False),
-    Client("httpx", lambda: [sys.executable, str(CLIENTS / "partner.py"), "httpx"], r"python-httpx/\d", False),
-    Client("curl", curl, r"curl/\d", False),
-    Client("curl-http2", curl, r"curl/\d", True, ("--http2",)),
-    Client("java", java, r"Java-http-client/\d", True),
-    Client("fetch", lambda: [node(), str(CLIENTS / "partner.mjs")], r"node", False),
-    Client("axios", axios, r"axios/1\.", False),
+    Client("requests", lambda: [sys.executable], "partner.py requests", r"python-requests/\d"),
+    Client("httpx", lambda: [sys.executable], "partner.py httpx", r"python-httpx/\d"),
+    Client("curl", curl, "partner.sh", r"curl/\d"),
+    Client("curl-http2", curl, "partner.sh", r"curl/\d", True, "curl-http2 9400000003 --http2"),
+    Client("java", java, "Partner.java", r"Java-http-client/\d", True),
+    Client("fetch", node, "partner.mjs", r"node"),
+    Client("axios", axios, "partner-axios.mjs", r"axios/1\."),
 ]
 
 
@@ -110,9 +119,9 @@ def sandbox() -> Iterator[tuple[str, dict[str, Any]]]:
         yield running.url, token.json()
 
 
-def run(client: Client, base: str, mobile: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def run(client: Client, base: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The client's printed lines, and the journal of what it sent, oldest first."""
-    command = [*client.command(), base, client.label, mobile, *client.options]
+    command = client.command(base)
     assert httpx.delete(f"{base}/__sandbox/journal").status_code == 200
     env = {"PATH": SYSTEM_PATH, "HOME": os.environ.get("HOME", "/tmp"), "LANG": "C.UTF-8"}
     done = subprocess.run(command, cwd=CLIENTS, env=env, capture_output=True, text=True, timeout=120)
@@ -125,7 +134,7 @@ def run(client: Client, base: str, mobile: str) -> tuple[list[dict[str, Any]], l
 def test_a_partner_journey_works_from_every_client_with_its_defaults(sandbox, client):
     base, token = sandbox
     mobile = f"94000000{CLIENT_LIST.index(client):02d}"
-    lines, sent = run(client, base, mobile)
+    lines, sent = run(client, base)
     assert [(line["step"], line["status"]) for line in lines] == list(zip(STEPS, [200, 200, 200, 200, 200, 400]))
     got = {line["step"]: line["body"] for line in lines}
     assert got["token"] == token
@@ -155,3 +164,12 @@ def test_a_partner_journey_works_from_every_client_with_its_defaults(sandbox, cl
     assert [h.get("upgrade") for h in headers] == [("h2c" if client.h2c else None)] * 6, headers
     assert [entry["request"]["bodySize"] for entry in sent] == [int(h["content-length"]) for h in headers]
     assert all(size > 0 for size in (entry["request"]["bodySize"] for entry in sent))
+
+
+def test_the_readme_runs_each_client_as_this_test_does():
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("#### Every HTTP client with its default settings"):]
+    block = section[section.index("```sh\n") + 6: section.index("```", section.index("```sh\n") + 6)]
+    shown = [re.sub(r"\s+#.*", "", line).split("examples/clients/")[-1]
+             for line in block.splitlines()]
+    assert shown == [client.readme() for client in CLIENT_LIST]

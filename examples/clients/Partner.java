@@ -46,7 +46,7 @@ public class Partner {
     public static void main(String[] args) throws Exception {
         String base = args.length > 0 ? args[0] : "http://127.0.0.1:8080";
         String label = args.length > 1 ? args[1] : "java";
-        String mobile = args.length > 2 ? args[2] : "9400000007";
+        String mobile = args.length > 2 ? args[2] : "9400000004";
         String basic = Base64.getEncoder().encodeToString((CLIENT_ID + ":" + CLIENT_SECRET).getBytes(StandardCharsets.UTF_8));
         String token = show("token", HttpRequest.newBuilder(URI.create(base + "/oauth/token"))
             .header("Authorization", "Basic " + basic)

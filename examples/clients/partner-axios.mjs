@@ -3,7 +3,7 @@
 // balance, a reused reference and a request missing a field. Prints one JSON line per call:
 // {"step", "status", "body"}.
 //
-//     npm ci && node partner-axios.mjs [BASE_URL] [LABEL] [MOBILE]
+//     npm ci --prefix examples/clients && node examples/clients/partner-axios.mjs [BASE_URL] [LABEL] [MOBILE]
 import axios from "axios";
 
 const [base = "http://127.0.0.1:8080", label = "axios", mobile = "9400000006"] = process.argv.slice(2);

@@ -51,5 +51,6 @@ def main(client_name: str, base: str, label: str, mobile: str) -> None:
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in ("requests", "httpx"):
         sys.exit(__doc__)
-    given, defaults = sys.argv[2:5], ["http://127.0.0.1:8080", sys.argv[1], "9400000001"]
+    mobile = {"requests": "9400000000", "httpx": "9400000001"}[sys.argv[1]]
+    given, defaults = sys.argv[2:5], ["http://127.0.0.1:8080", sys.argv[1], mobile]
     main(sys.argv[1], *(given + defaults[len(given):]))

@@ -6,7 +6,7 @@
 #
 #     bash partner.sh [BASE_URL] [LABEL] [MOBILE] [curl options...]
 set -euo pipefail
-base=${1:-http://127.0.0.1:8080} label=${2:-curl} mobile=${3:-9400000003}
+base=${1:-http://127.0.0.1:8080} label=${2:-curl} mobile=${3:-9400000002}
 shift $(( $# < 3 ? $# : 3 ))
 body=$(mktemp)
 trap 'rm -f "$body"' EXIT
