@@ -21,6 +21,7 @@ import httpx
 import pytest
 from conftest import DOCS_BASIC, DOCS_LOGIN
 from sandbox_process import ROOT, SandboxProcess
+from test_docs_samples import ECT, EKC, EKU, HEX20
 
 CLIENTS = ROOT / "examples" / "clients"
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -140,7 +141,7 @@ def test_a_partner_journey_works_from_every_client_with_its_defaults(sandbox, cl
     assert got["token"] == token
 
     credited = got["credit"]["payload"]
-    ids = {"enKashCardId": r"EKC[A-Z0-9]{7}", "userId": r"EK[A-Z0-9]{6}", "token": r"[0-9a-f]{20}", "enkashCardTxnId": r"ECT[A-Z0-9]{10}"}
+    ids = {"enKashCardId": EKC, "userId": EKU, "token": HEX20, "enkashCardTxnId": ECT}
     assert {name: bool(re.fullmatch(pattern, str(credited.get(name)))) for name, pattern in ids.items()} == dict.fromkeys(ids, True), credited
     holder = {"cardAccountId": "CAQL8YCV3", "email": f"{client.label}@clients.example.com", "mobile": mobile,
               "title": "Ms", "firstName": "Partner", "gender": "F"}
