@@ -62,6 +62,8 @@ def test_two_runs_back_to_back_against_the_same_sandbox_both_pass(sandbox: Serve
         assert counts["failures"] == counts["errors"] == 0 and counts["tests"] >= 50, counts
         summary = (folder / "summary.md").read_text()
         assert "0 failed" in summary and "| `test_contract[balances]` | passed |" in summary
+        for order_check in ("order-paid-from-the-card", "no-order-beyond-the-card", "replayed-order"):  # orders ran, not skipped
+            assert f"| `test_contract[{order_check}]` | passed |" in summary, summary
         run_ids.append(next(line.split("run id ")[1].split(",")[0] for _, line in lines if "run id " in line))
     assert run_ids[0] != run_ids[1]
 
