@@ -163,6 +163,11 @@ class Mutant:
         _walk(answer.body, self.spec["field"], lambda v: v.lower() if isinstance(v, str) else v)
         return answer
 
+    async def kind_unserved(self, call: Call, forward: Forward) -> Answer:
+        """Not a bug: a target that does not serve the operation at all (404, as for any unknown path)."""
+        message = f"No API at {call.path}"
+        return Answer(404, [], {"response_code": 1, "response_message": message, "payload": message}, b"")
+
     async def kind_restatus(self, call: Call, forward: Forward) -> Answer:
         answer = await forward(call)
         was, message = self.spec.get("status_was"), self.spec.get("message")

@@ -89,6 +89,22 @@ def test_a_broken_contract_is_told_in_one_sentence_within_a_minute(sandbox: Serv
     assert "## Broken contracts" in summary and headline in summary
 
 
+def test_a_target_without_orders_runs_everything_else(sandbox: ServerThread, tmp_path: Path) -> None:
+    """create-order not served (404, admin API hidden): the order checks skip and say why, and the state
+    machine leaves its order rules out and passes. (The per-operation properties generated from the
+    schemas still report the missing documented operation.)"""
+    proxy = MutatingProxy(sandbox.url)
+    proxy.plant({"id": "no-orders", "kind": "unserved", "operation": "create-order"})
+    with ProxyThread(proxy) as running:
+        code, lines = contract(running.url, tmp_path, "--budget", "quick", "-k", "test_contract or test_stateful")
+    text = "\n".join(line for _, line in lines)
+    assert code == 0, text[-6000:]
+    summary = (tmp_path / "summary.md").read_text()
+    for order_check in ("order-paid-from-the-card", "no-order-beyond-the-card", "replayed-order"):
+        assert f"| `test_contract[{order_check}]` | skipped (the target does not serve POST /api/v0/partner/create-order" in summary, summary
+    assert "| `test_target_agrees_with_the_model_of_the_run` | passed |" in summary, summary
+
+
 def test_run_ids_are_new_each_run_and_make_every_identifier() -> None:
     first, second = new_run_id(), new_run_id()
     assert first != second and first.startswith("CT") and len(first) == 13
