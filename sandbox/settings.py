@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass, field, fields
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -68,6 +69,22 @@ class Settings:
     clock_frozen: bool = _opt(False, "start with the clock frozen")
     order_details_key: str = _opt("paylod", "payload key of Fetch Order Info: the docs' 'paylod' (sic) or 'payload'", ("paylod", "payload"))
 
+    # limits (README.md, "Limits"): every size, depth, count and duration a client could push
+    max_header_bytes: int = _opt(16 * 1024, "largest request line and headers accepted (431 above)", limits=(1024, 1 << 24))
+    max_depth: int = _opt(64, "deepest nesting of arrays and objects in a JSON or YAML body (400 above)",
+                          limits=(2, 900))  # 900: below Python's recursion limit
+    max_state_bytes: int = _opt(256 * 1024 * 1024, "largest body PUT /__sandbox/state accepts (it has its own limit)",
+                                limits=(1024, 1 << 34))
+    header_timeout: int = _opt(10, "seconds a client has to send a request's line and headers (408 after)", limits=(1, 86400))
+    body_timeout: int = _opt(30, "seconds a client has to send a request's body, or to take a response (408 after)",
+                             limits=(1, 86400))
+    idle_timeout: int = _opt(5, "seconds an idle keep-alive connection stays open", limits=(1, 86400))
+    max_connections: int = _opt(1000, "open connections for EnKash's paths (more: 503; lowered to fit the file limit)",
+                                limits=(1, 1_000_000))
+    admin_connections: int = _opt(16, "connections beyond max_connections kept for /__sandbox/ calls", limits=(1, 10_000))
+    journal_max_bytes: int = _opt(32 * 1024 * 1024, "bytes the journal keeps in all (oldest entries go first)",
+                                  limits=(0, 1 << 34))
+
     def __post_init__(self) -> None:
         """Settings built in code are held to the same limits as flags and variables."""
         for f in fields(self):
@@ -112,6 +129,13 @@ class Settings:
             values[f.name] = coerce(f, raw, source)
             sources[f.name] = source
         return cls(**values), sources
+
+
+# The sandbox clock and every date accepted anywhere stay in [EARLIEST, LATEST), with room below
+# year 9999 for every date derived from them: expiries (at most 100 years on), windows, month keys.
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(9000, 1, 1, tzinfo=timezone.utc)
+RANGE_TEXT = "must be between 1970-01-01T00:00:00Z and 8999-12-31T23:59:59Z"
 
 
 def allowed(f: dataclasses.Field[Any]) -> str:

@@ -397,7 +397,7 @@ def test_faults_apply_in_encrypted_mode(req):
     url = PARTNER_PATH + "/cardAccount/get"
     response = req.post(url, json=envelope(ACCOUNT_QUERY), headers={**headers(token), "X-Sandbox-Fault": "status=503"})
     plain_failure(response, 503, "Service Unavailable")  # answered before the app: nothing was decrypted
-    response = req.post(url, json=envelope(ACCOUNT_QUERY), headers={**headers(token), "X-Sandbox-Fault": "business=ResponseEncryptionFailed"})
+    response = req.post(url, json=envelope(ACCOUNT_QUERY), headers={**headers(token), "X-Sandbox-Fault": "status=403; message=Encryption failed for response."})
     plain_failure(response, 403, "Encryption failed for response.")  # the documented 403, on demand
     response = req.post(url, json=envelope(ACCOUNT_QUERY), headers={**headers(token), "X-Sandbox-Fault": "latency=5ms"})
     assert response.status_code == 200 and opened(response)["payload"]["availableBalance"] == START_BALANCE

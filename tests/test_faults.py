@@ -254,7 +254,8 @@ def test_applied_response_lost_on_coins_then_a_retry_with_the_same_request_id_cr
     ("timeout=10m", "timeout: timeout must be a duration like 200ms or 1.5s"),
     ("timeout=301s", "timeout: timeout must be at most 300s"),
     ("token=stale", "token: token must be expired or invalid"),
-    ("business=Nonsense", "business: no failure named 'Nonsense' in the sandbox's error list"),
+    ("business=Nonsense", "business: no business failure named 'Nonsense' (one of CardInactive, DuplicateOrderReference, DuplicateReference, "
+                          "DuplicateRequestId, InjectedBusinessFailure, InsufficientBalance, KycPending, ReferenceReused, RequestIdReused)"),
     ("reset; delay", "parameter 'delay' needs a value (name=value)"),
     (";", "is empty; name a fault, e.g. status=503"),
 ])

@@ -113,7 +113,7 @@ def test_magic_values_reach_only_their_operations(docs_partner):
 def test_bad_magic_values_stop_startup_naming_the_entry():
     doc = yaml.safe_load(DEFAULT_FIXTURES.read_text())
     doc["magicValues"] = [{"field": "mobile", "value": "1", "error": "NoSuchError", "description": "x"}]
-    with pytest.raises(FixtureError, match=r"magicValues\[0\]: no failure named 'NoSuchError'"):
+    with pytest.raises(FixtureError, match=r"magicValues\[0\]: error: business: no business failure named 'NoSuchError'"):
         create_app(Settings(), doc)
     doc["magicValues"] = [{"field": "mobile", "value": "1", "fault": "status=200", "description": "x"}]
     with pytest.raises(FixtureError, match=r"magicValues\[0\]: .*status must be one of"):

@@ -31,5 +31,6 @@ def test_a_bad_magic_value_rejects_the_whole_document(http, docs_partner):
     response = http.post("/__sandbox/fixtures", content=BAD_MAGIC, headers={"Content-Type": "application/yaml"})
     assert response.status_code == 422
     assert response.json()["response_message"] == (
-        "Fixtures rejected at magicValues[0]: no failure named 'NoSuchFailure' in sandbox/domain/errors.py")
+        "Fixtures rejected at magicValues[0]: error: business: no business failure named 'NoSuchFailure' "
+        "(one of CardInactive, DuplicateOrderReference, DuplicateReference, DuplicateRequestId, InjectedBusinessFailure, InsufficientBalance, KycPending, ReferenceReused, RequestIdReused)")
     assert docs_partner.allocate(**new_user(mobile="9876599998")).json()["code"] == 0

@@ -134,7 +134,7 @@ def test_the_journal_filters_and_an_entry_shows_its_exchange_masked_with_its_fau
     failed = docs_partner.post("/create-allocate-points", body, headers={"X-Sandbox-Fault": "status=503"})
     assert failed.status_code == 503
     listed = page(http, "/journal")
-    assert re.fullmatch(rf"\d+ \S+Z POST /api/v0/partner/enKashCard/create-allocate-points 503 [0-9.]+ {DOCS_PARTNER} status=503 \(header\)",
+    assert re.fullmatch(rf"\d+ \S+Z POST /api/v0/partner/enKashCard/create-allocate-points 503 [0-9.]+ {DOCS_PARTNER} status=503 \(header\) REF-UI-F",
                         row_with(listed, "status=503 (header)"))
     only = page(http, "/journal", reference="REF-UI-J")
     assert "1 shown" in only and "REF-UI-J" in only and "REF-UI-F" not in only, re.findall(r"journal-count\">[^<]*", only)

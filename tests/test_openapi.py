@@ -204,7 +204,8 @@ VALID: dict[str, dict] = {
 
 @pytest.fixture(scope="module")
 def status_server():
-    with ServerThread(Settings(admin_token=ADMIN, max_body_bytes=LIMIT, validate_responses=True, seed=7)) as running:
+    small = {"max_body_bytes": LIMIT, "max_state_bytes": LIMIT}  # PUT /__sandbox/state has a limit of its own
+    with ServerThread(Settings(admin_token=ADMIN, validate_responses=True, seed=7, **small)) as running:
         with httpx.Client(base_url=running.url, timeout=30) as client:
             yield client, openapi.build(ROUTES, running.state.settings, running.state.schemas)
 

@@ -37,7 +37,11 @@ _ORJSON = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT
 _LONE_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
-def loads(raw: bytes | str) -> Any:
+MAX_DEPTH = 64  # default nesting limit of a body (Settings.max_depth); Jackson's own default is 1000
+
+
+def loads(raw: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
+    """The document, or MalformedBody; arrays and objects nested deeper than `max_depth` are refused."""
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError as exc:
@@ -51,10 +55,25 @@ def loads(raw: bytes | str) -> Any:
     except ValueError as exc:  # our hooks, and integers too long to convert
         raise MalformedBody(reason=str(exc)) from None
     except RecursionError:
-        raise MalformedBody(reason="JSON is nested too deeply") from None
+        raise MalformedBody(reason=f"JSON is nested deeper than {max_depth} levels") from None
+    if text.count("[") + text.count("{") > max_depth and too_deep(value, max_depth):  # cheap test first
+        raise MalformedBody(reason=f"JSON is nested deeper than {max_depth} levels")
     if _LONE_SURROGATE.search(text):
         _refuse_lone_surrogates(value)
     return value
+
+
+def too_deep(value: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than `limit` levels ([] is one level), without recursion."""
+    pending = [(value, 1)] if isinstance(value, (dict, list)) else []
+    while pending:
+        item, depth = pending.pop()
+        if depth > limit:
+            return True
+        for child in item.values() if isinstance(item, dict) else item:
+            if isinstance(child, (dict, list)):
+                pending.append((child, depth + 1))
+    return False
 
 
 def _refuse_lone_surrogates(value: Any) -> None:

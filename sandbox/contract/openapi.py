@@ -19,7 +19,7 @@ from sandbox.settings import Settings
 if TYPE_CHECKING:
     from sandbox.web.routes import Route
 
-NOT_COMPONENTS = ("fixtures.schema",)  # schema files that describe no HTTP message
+NOT_COMPONENTS = ("fixtures.schema", "state.schema")  # schema files of documents, checked in code (Draft 7 tuples)
 
 # Failures a route can answer with (EnKash's status table, https://docs.enkash.com/doc-1038569, and
 # errors.py). Which ones a route lists follows from its auth, body, query and path (_error_statuses);

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from decimal import Decimal, InvalidOperation, localcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
@@ -119,6 +120,12 @@ def best_match(path: Path, instance: Any) -> jsonschema.ValidationError | None:
     return jsonschema.exceptions.best_match(_file_reference(path).iter_errors(instance))
 
 
+def file_errors(path: Path, instance: Any) -> Iterator[Any]:
+    """The problems jsonschema_rs finds against the schema file at `path`, first first: for documents
+    too large for the reference validator's full search (a whole state)."""
+    return iter(_file_fast(path).iter_errors(instance))  # type: ignore[no-any-return]
+
+
 @functools.cache
 def _file_document(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text())  # type: ignore[no-any-return]
@@ -150,12 +157,43 @@ def _multiple_of(validator: Draft7Validator, step: Any, instance: Any, schema: d
         yield jsonschema.ValidationError(f"{instance} is not a multiple of {step}")
 
 
+def _pattern(validator: Draft7Validator, pattern: str, instance: Any, schema: dict[str, Any]) -> Iterator[jsonschema.ValidationError]:
+    """`pattern` as ECMA-262 (and jsonschema_rs) read it: `$` is the end of the string. Python's `$`
+    also matches before a final newline, so "a@b.com\\n" passed every `^...$` pattern."""
+    if validator.is_type(instance, "string") and not whole_string(pattern).search(instance):
+        import jsonschema
+
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+@functools.lru_cache(maxsize=512)
+def whole_string(pattern: str) -> re.Pattern[str]:
+    """The pattern compiled for Python with every `$` anchor (outside a class, unescaped) as `\\Z`."""
+    out, in_class, escaped = [], False, False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "[":
+            in_class = True
+        elif char == "]":
+            in_class = False
+        elif char == "$" and not in_class:
+            char = r"\Z"
+        out.append(char)
+    return re.compile("".join(out))
+
+
 @functools.cache
 def _reference() -> type[Draft7Validator]:
-    """jsonschema's Draft 7 with an exact multipleOf; imported on the first refusal, not at start."""
+    """jsonschema's Draft 7 with an exact multipleOf and whole-string patterns; imported on the first
+    refusal, not at start."""
     import jsonschema
 
-    return jsonschema.validators.extend(jsonschema.Draft7Validator, {"multipleOf": _multiple_of})  # type: ignore[no-any-return]
+    return jsonschema.validators.extend(  # type: ignore[no-any-return]
+        jsonschema.Draft7Validator, {"multipleOf": _multiple_of, "pattern": _pattern},
+    )
 
 
 def first_error(validator: Draft7Validator, instance: Any) -> jsonschema.ValidationError | None:

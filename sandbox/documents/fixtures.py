@@ -6,6 +6,7 @@ file stops startup with its name, the entry's path and the problem.
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import yaml
 
 from sandbox.contract import schemas
-from sandbox.state.clock import parse_iso
+from sandbox.state.clock import OutOfRange, parse_iso
 from sandbox.domain import cards, coins, rewards
 from sandbox.domain.errors import SandboxError
 from sandbox.state.ledger import LedgerError
@@ -39,20 +40,55 @@ def read(path: Path) -> dict[str, Any]:
     return parse(text, str(path))
 
 
-def parse(text: str, source: str) -> dict[str, Any]:
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # JSON is YAML too; libyaml is 5x faster
+MAX_DEPTH = 64  # default nesting limit (Settings.max_depth), as for JSON bodies
+
+
+def parse(text: str, source: str, max_depth: int = MAX_DEPTH) -> dict[str, Any]:
+    """Safe-loaded (plain data only), after a pass over the events: no alias may repeat a node (a
+    430-byte "billion laughs" expands to gigabytes) and nothing nests deeper than `max_depth`
+    (libyaml's composer recurses in C: 50,000 levels overflow its stack)."""
     try:
-        doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # JSON is YAML too; libyaml is 5x faster
-    except yaml.YAMLError as exc:
+        _check_events(text, max_depth)
+        doc = yaml.load(text, Loader=_LOADER)
+    except (yaml.YAMLError, ValueError, OverflowError) as exc:  # ValueError: a 5,000-digit integer, 2001-02-30
         raise FixtureError(source, "", f"not valid YAML/JSON: {exc}") from None
     doc = {} if doc is None else doc
     check_shape(doc, source)
     return doc
 
 
+def _check_events(text: str, max_depth: int) -> None:
+    loader = _LOADER(text)
+    depth = 0
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > max_depth:
+                    raise ValueError(f"nested deeper than {max_depth} levels")
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+            elif isinstance(event, yaml.AliasEvent):
+                raise ValueError(f"aliases (*{event.anchor}) are not accepted: write the value out")
+    finally:
+        loader.dispose()
+
+
 def check_shape(doc: Any, source: str) -> None:
     error = schemas.best_match(_SCHEMA_PATH, doc)
     if error is not None:
         raise FixtureError(source, schemas.field_path(error.absolute_path), error.message)
+    pending: list[tuple[Any, list[Any]]] = [(doc, [])]
+    while pending:  # YAML's .nan and .inf pass every minimum and maximum
+        value, path = pending.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            raise FixtureError(source, schemas.field_path(path), f"{value} is not a finite number")
+        if isinstance(value, dict):
+            pending += [(v, [*path, k]) for k, v in value.items()]
+        elif isinstance(value, list):
+            pending += [(v, [*path, i]) for i, v in enumerate(value)]
 
 
 def _amount(value: Any) -> Decimal:
@@ -122,6 +158,8 @@ def _add_company(store: Store, partner_id: str, doc: dict[str, Any], source: str
 def _promotion(doc: dict[str, Any], source: str, where: str) -> Promotion:
     try:
         starts, ends = parse_iso(str(doc["starts"])), parse_iso(str(doc["ends"]))
+    except OutOfRange as exc:
+        raise FixtureError(source, where, f"starts and ends {exc}") from None
     except ValueError:
         raise FixtureError(source, where, "starts and ends must be ISO-8601 date-times") from None
     if ends <= starts:

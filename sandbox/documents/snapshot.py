@@ -1,35 +1,89 @@
 """The whole state as one JSON-able document, and back: GET/PUT /__sandbox/state, --state-file.
 
-Generic over the Store: every attribute of the Store and of its Ledger is written, indexes
-included, so a table or index another module adds is covered without registering it, and a
-restore is exact by construction (no re-indexing that could drift from the live code).
-Values JSON cannot carry keep their type with a one-key tag ({"$decimal": "1.50"}, ...);
-records (the dataclasses and NamedTuples of sandbox modules) are written as {"$record": "module:Class", "fields": {...}}.
-A value of any other type fails the dump loudly, naming where it sits.
+A document holds the Store's tables (TABLES, one line per table), the ledger's postings and
+balances, the id stream, seed and clock. Indexes are not written: a restore files every record
+through the Store's own add_* methods, which build them as they do at run time, so a document
+cannot carry an index that disagrees with its records.
+
+Nothing is trusted. A document is checked in full before anything changes, and refused whole
+with the first problem: its shape against contract/schemas/state.schema.json (every record type),
+record types from the fixed allow-list below (a name is never imported), every reference between
+records resolved, every date inside the sandbox's years, and the ledger replayed: each posting
+balances, each balance_after follows, no floored account goes below zero, and the balances given
+are the postings' sums.
+
+Values JSON cannot carry keep their type with a one-key tag ({"$decimal": "1.50"}, ...); records
+are written as {"$record": "module:Class", "fields": {...}}.
 """
 
 from __future__ import annotations
 
-import importlib
-import json
 import os
-import random
-from dataclasses import fields, is_dataclass
+from dataclasses import fields
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, NamedTuple
 
-from sandbox.contract import jsonio
-from sandbox.state.clock import Clock
+from sandbox.contract import jsonio, schemas
+from sandbox.domain import errors
+from sandbox.state.clock import Clock, OutOfRange, in_range
 from sandbox.state.ids import IdFactory
-from sandbox.state.ledger import Ledger
-from sandbox.state.store import Store
+from sandbox.state.ledger import ZERO, Ledger, Posting
+from sandbox.state.store import (
+    AccessToken, Card, CardAccount, Cart, CartItem, CoinConfig, CoinLot, Company, Login, OAuthClient, Order, Partner,
+    PrimaryCard, Product, ProductConfig, Promotion, SsoGrant, Store, User, Voucher, coin_account,
+)
 
 FORMAT = "enkash-sandbox-state"
-VERSION = 1
-_OWN_PACKAGE = __name__.split(".")[0] + "."
-_STORE_SPECIAL = ("clock", "ids", "ledger")
+VERSION = 2  # 1 wrote the indexes too
+SCHEMA = schemas.SCHEMA_DIR / "state.schema.json"
+_STORE_SPECIAL = ("clock", "ids", "ledger", "txn_status")  # txn_status: ledger.statuses
+
+
+class Table(NamedTuple):
+    """A Store table in a document: its record type, the Store method that files a record (and
+    keeps its indexes; None: set by key), the field(s) its key is, and the tables its fields name
+    (a field whose default is "" may be "": it names nothing)."""
+
+    record: type
+    add: str | None
+    key: str | tuple[str, ...]
+    refs: dict[str, str] = {}
+    grouped: bool = False  # key -> a list of records (coin lots by user)
+
+
+# The allow-list, in the order a restore files them (a table after those it refers to): one line each.
+TABLES: dict[str, Table] = {
+    "partners": Table(Partner, "add_partner", "partner_id"),
+    "clients": Table(OAuthClient, "add_client", "client_id", {"partner_id": "partners"}),
+    "companies": Table(Company, "add_company", "company_id", {"partner_id": "partners"}),
+    "accounts": Table(CardAccount, "add_account", "card_account_id", {"company_id": "companies"}),
+    "users": Table(User, "add_user", "user_id", {"company_id": "companies"}),
+    "cards": Table(Card, "add_card", "card_id", {"user_id": "users", "card_account_id": "accounts"}),
+    "logins": Table(Login, "add_login", ("client_id", "username"), {"client_id": "clients", "user_id": "users", "card_id": "cards"}),
+    "tokens": Table(AccessToken, "add_token", "value", {"client_id": "clients", "partner_id": "partners", "user_id": "users", "card_id": "cards"}),
+    "sso_grants": Table(SsoGrant, None, "token", {"card_account_id": "accounts", "user_id": "users"}),
+    "coin_configs": Table(CoinConfig, "add_coin_config", "coin_config_id", {"company_id": "companies"}),
+    "coin_lots": Table(CoinLot, "add_coin_lot", "user_id", {"user_id": "users"}, grouped=True),
+    "products": Table(Product, "add_product", "product_catalog_id"),
+    "carts": Table(Cart, "add_cart", "cart_id", {"user_id": "users", "product_catalog_id": "products"}),
+    "orders": Table(Order, "add_order", "order_id", {"partner_id": "partners", "user_id": "users", "card_id": "cards",
+                                                     "product_catalog_id": "products"}),
+}
+VALUES = (Promotion, PrimaryCard, ProductConfig, CartItem, Voucher, Posting)  # records held inside records, and the ledger's
+COUNTERS = ("next_cart_id",)  # Store numbers a document carries: at least what its records need
+# Store attributes the add_* methods build: never written, never read from a document
+DERIVED = ("coin_next_expiry", "_coin_config_by_event", "_cards_by_account", "_card_by_contact", "_users_by_company", "_token_by_login",
+           "_cart_by_product", "_carts_by_user", "_orders_by_user", "_orders_by_partner", "_order_by_reference")
+_LEDGER_WRITTEN, _LEDGER_DERIVED = ("postings",), ("_balances", "_units", "_floored", "_by_account", "_by_reference", "_by_id", "_amounts")
+
+
+def _tag(cls: type) -> str:
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+RECORDS: dict[str, type] = {_tag(cls): cls for cls in (*(t.record for t in TABLES.values()), *VALUES)}
 
 
 class SnapshotError(Exception):
@@ -42,7 +96,9 @@ class SnapshotError(Exception):
 
 # --- dump ------------------------------------------------------------------------------------
 def dump(store: Store, seed: int) -> dict[str, Any]:
-    """The document for `store`: clock, id stream, every Store attribute and the ledger."""
+    """The document for `store`: clock, id stream, every table, the postings and balances."""
+    _known(vars(store), (*TABLES, *COUNTERS, *DERIVED, *_STORE_SPECIAL), "store")
+    _known(vars(store.ledger), (*_LEDGER_WRITTEN, *_LEDGER_DERIVED), "ledger")
     clock = store.clock
     return {
         "format": FORMAT,
@@ -50,13 +106,19 @@ def dump(store: Store, seed: int) -> dict[str, Any]:
         "seed": seed,
         "clock": {"now": clock.now().isoformat(), "frozen": clock.frozen},
         "ids": encode(store.ids.state(), "ids"),
-        "store": {name: encode(value, f"store.{name}") for name, value in _attributes(store, _STORE_SPECIAL)},
-        "ledger": {name: encode(value, f"ledger.{name}") for name, value in _attributes(store.ledger, ())},
+        "store": {name: encode(getattr(store, name), f"store.{name}") for name in (*TABLES, *COUNTERS)},
+        "ledger": {
+            "postings": encode(store.ledger.postings, "ledger.postings"),
+            "balances": {account: encode(store.balance(account), "ledger.balances") for account in sorted(store.ledger.accounts())},
+            "statuses": dict(sorted(store.txn_status.items())),
+        },
     }
 
 
-def _attributes(obj: object, skip: tuple[str, ...]) -> list[tuple[str, Any]]:
-    return [(name, value) for name, value in vars(obj).items() if name not in skip]
+def _known(attributes: dict[str, Any], known: tuple[str, ...], where: str) -> None:
+    unknown = sorted(set(attributes) - set(known))
+    if unknown:  # a new table must be taught: written (TABLES) or rebuilt (DERIVED)
+        raise TypeError(f"snapshot does not know {where}.{unknown[0]}: add it to TABLES or DERIVED in sandbox/documents/snapshot.py")
 
 
 def encode(value: Any, where: str) -> Any:
@@ -75,13 +137,13 @@ def encode(value: Any, where: str) -> Any:
         return {"$timedelta": [value.days, value.seconds, value.microseconds]}
     if isinstance(value, list):
         return [encode(v, f"{where}[{i}]") for i, v in enumerate(value)]
-    if _is_record(type(value)):
+    if type(value) in RECORDS.values():
         cls = type(value)
         return {
-            "$record": f"{cls.__module__}:{cls.__qualname__}",
+            "$record": _tag(cls),
             "fields": {name: encode(getattr(value, name), f"{where}.{name}") for name in _field_names(cls)},
         }
-    if isinstance(value, tuple):
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
         return {"$tuple": [encode(v, f"{where}[{i}]") for i, v in enumerate(value)]}
     if isinstance(value, (set, frozenset)):
         items = sorted(value, key=repr)
@@ -90,19 +152,17 @@ def encode(value: Any, where: str) -> Any:
         if all(isinstance(k, str) and not k.startswith("$") for k in value):
             return {k: encode(v, f"{where}.{k}") for k, v in value.items()}
         return {"$map": [[encode(k, where), encode(v, f"{where}[{k!r}]")] for k, v in value.items()]}
-    if isinstance(value, random.Random):
-        return {"$random": encode(value.getstate(), where)}
     raise TypeError(f"snapshot cannot write {where}: a {type(value).__name__} (teach sandbox/documents/snapshot.py its type)")
 
 
 # --- the state file (--state-file): read at start, written on clean shutdown -------------------
 def read_file(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return jsonio.loads(path.read_bytes())
     except OSError as exc:
         raise SnapshotError(str(path), f"cannot read ({exc.strerror})") from None
-    except ValueError as exc:
-        raise SnapshotError(str(path), f"not JSON ({exc})") from None
+    except errors.MalformedBody as exc:
+        raise SnapshotError(str(path), f"not JSON ({exc.details.get('reason')})") from None
 
 
 def write_file(path: Path, doc: dict[str, Any]) -> None:
@@ -116,64 +176,241 @@ def write_file(path: Path, doc: dict[str, Any]) -> None:
 def restore(doc: Any, clock: Clock) -> tuple[Store, int]:
     """A new Store (on `clock`, which is set from the document) and the seed; the caller swaps it in.
 
-    Nothing is changed unless the whole document decodes: the clock is set last.
-    """
+    Nothing is changed unless the whole document is sound: the clock is set last."""
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise SnapshotError("format", f"not a sandbox state document (expected format {FORMAT!r})")
     if doc.get("version") != VERSION:
         raise SnapshotError("version", f"unsupported version {doc.get('version')!r} (this sandbox reads {VERSION})")
-    for part, kind in (("seed", int), ("clock", dict), ("store", dict), ("ledger", dict)):
-        if not isinstance(doc.get(part), kind) or isinstance(doc.get(part), bool):
-            raise SnapshotError(part, f"missing or not a {'number' if kind is int else 'object'}")
-    when, frozen = _clock_of(doc["clock"])
+    _check_shape(doc)
+    when = _moment(doc["clock"]["now"], "clock.now")
     ids = IdFactory(doc["seed"])
     try:
-        ids.restore(decode(doc.get("ids"), "ids"))
-    except (TypeError, ValueError) as exc:
+        ids.restore(decode(doc["ids"], "ids"))
+    except (TypeError, ValueError, OverflowError) as exc:
         raise SnapshotError("ids", f"not a random generator state ({exc})") from None
     store = Store(clock, ids)
-    _fill(store, doc["store"], "store", _STORE_SPECIAL)
-    ledger = Ledger()
-    _fill(ledger, doc["ledger"], "ledger", ())
-    store.ledger = ledger
+    tables = {name: decode(doc["store"][name], f"store.{name}") for name in TABLES}
+    for name, table in TABLES.items():
+        _file(store, name, table, tables)
+    for counter in COUNTERS:  # the add_* methods raised it past every record: a document may only raise it more
+        given = doc["store"][counter]
+        if given < getattr(store, counter):
+            raise SnapshotError(f"store.{counter}", f"is {given}, below {getattr(store, counter)} that the records need")
+        setattr(store, counter, given)
+    _check_grants(store)
+    _replay(store.ledger, decode(doc["ledger"]["postings"], "ledger.postings"))
+    _check_balances(store, doc["ledger"]["balances"])
+    _check_order_postings(store)
+    for posting_id, status in doc["ledger"].get("statuses", {}).items():
+        if store.ledger.by_id(posting_id) is None:
+            raise SnapshotError(f"ledger.statuses.{posting_id}", "is not a posting")
+        store.txn_status[posting_id] = status
     clock.set(when)
-    clock.frozen = frozen  # set() then the flag: a frozen clock reads back exactly `when`
+    clock.frozen = doc["clock"]["frozen"]  # set() then the flag: a frozen clock reads back exactly `when`
     return store, doc["seed"]
 
 
-def _clock_of(doc: dict[str, Any]) -> tuple[datetime, bool]:
+def _check_shape(doc: dict[str, Any]) -> None:
+    """The document against its schema: jsonschema_rs finds the first problem (fast on a large state)."""
+    for error in schemas.file_errors(SCHEMA, doc):
+        raise SnapshotError(schemas.field_path(error.instance_path) or "document", error.message[:300])
+
+
+def _file(store: Store, name: str, table: Table, tables: dict[str, Any]) -> None:
+    """Put a table's records in through its add_* method, after checking keys and references."""
+    found = tables[name]
+    entries = found.items() if isinstance(found, dict) else ()
+    add: Callable[[Any], None] | None = getattr(store, table.add) if table.add else None
+    optional = {f.name for f in fields(table.record) if f.default == ""}
+    for key, value in entries:
+        for n, record in enumerate(value if table.grouped else [value]):
+            where = f"store.{name}[{key!r}]" + (f"[{n}]" if table.grouped else "")
+            if not isinstance(record, table.record):
+                raise SnapshotError(where, f"must be a {table.record.__name__} record")
+            expected = tuple(getattr(record, f) for f in table.key) if isinstance(table.key, tuple) else getattr(record, table.key)
+            if expected != key:
+                raise SnapshotError(where, f"is filed under {key!r} but its {table.key} is {expected!r}")
+            for field_name, target in table.refs.items():
+                if getattr(record, field_name) not in tables[target] and not (field_name in optional and getattr(record, field_name) == ""):
+                    raise SnapshotError(f"{where}.{field_name}", f"names {getattr(record, field_name)!r}, which is not in store.{target}")
+            _CHECKS.get(table.record, _no_check)(store, record, where)
+            if add is not None:
+                add(record)
+            else:
+                getattr(store, name)[key] = record
+
+
+def _no_check(store: Store, record: Any, where: str) -> None:
+    pass
+
+
+def _check_card(store: Store, card: Card, where: str) -> None:
+    user, account = store.users[card.user_id], store.accounts[card.card_account_id]
+    if user.company_id != account.company_id:
+        raise SnapshotError(where, f"its user {card.user_id} is not in the company of account {card.card_account_id}")
+    if any(store.card_by_contact(card.card_account_id, user.mobile, user.email)):
+        raise SnapshotError(where, "another card in its account has the same mobile or email")
+
+
+def _check_token(store: Store, token: AccessToken, where: str) -> None:
+    if (token.client_id, token.username) not in store.logins:
+        raise SnapshotError(where, f"no login {token.username!r} for client {token.client_id}")
+    if store.clients[token.client_id].partner_id != token.partner_id:
+        raise SnapshotError(where, f"partner {token.partner_id} is not the partner of client {token.client_id}")
+    _check_holder(store, token.partner_id, token.user_id, token.card_id, where)
+
+
+def _check_company(store: Store, company: Company, where: str) -> None:
+    for n, promotion in enumerate(company.promotions):
+        if not isinstance(promotion, Promotion) or promotion.ends <= promotion.starts:
+            raise SnapshotError(f"{where}.promotions[{n}]", "must be a Promotion that ends after it starts")
+
+
+def _check_account(store: Store, account: CardAccount, where: str) -> None:
+    if account.primary_card is not None and not isinstance(account.primary_card, PrimaryCard):
+        raise SnapshotError(f"{where}.primary_card", "must be a PrimaryCard record or null")
+
+
+def _check_config(store: Store, config: CoinConfig, where: str) -> None:
+    if store.coin_config_for(config.company_id, config.event) is not None:
+        raise SnapshotError(where, f"event {config.event} is configured twice in company {config.company_id}")
+
+
+def _check_login(store: Store, login: Login, where: str) -> None:
+    """A card holder's login names a user of its client's partner, and a card of that user's."""
+    if login.card_id and not login.user_id:
+        raise SnapshotError(f"{where}.card_id", "a login's card needs its user_id")
+    _check_holder(store, store.clients[login.client_id].partner_id, login.user_id, login.card_id, where)
+
+
+def _check_holder(store: Store, partner_id: str, user_id: str, card_id: str, where: str) -> None:
+    if user_id and store.companies[store.users[user_id].company_id].partner_id != partner_id:
+        raise SnapshotError(f"{where}.user_id", f"{user_id} is not a user of partner {partner_id}")
+    if card_id and user_id and store.cards[card_id].user_id != user_id:
+        raise SnapshotError(f"{where}.card_id", f"{card_id} is not a card of user {user_id}")
+
+
+def _check_product(store: Store, product: Product, where: str) -> None:
+    seen: set[str] = set()
+    for n, config in enumerate(product.configs):
+        if not isinstance(config, ProductConfig) or config.product_config_id in seen:
+            raise SnapshotError(f"{where}.configs[{n}]", "must be a ProductConfig record with an id of its own")
+        if config.sell_rate > config.mrp:
+            raise SnapshotError(f"{where}.configs[{n}]", "sell_rate must not be above mrp")
+        seen.add(config.product_config_id)
+
+
+def _check_cart(store: Store, cart: Cart, where: str) -> None:
+    if store.cart_for(cart.user_id, cart.product_catalog_id) is not None:
+        raise SnapshotError(where, f"user {cart.user_id} has a second cart for {cart.product_catalog_id}")
+    most = {c.product_config_id: c.max_quantity for c in store.products[cart.product_catalog_id].configs}
+    for config_id, item in cart.items.items():
+        if config_id not in most or not isinstance(item, CartItem) or not 1 <= item.quantity <= most[config_id]:
+            raise SnapshotError(f"{where}.items[{config_id!r}]", f"must be a CartItem of a config of {cart.product_catalog_id}, "
+                                                                  "its quantity from 1 to the config's max_quantity")
+
+
+def _check_order(store: Store, order: Order, where: str) -> None:
+    _check_holder(store, order.partner_id, order.user_id, order.card_id, where)
+    if order.product_config_id not in {c.product_config_id for c in store.products[order.product_catalog_id].configs}:
+        raise SnapshotError(f"{where}.product_config_id", f"{order.product_config_id} is not a config of {order.product_catalog_id}")
+    if store.order_by_reference(order.partner_id, order.reference) is not None:
+        raise SnapshotError(f"{where}.reference", f"{order.reference} is the reference of another order of {order.partner_id}")
+    if len(order.vouchers) != order.quantity or not all(isinstance(v, Voucher) for v in order.vouchers):
+        raise SnapshotError(f"{where}.vouchers", f"must be {order.quantity} Voucher records, one a unit")
+    if (order.status == "FAILED") != (order.payment_status == "REFUNDED") or (order.payment_status == "REFUNDED") != bool(order.refund_posting_id):
+        raise SnapshotError(f"{where}.status", "a FAILED order, and only one, is REFUNDED by a refund posting")
+
+
+def _check_order_postings(store: Store) -> None:
+    """Each order's payment (and refund) is a posting of the ledger, under the order's reference."""
+    for order_id, order in store.orders.items():
+        paid = store.ledger.by_id(order.posting_id)
+        if paid is None or (paid.scope, paid.reference) != (order.partner_id, order.reference):
+            raise SnapshotError(f"store.orders[{order_id!r}].posting_id", f"names {order.posting_id!r}, which is not this order's payment")
+        if order.refund_posting_id and store.ledger.by_id(order.refund_posting_id) is None:
+            raise SnapshotError(f"store.orders[{order_id!r}].refund_posting_id", f"names {order.refund_posting_id!r}, which is no posting")
+
+
+_CHECKS: dict[type, Callable[[Store, Any, str], None]] = {
+    Card: _check_card, AccessToken: _check_token, Company: _check_company, CardAccount: _check_account,
+    CoinConfig: _check_config, Login: _check_login, Product: _check_product, Cart: _check_cart, Order: _check_order,
+}
+
+
+def _check_grants(store: Store) -> None:
+    primaries = {a.primary_card.card_id for a in store.accounts.values() if a.primary_card is not None}
+    for token, grant in store.sso_grants.items():
+        if grant.card_id not in store.cards and grant.card_id not in primaries:
+            raise SnapshotError(f"store.sso_grants[{token!r}].card_id", f"names {grant.card_id!r}, which is no card")
+
+
+def _replay(ledger: Ledger, postings: Any) -> None:
+    """Post every posting again, checking what Ledger.post checks and that each balance_after is
+    the running balance; the accounts are the ones the tables opened."""
+    seen: set[str] = set()
+    units, floored, balance = ledger._units, ledger._floored, ledger.balance
+    for n, posting in enumerate(postings):
+        where = f"ledger.postings[{n}]"
+        if not isinstance(posting, Posting):
+            raise SnapshotError(where, "must be a Posting record")
+        lines = posting.lines
+        if len(lines) % 3 or not lines:
+            raise SnapshotError(f"{where}.lines", "must be (account, amount, balance_after) triples")
+        if posting.id in seen:
+            raise SnapshotError(f"{where}.id", f"{posting.id} is posted twice")
+        if posting.reference and ledger.by_reference(posting.scope, posting.reference) is not None:
+            raise SnapshotError(f"{where}.reference", f"{posting.reference} is posted twice in {posting.scope!r}")
+        total, shared = ZERO, []
+        for i in range(0, len(lines), 3):
+            account, amount, after = lines[i: i + 3]
+            if not isinstance(account, str) or units.get(account) != posting.unit:
+                raise SnapshotError(f"{where}.lines[{i}]", f"{account!r} is no open {posting.unit} account")
+            if not isinstance(amount, Decimal) or not isinstance(after, Decimal):
+                raise SnapshotError(f"{where}.lines[{i + 1}]", "amounts and balances must be decimals")
+            if after != balance(account) + amount:
+                raise SnapshotError(f"{where}.lines[{i + 2}]", f"balance_after of {account} is {after}, its postings make {balance(account) + amount}")
+            if after < ZERO and account in floored:
+                raise SnapshotError(f"{where}.lines[{i + 2}]", f"{account} would go below zero")
+            total += amount
+            shared += (account, ledger._shared(amount), after)
+        if total != ZERO:
+            raise SnapshotError(where, f"does not balance: its amounts sum to {total}")
+        seen.add(posting.id)
+        ledger._append(posting._replace(lines=tuple(shared)))
+
+
+def _check_balances(store: Store, given: dict[str, Any]) -> None:
+    """The balances the document gives are the postings' sums, for exactly the open accounts; each
+    user's coin lots hold what the ledger says the user has."""
+    accounts = store.ledger.accounts()
+    for account in sorted(set(given) ^ set(accounts)):
+        raise SnapshotError(f"ledger.balances.{account}", "is not an open account" if account in given else "is missing")
+    for account, encoded in given.items():
+        if decode(encoded, f"ledger.balances.{account}") != store.balance(account):
+            raise SnapshotError(f"ledger.balances.{account}", f"says {encoded['$decimal']} but the postings make {store.balance(account)}")
+    for user_id, lots in store.coin_lots.items():
+        for n, lot in enumerate(lots):
+            if store.ledger.by_id(lot.lot_id) is None:
+                raise SnapshotError(f"store.coin_lots[{user_id!r}][{n}].lot_id", f"names {lot.lot_id!r}, which is no posting")
+        held = sum((lot.remaining for lot in lots), ZERO)
+        if held != store.balance(coin_account(user_id)):
+            raise SnapshotError(f"store.coin_lots[{user_id!r}]", f"the lots hold {held} coins, the ledger {store.balance(coin_account(user_id))}")
+
+
+def _moment(text: str, where: str) -> datetime:
     try:
-        when = datetime.fromisoformat(str(doc.get("now")))
+        return in_range(datetime.fromisoformat(text))
+    except OutOfRange as exc:
+        raise SnapshotError(where, str(exc)) from None
     except ValueError:
-        raise SnapshotError("clock.now", "is not an ISO-8601 date-time") from None
-    if not isinstance(doc.get("frozen"), bool):
-        raise SnapshotError("clock.frozen", "must be true or false")
-    return when, doc["frozen"]
+        raise SnapshotError(where, "is not an ISO-8601 date-time") from None
 
 
-def _fill(target: object, doc: dict[str, Any], where: str, skip: tuple[str, ...]) -> None:
-    """Replace each attribute of a freshly built `target` by the document's; the sets must match."""
-    expected = {name for name, _ in _attributes(target, skip)}
-    missing, unknown = expected - set(doc), set(doc) - expected
-    if missing or unknown:
-        problem = "; ".join(
-            text for text in (
-                f"missing {', '.join(sorted(missing))}" if missing else "",
-                f"unknown {', '.join(sorted(unknown))}" if unknown else "",
-            ) if text
-        )
-        raise SnapshotError(where, f"does not match this sandbox's state layout ({problem})")
-    for name in expected:
-        value = decode(doc[name], f"{where}.{name}")
-        if type(value) is not type(getattr(target, name)):
-            raise SnapshotError(f"{where}.{name}", f"must be a {type(getattr(target, name)).__name__}")
-        setattr(target, name, value)
-
-
-_TAGS = {
+_TAGS: dict[str, Callable[[Any, str], Any]] = {
     "$float": lambda v, w: float(v),
     "$decimal": lambda v, w: _decimal(v, w),
-    "$datetime": lambda v, w: datetime.fromisoformat(v),
+    "$datetime": lambda v, w: _moment(v, w),
     "$date": lambda v, w: date.fromisoformat(v),
     "$timedelta": lambda v, w: timedelta(days=v[0], seconds=v[1], microseconds=v[2]),
     "$tuple": lambda v, w: tuple(decode(x, w) for x in _list(v, w)),
@@ -191,13 +428,6 @@ def decode(value: Any, where: str) -> Any:
         return value
     if "$record" in value:
         return _record(value, where)
-    if "$random" in value:
-        generator = random.Random()
-        try:
-            generator.setstate(decode(value["$random"], where))
-        except (TypeError, ValueError) as exc:
-            raise SnapshotError(where, f"not a random generator state ({exc})") from None
-        return generator
     if len(value) == 1:
         tag, inner = next(iter(value.items()))
         if tag in _TAGS:
@@ -205,7 +435,7 @@ def decode(value: Any, where: str) -> Any:
                 return _TAGS[tag](inner, where)
             except SnapshotError:
                 raise
-            except (TypeError, ValueError, IndexError, KeyError) as exc:
+            except (TypeError, ValueError, IndexError, KeyError, OverflowError) as exc:
                 raise SnapshotError(where, f"bad {tag} value ({exc})") from None
     return {k: decode(v, f"{where}.{k}") for k, v in value.items()}
 
@@ -218,40 +448,33 @@ def _list(value: Any, where: str) -> list[Any]:
 
 def _decimal(text: Any, where: str) -> Decimal:
     try:
-        return Decimal(str(text))
+        number = Decimal(str(text))
     except InvalidOperation:
         raise SnapshotError(where, f"{text!r} is not a decimal number") from None
+    if not number.is_finite():
+        raise SnapshotError(where, f"{text!r} is not a finite number")
+    return number
 
 
 def _record(value: dict[str, Any], where: str) -> Any:
+    """A record of an allow-listed type; its name is looked up, never imported."""
     name = value["$record"]
-    module_name, _, class_name = str(name).partition(":")
-    if not module_name.startswith(_OWN_PACKAGE) or not class_name:
+    cls = RECORDS.get(name) if isinstance(name, str) else None
+    if cls is None:
         raise SnapshotError(where, f"record type {name!r} is not one of the sandbox's")
-    try:
-        cls = getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError):
-        raise SnapshotError(where, f"unknown record type {name!r}") from None
-    if not _is_record(cls) or not isinstance(value.get("fields"), dict):
-        raise SnapshotError(where, f"{name!r} is not a record type, or fields are missing")
-    given = value["fields"]
+    given = value.get("fields")
     names = _field_names(cls)
-    if set(given) != set(names):
-        raise SnapshotError(where, f"{class_name} needs exactly the fields {', '.join(names)}")
+    if not isinstance(given, dict) or set(given) != set(names):
+        raise SnapshotError(where, f"{cls.__name__} needs exactly the fields {', '.join(names)}")
+    decoded = {field_name: decode(given[field_name], f"{where}.{field_name}") for field_name in names}
     if issubclass(cls, tuple):  # a NamedTuple value object
-        return cls(**{field_name: decode(given[field_name], f"{where}.{field_name}") for field_name in names})
+        return cls(**decoded)
     record = object.__new__(cls)
     for field_name in names:  # frozen and slotted records alike
-        object.__setattr__(record, field_name, decode(given[field_name], f"{where}.{field_name}"))
+        object.__setattr__(record, field_name, decoded[field_name])
     return record
-
-
-def _is_record(cls: Any) -> bool:
-    """The sandbox's own records: dataclasses (mutable records) and NamedTuples (value objects)."""
-    if not (isinstance(cls, type) and cls.__module__.startswith(_OWN_PACKAGE)):
-        return False
-    return is_dataclass(cls) or (issubclass(cls, tuple) and hasattr(cls, "_fields"))
 
 
 def _field_names(cls: Any) -> list[str]:
     return list(cls._fields) if issubclass(cls, tuple) else [f.name for f in fields(cls)]
+

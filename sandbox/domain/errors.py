@@ -302,6 +302,29 @@ class StateRejected(SandboxError):
     status, message = 422, "State document rejected at {where}: {problem}"
 
 
+# --- limits of the server itself (README.md, "Limits") -------------------------------------------
+class HeadersTooLarge(SandboxError):
+    status, message = 431, "Request headers are larger than {limit} bytes"
+
+
+class RequestTimeout(SandboxError):
+    status, message = 408, "The request's {part} did not arrive within {seconds:g} s"
+    headers = MappingProxyType({"Connection": "close"})
+
+
+class MalformedRequest(SandboxError):
+    status, message = 400, "Malformed HTTP request: {reason}"
+
+
+class TooManyConnections(SandboxError):
+    status, message = 503, "Too many open connections (at most {limit}): try again shortly"
+    headers = MappingProxyType({"Retry-After": "1", "Connection": "close"})
+
+
+class LimitReached(SandboxError):
+    status, message = 422, "At most {limit} {what}"
+
+
 # --- Redemption: the marketplace (docs/enkash-api.md RED-1..RED-9); messages are the sandbox's own --------
 class HolderTokenRefused(SandboxError):
     status, message = 403, "Access is denied: a card holder's token cannot call partner APIs"

@@ -317,16 +317,33 @@ def fixture_transaction(
     return posting
 
 
-def sso_grant(store: Store, partner_id: str, company_id: str, card_account_id: str, card_id: str) -> SsoGrant:
-    """A one-click login token for a card holder, or for the account's admin via its primary card."""
+def sso_grant(
+    store: Store, partner_id: str, company_id: str, card_account_id: str, card_id: str, lifetime: int = 300,
+) -> SsoGrant:
+    """A one-click login token for a card holder, or for the account's admin via its primary card;
+    kept `lifetime` seconds (as long as the marketplace accepts it as its holder's token)."""
     account = account_of(store, partner_id, company_id, card_account_id)
     if account.primary_card is not None and account.primary_card.card_id == card_id:
         landing, holder = "reward_account", account.primary_card.user_id
     else:
         landing, holder = "employee_rewards", card_of(store, partner_id, company_id, card_id, card_account_id).user_id
-    grant = SsoGrant(store.new_id("sso_token"), card_id, landing, store.now(), account.card_account_id, holder)
+    now = store.now()
+    _forget_stale_grants(store.sso_grants, now, lifetime)
+    grant = SsoGrant(store.new_id("sso_token"), card_id, landing, now, account.card_account_id, holder)
     store.sso_grants[grant.token] = grant
     return grant
+
+
+SSO_GRANTS_KEPT = 10_000  # at most this many at once, the oldest freed first (README "Limits")
+
+
+def _forget_stale_grants(grants: dict[str, SsoGrant], now: datetime, lifetime: int) -> None:
+    """Free grants in the order they were issued while the oldest has expired or the table is full."""
+    while grants:
+        oldest = next(iter(grants.values()))
+        if len(grants) < SSO_GRANTS_KEPT and (now - oldest.issued_at).total_seconds() < lifetime:
+            return
+        del grants[oldest.token]
 
 
 # --- sandbox-only move (admin API): fund an account -------------------------------------------

@@ -74,9 +74,8 @@ async def before(fault: spec.Fault, ex: Exchange) -> None:
         await ex.answer(spec.failure_for(fault))
     elif fault.kind == "timeout":
         await hold(fault, ex)
-    else:
-        if fault.kind != "reset":
-            await read_request(ex.receive)  # unread bytes at close would turn the close into a reset
+    else:  # the request is read first: unread bytes would turn a close into a reset, and the journal keeps it whole
+        await read_request(ex.receive)
         await cut(fault, ex)
 
 
@@ -142,11 +141,18 @@ async def hold(fault: spec.Fault, ex: Exchange) -> None:
 
 
 async def dribble(fault: spec.Fault, ex: Exchange, start: Message, body: bytes) -> None:
+    """The body in chunks with a pause before each; all pauses together last at most MAX_HOLD_SECONDS
+    (then the rest comes at once), so chunk=1 on a large body cannot hold a connection for days."""
     size, pause = fault.number("chunk", 16), fault.seconds("every", 0.1)
+    chunks = range(0, len(body), size)
+    paused = min(len(chunks), int(spec.MAX_HOLD_SECONDS / pause) if pause else len(chunks))
     await ex.send(start)
-    for offset in range(0, len(body), size):
-        await asyncio.sleep(pause)
-        await ex.send({"type": "http.response.body", "body": body[offset: offset + size], "more_body": True})
+    for n, offset in enumerate(chunks[:paused]):
+        if pause:
+            await asyncio.sleep(pause)
+        last = n == paused - 1
+        end = len(body) if last else offset + size
+        await ex.send({"type": "http.response.body", "body": body[offset:end], "more_body": True})
     await ex.send({"type": "http.response.body", "body": b""})
 
 

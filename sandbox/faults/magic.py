@@ -44,19 +44,10 @@ def table(entries: Iterable[dict[str, Any]], source: str) -> list[MagicValue]:
         error = entry.get("error")
         if (error is None) == (entry.get("fault") is None):
             raise FixtureError(source, where, "give exactly one of error (a failure's name) or fault (a fault spec)")
-        if error is not None:
-            kind = getattr(errors, error, None)
-            if not (isinstance(kind, type) and issubclass(kind, errors.SandboxError)):
-                raise FixtureError(source, where, f"no failure named {error!r} in sandbox/domain/errors.py")
-            message = entry.get("message")
-            if "{" in kind.message and not message:
-                raise FixtureError(source, where, f"{error} needs a message (its text has details)")
-            fault = spec.Fault("business", error, {"message": message} if message else {})
-        else:
-            try:
-                fault = spec.parse(entry["fault"], where)
-            except errors.SandboxError as failure:
-                raise FixtureError(source, where, failure.message) from None
+        try:
+            fault = spec.business(error, entry.get("message"), "error") if error is not None else spec.parse(entry["fault"], where)
+        except errors.SandboxError as failure:
+            raise FixtureError(source, where, failure.message) from None
         out.append(MagicValue(entry["field"], entry["value"], tuple(entry.get("operations", ())), error, fault))
     return out
 

@@ -47,9 +47,9 @@ class FaultMiddleware:
         if engine.needs_body:
             body, receive = await read_json(receive, self.state.settings.max_body_bytes)
         ex = effects.Exchange(scope, receive, send, self.state, route)
+        claimed, proven = self.partners_of(headers)
         request = Incoming(
-            scope["method"], scope["path"], route.operation if route else "",
-            self.partner_of(headers), company_of(body, scope), body,
+            scope["method"], scope["path"], route.operation if route else "", claimed, company_of(body, scope), body, proven,
         )
         try:
             chosen = engine.choose(request, headers.get(HEADER))
@@ -64,22 +64,27 @@ class FaultMiddleware:
             scope[spec.PENDING] = chosen.fault
         await effects.through(self.app, ex)
 
-    def partner_of(self, headers: dict[str, str]) -> str | None:
-        """The partnerId header; else the partner behind the bearer token or the Basic client,
-        read with the adapter's own credential parsers."""
-        partner = headers.get("partnerid")
-        if partner:
-            return partner
+    def partners_of(self, headers: dict[str, str]) -> tuple[str | None, str | None]:
+        """Who the request says it is (the partnerId header, else the partner behind the bearer
+        token or the Basic client), and who its credentials prove it is (a valid token, a Basic
+        client with its secret; None: nobody), read with the adapter's own credential parsers.
+        Rules match the first; rate limits count the second, so a spoofed header drains nobody's."""
         store = self.state.store
         value = headers.get("authorization", "")
+        claimed = proven = None
         try:
             if value.strip().lower().startswith("basic "):
-                client = store.clients.get(basic_credentials(value)[0])
-                return client.partner_id if client else None
-            token = store.tokens.get(bearer_value(value))
+                client_id, secret = basic_credentials(value)
+                client = store.clients.get(client_id)
+                claimed = client.partner_id if client else None
+                proven = claimed if client is not None and client.client_secret == secret else None
+            elif value:
+                token = store.tokens.get(bearer_value(value))
+                claimed = token.partner_id if token else None
+                proven = claimed if token is not None and token.expires_at > store.now() else None
         except errors.SandboxError:
-            return None
-        return token.partner_id if token else None
+            pass
+        return headers.get("partnerid") or claimed, proven
 
 
 def company_of(body: Any, scope: Scope) -> str | None:

@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Callable, NamedTuple
 
-from sandbox.state.clock import iso, parse_iso
+from sandbox.state.clock import OutOfRange, iso, parse_iso
 from sandbox.domain import errors
 from sandbox.faults import spec
 
@@ -30,6 +30,7 @@ class Incoming(NamedTuple):
     partner_id: str | None
     company_id: str | None
     body: Any  # the parsed JSON body, or None when it was not read or is not JSON
+    proven_partner: str | None = None  # the partner its credentials prove (a valid token or Basic secret)
 
 
 # what a rule may name besides `body`: its key, the request's value for it, and how the two compare
@@ -98,6 +99,8 @@ def _moment(doc: dict[str, Any], key: str, where: str) -> datetime | None:
         return None
     try:
         return parse_iso(str(doc[key]))
+    except OutOfRange as exc:
+        raise errors.InvalidField(field=key, problem=str(exc)) from None
     except ValueError:
         raise errors.FaultSpecInvalid(where=f"{where} {key}", problem="is not an ISO-8601 date-time") from None
 

@@ -6,6 +6,7 @@ header, rules, scenarios and magic values all use (README.md, "Fault injection")
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -17,6 +18,10 @@ PENDING = "sandbox.fault.pending"  # scope key: a fault that acts on the app's o
 ANSWERS = ("status", "business", "token")  # kinds that stand for an error answer
 STATUSES = (400, 401, 403, 404, 422, 429, 500, 502, 503, 504)
 MAX_HOLD_SECONDS = 300.0  # timeout and latency are bounded so a forgotten rule cannot hang a client forever
+# every whole-number parameter, bounded (bytes and chunk: at most 1 MiB; README "Limits")
+WHOLE_NUMBERS = {"bytes": 1024 * 1024, "chunk": 1024 * 1024, "burst": 1_000_000, "retry-after": 86_400}
+RATE_BOUNDS = (Decimal("0.001"), Decimal(1_000_000))  # ratelimit= requests per second
+MAX_SIGMA = Decimal(10)  # latency=lognormal; sigma=: e**(10 sigma) is still a float
 # kinds answered before the app runs (no trace in state) and kinds that act on the app's own response
 BEFORE = ("status", "business", "token", "timeout", "reset", "empty", "garbage", "ratelimit")
 AFTER = ("latency", "slow", "malformed", "truncated", "lost")
@@ -83,7 +88,10 @@ def parse(text: str, where: str = "X-Sandbox-Fault") -> Fault:
         if not sep or not arg:
             raise errors.FaultSpecInvalid(where=where, problem=f"parameter {part!r} needs a value (name=value)")
         if name == "delay":
-            delay = duration(arg, "delay")
+            try:
+                delay = duration(arg, "delay")
+            except ValueError as problem:  # "status=503; delay=soon" was a 500
+                raise errors.FaultSpecInvalid(where=where, problem=str(problem)) from None
         elif name in PARAMS[kind]:
             params[name] = arg
         else:
@@ -94,18 +102,27 @@ def parse(text: str, where: str = "X-Sandbox-Fault") -> Fault:
     return fault
 
 
+def business(name: str, message: str | None, where: str) -> Fault:
+    """The business fault of that name (a magic value's `error:`), checked as business= is."""
+    fault = Fault("business", name, {"message": message} if message else {})
+    _check(fault, where)
+    return fault
+
+
 def _check(fault: Fault, where: str) -> None:
     """Every value is checked when the fault is armed, never when it fires."""
     try:
         _CHECKS[fault.kind](fault)
-        for name in ("every", "median"):
-            if name in fault.params:
-                duration(fault.params[name], name)
-        for name in ("bytes", "chunk", "burst", "retry-after"):
-            if name in fault.params and not (fault.params[name].isdigit() and int(fault.params[name]) >= 1):
-                raise ValueError(f"{name} must be a whole number of at least 1")
-        if "sigma" in fault.params:
-            _positive(fault.params["sigma"], "sigma")
+        if "every" in fault.params:
+            duration(fault.params["every"], "every")
+        if "median" in fault.params and duration(fault.params["median"], "median") <= 0:
+            raise ValueError("median must be longer than 0ms")
+        for name, most in WHOLE_NUMBERS.items():
+            text = fault.params.get(name)
+            if text is not None and not (text.isdigit() and len(text) < 10 and 1 <= int(text) <= most):
+                raise ValueError(f"{name} must be a whole number from 1 to {most}")
+        if "sigma" in fault.params and _positive(fault.params["sigma"], "sigma") > MAX_SIGMA:
+            raise ValueError(f"sigma must be at most {MAX_SIGMA}")
     except ValueError as problem:
         raise errors.FaultSpecInvalid(where=where, problem=f"{fault.kind}: {problem}") from None
 
@@ -115,10 +132,24 @@ def _status(fault: Fault) -> None:
         raise ValueError(f"status must be one of {', '.join(map(str, STATUSES))}")
 
 
+@functools.cache
+def business_failures() -> dict[str, type[errors.SandboxError]]:
+    """The failures business= may name: HTTP 200 with code 1, built from a message alone."""
+    return {
+        name: kind for name, kind in vars(errors).items()
+        if isinstance(kind, type) and issubclass(kind, errors.SandboxError) and kind.status == 200 and kind.code == 1
+        and kind.__init__ is errors.SandboxError.__init__
+    }
+
+
 def _business(fault: Fault) -> None:
-    if fault.value and not isinstance(getattr(errors, fault.value, None), type):
-        raise ValueError(f"no failure named {fault.value!r} in the sandbox's error list")
-    if fault.value and ("{" in getattr(errors, fault.value).message and "message" not in fault.params):
+    if not fault.value:
+        return
+    kind = business_failures().get(fault.value)
+    if kind is None:
+        known = ", ".join(sorted(business_failures()))
+        raise ValueError(f"no business failure named {fault.value!r} (one of {known})")
+    if "{" in kind.message and "message" not in fault.params:
         raise ValueError(f"{fault.value} needs message= (its text has details)")
 
 
@@ -132,7 +163,9 @@ def _timeout(fault: Fault) -> None:
 
 
 def _ratelimit(fault: Fault) -> None:
-    _positive(fault.value, "ratelimit (requests per second)")
+    low, high = RATE_BOUNDS
+    if not low <= _positive(fault.value, "ratelimit (requests per second)") <= high:
+        raise ValueError(f"ratelimit must be from {low} to {high} requests per second")
 
 
 def _latency(fault: Fault) -> None:
@@ -171,7 +204,7 @@ def duration(text: str, name: str) -> float:
 
 def _positive(text: str, name: str) -> Decimal:
     try:
-        number = Decimal(text)
+        number = Decimal(text) if len(text) <= 40 else Decimal("NaN")
     except InvalidOperation:
         raise ValueError(f"{name} must be a number") from None
     if not number.is_finite() or number <= 0:
@@ -197,7 +230,7 @@ def failure_for(fault: Fault) -> errors.SandboxError:
         return errors.InjectedError(status, message, headers)
     if fault.kind == "business":
         if fault.value:
-            kind: type[errors.SandboxError] = getattr(errors, fault.value)
+            kind = business_failures()[fault.value]
             return kind(message) if message else kind()
         return errors.InjectedBusinessFailure(reason=message) if message else errors.InsufficientBalance()
     assert fault.kind == "token"

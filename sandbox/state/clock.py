@@ -8,6 +8,8 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta, timezone
 
+from sandbox.settings import EARLIEST, LATEST, RANGE_TEXT
+
 
 class Clock:
     def __init__(self, start: datetime | None = None, frozen: bool = False) -> None:
@@ -23,7 +25,7 @@ class Clock:
     def set(self, when: datetime) -> None:
         if when.tzinfo is None:
             when = when.replace(tzinfo=timezone.utc)
-        self._base, self._mono = when, time.monotonic()
+        self._base, self._mono = in_range(when), time.monotonic()
 
     def advance(self, delta: timedelta) -> None:
         self.set(self.now() + delta)
@@ -47,6 +49,18 @@ def iso(moment: datetime) -> str:
             f".{m.microsecond // 1000:03d}Z")
 
 
+class OutOfRange(ValueError):
+    """A date outside [EARLIEST, LATEST): its text is the problem, for the 422 that names the field."""
+
+
+def in_range(moment: datetime) -> datetime:
+    """The moment (aware), or OutOfRange: nothing outside the sandbox's years is ever accepted."""
+    if moment.tzinfo is None or not EARLIEST <= moment < LATEST:
+        raise OutOfRange(RANGE_TEXT if moment.tzinfo is not None else "must carry a time zone")
+    return moment
+
+
 def parse_iso(text: str) -> datetime:
+    """An ISO-8601 date-time (no offset: UTC) inside the sandbox's years; ValueError if not."""
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return in_range(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))

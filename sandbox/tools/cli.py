@@ -67,12 +67,14 @@ def settings_from_args(args: argparse.Namespace) -> tuple[Settings, dict[str, st
 def check_start(settings: Settings, sources: dict[str, str]) -> None:
     """What Settings cannot judge alone, checked before anything starts: the clock's start time
     and the scenario (a ValueError naming the flag or variable)."""
-    from sandbox.state.clock import parse_iso
+    from sandbox.state.clock import OutOfRange, parse_iso
 
     named = _namer(sources)
     if settings.clock_start:
         try:
             parse_iso(settings.clock_start)
+        except OutOfRange as exc:
+            raise ValueError(f"{named('clock_start')}: {exc}, got {settings.clock_start!r}") from None
         except ValueError:
             raise ValueError(f"{named('clock_start')}: expected an ISO-8601 time such as 2025-03-01T10:00:00Z, "
                              f"got {settings.clock_start!r}") from None

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import uvicorn
 
+from sandbox.tools import http11
 from sandbox.web import logs
 from sandbox.documents import snapshot
 from sandbox.web.app import AppState, SandboxApp, create_app
@@ -32,7 +33,9 @@ def demo_credentials(app: SandboxApp) -> list[str]:
     return lines
 
 
-def uvicorn_config(settings: Settings, app: object) -> uvicorn.Config:
+def uvicorn_config(settings: Settings, app: SandboxApp) -> uvicorn.Config:
+    """httptools (about a third faster than h11 here) through the sandbox's own protocol: its limits,
+    timeouts and envelopes, and h2c upgrades served as HTTP/1.1 (sandbox/tools/http11.py)."""
     return uvicorn.Config(
         app,  # type: ignore[arg-type]
         host=settings.host,
@@ -42,7 +45,9 @@ def uvicorn_config(settings: Settings, app: object) -> uvicorn.Config:
         lifespan="off",
         server_header=False,
         proxy_headers=False,  # a sandbox is reached directly; X-Forwarded-* would only cost time
-        ws="none",  # nothing here speaks websockets (and the websockets package is not installed)
+        http=http11.protocol_class(settings, app),
+        ws="none",  # nothing here speaks WebSocket: an Upgrade is answered as plain HTTP/1.1
+        timeout_keep_alive=settings.idle_timeout,
     )
 
 

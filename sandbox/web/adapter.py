@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 DECRYPTED_BODY = "sandbox.decrypted_body"
 DECRYPTED_RESPONSE = "sandbox.decrypted_response"
 RESPONSE_KEY = "sandbox.response_key"
+TIMED_OUT = "sandbox.timed_out"  # scope key: the server gave up on the body (tools/http11.py) and answered 408
 
 
 @dataclass
@@ -72,7 +73,8 @@ class Endpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route, state = self.route, self.state
         try:
-            raw = await read_body(scope, receive, state.settings.max_body_bytes)
+            raw = await read_body(scope, receive, state.settings.max_state_bytes if route.operation == STATE_PUT
+                                  else state.settings.max_body_bytes)
             call = prepare(state, route, scope, raw, self.checks)
             magic.check(state.faults, route.operation, call.body, scope)  # magic values (sandbox/faults/)
             result = route.endpoint(call)
@@ -107,8 +109,8 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     chunks, size, more = [], 0, True
     while more:
         message = await receive()
-        if message["type"] != "http.request":  # the client went away
-            raise errors.MalformedBody(reason="the client disconnected before the body was complete")
+        if message["type"] != "http.request":  # the client went away, or the server's body timeout struck
+            raise scope.get(TIMED_OUT) or errors.MalformedBody(reason="the client disconnected before the body was complete")
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
@@ -116,6 +118,9 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
         chunks.append(chunk)
         more = message.get("more_body", False)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+STATE_PUT = "sandbox-state-put"  # a dump of the whole state may be larger than any request: its own limit
 
 
 class Checks(NamedTuple):
@@ -150,13 +155,13 @@ def prepare(state: "AppState", route: "Route", scope: Scope, raw: bytes, checks:
     opened = unsealed(state, call, scope, raw)
     if checks.query:
         state.schemas.check(checks.query, call.query)
-    call.body = parse_body(route.body, headers.get("content-type", ""), raw, opened)
+    call.body = parse_body(route.body, headers.get("content-type", ""), raw, opened, state.settings.max_depth)
     if checks.body:
         state.schemas.check(checks.body, call.body)
     return call
 
 
-def parse_body(kind: str, content_type: str, raw: bytes, opened: "Opened | None" = None) -> Any:
+def parse_body(kind: str, content_type: str, raw: bytes, opened: "Opened | None" = None, max_depth: int = jsonio.MAX_DEPTH) -> Any:
     """The body as the endpoint gets it; `opened`: the document unsealed() already decrypted and
     parsed, so the plaintext is not parsed twice."""
     media = content_type.split(";", 1)[0].strip().lower()
@@ -173,7 +178,7 @@ def parse_body(kind: str, content_type: str, raw: bytes, opened: "Opened | None"
             raise errors.MalformedBody(reason="form body is not valid UTF-8") from None
     if media != JSON and not media.endswith("+json"):
         raise errors.UnsupportedMediaType(expected=JSON)
-    return opened.document if opened is not None else jsonio.loads(raw)
+    return opened.document if opened is not None else jsonio.loads(raw, max_depth)
 
 
 class Opened(NamedTuple):

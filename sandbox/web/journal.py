@@ -16,6 +16,13 @@ from sandbox.state.clock import iso
 # Where a partner's own reference for a request sits in its body (docs/enkash-api.md#references, #pts-4)
 _REFERENCE = re.compile(rb'"(?:uniqueReferenceNumber|uniqueReferenceNum|requestId)"\s*:\s*(?:"((?:[^"\\]|\\.)*)"|(-?[0-9]+))')
 _HIDDEN_HEADERS = ("authorization",)
+# secrets in bodies and query strings (JSON, form, YAML): the value after the key is shown as ***
+_SECRET = re.compile(rb'(?i)(\b(?:password|client_?secret|(?:access|refresh)_?token)"?\s*[:=]\s*)("(?:[^"\\]|\\.)*"|[^\s,&}\]]+)')
+_SECRET_HINTS = (b"assword", b"ecret", b"ccess", b"efresh")  # only a body holding one is searched
+_SSO_TOKEN = re.compile(rb'("payload"\s*:\s*)"[^"]*"')  # sso-token's payload is a login token
+_SSO_URL = re.compile(r"/sso/[^/]+/")
+# a whole state document holds every credential and token: the journal shows its size only
+_UNSHOWN = ("/__sandbox/state",)
 
 
 class Entry:
@@ -26,7 +33,7 @@ class Entry:
     __slots__ = (
         "seq", "request_id", "method", "path", "query", "request_headers", "request_body", "request_size",
         "sandbox_time", "wall_time", "status", "response_headers", "response_body", "response_size",
-        "latency_ms", "fault", "decrypted_body", "decrypted_response",
+        "latency_ms", "fault", "decrypted_body", "decrypted_response", "request_done",
     )
 
     def __init__(
@@ -37,6 +44,7 @@ class Entry:
         self.request_headers = request_headers  # raw, as on the wire; shown masked by describe()
         self.sandbox_time, self.wall_time = sandbox_time, wall_time  # wall time: seconds since the epoch
         self.request_body, self.request_size = b"", 0  # the body cut at the journal's limit, and its whole size
+        self.request_done = False  # the whole body was received
         self.status = 0  # 0: no response was sent (a fault dropped the connection, or a crash)
         self.response_headers: list[tuple[bytes, bytes]] = []
         self.response_body, self.response_size = b"", 0
@@ -57,22 +65,58 @@ class Entry:
             for m in _REFERENCE.finditer(body)
         }
 
+    def kept_bytes(self) -> int:
+        """What the entry holds, for the journal's byte budget."""
+        return (len(self.request_body) + len(self.response_body) + len(self.decrypted_body or b"")
+                + len(self.decrypted_response or b"") + sum(len(n) + len(v) for n, v in self.request_headers) + 512)
+
     def describe(self) -> dict[str, Any]:
+        shown = _Masked(self.path)
         return {
             "seq": self.seq,
             "requestId": self.request_id,
             "method": self.method,
             "path": self.path,
-            "query": self.query.decode("latin-1"),
+            "query": shown.body(self.query).decode("latin-1"),
             "partnerId": self.partner or None,
             "status": self.status,
             "latencyMs": round(self.latency_ms, 3),
             "fault": self.fault,
             "sandboxTime": iso(self.sandbox_time),
             "wallTime": iso(datetime.fromtimestamp(self.wall_time, timezone.utc)),
-            "request": _message(self.request_headers, self.request_body, self.request_size, self.decrypted_body),
-            "response": _message(self.response_headers, self.response_body, self.response_size, self.decrypted_response),
+            "request": shown.message(self.request_headers, self.request_body, self.request_size, self.decrypted_body),
+            "response": shown.message(self.response_headers, self.response_body, self.response_size,
+                                      self.decrypted_response, response=True),
         }
+
+
+class _Masked:
+    """What describe() shows of one entry's messages: secrets masked (README.md, "The request journal")."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.unshown = path.startswith(_UNSHOWN)
+        self.sso = path.endswith("/sso-token")
+
+    def body(self, raw: bytes, response: bool = False) -> bytes:
+        if self.unshown and raw:
+            return b"(not shown: a state document holds every credential)"
+        if self.sso and response:
+            raw = _SSO_TOKEN.sub(rb'\1"***"', raw)
+        if any(hint in raw for hint in _SECRET_HINTS):
+            raw = _SECRET.sub(lambda m: m.group(1) + (b'"***"' if m.group(2)[:1] == b'"' else b"***"), raw)
+        return raw
+
+    def message(self, headers: list[tuple[bytes, bytes]], body: bytes, size: int, decrypted: bytes | None,
+                response: bool = False) -> dict[str, Any]:
+        shown = self.body(body, response)
+        message: dict[str, Any] = {
+            "headers": visible_headers(headers), "body": shown.decode("utf-8", errors="replace"),
+            "bodySize": size, "bodyTruncated": size > len(body) or shown is not body and self.unshown,
+        }
+        if decrypted is not None:
+            message["decryptedBody"] = self.body(decrypted, response).decode("utf-8", "replace")
+        return message
 
 
 def kept(held: bytes, chunk: bytes, limit: int) -> bytes:
@@ -81,16 +125,6 @@ def kept(held: bytes, chunk: bytes, limit: int) -> bytes:
     if not held:
         return chunk if len(chunk) <= limit else chunk[:limit]
     return held + chunk[: limit - len(held)] if len(held) < limit else held
-
-
-def _message(headers: list[tuple[bytes, bytes]], body: bytes, size: int, decrypted: bytes | None) -> dict[str, Any]:
-    shown: dict[str, Any] = {
-        "headers": visible_headers(headers), "body": body.decode("utf-8", errors="replace"),
-        "bodySize": size, "bodyTruncated": size > len(body),
-    }
-    if decrypted is not None:
-        shown["decryptedBody"] = decrypted.decode("utf-8", "replace")
-    return shown
 
 
 class Filter(NamedTuple):
@@ -121,9 +155,12 @@ def _status_matches(status: int, wanted: str) -> bool:
 
 
 class Journal:
-    def __init__(self, size: int, body_limit: int) -> None:
+    def __init__(self, size: int, body_limit: int, max_bytes: int = 1 << 62) -> None:
         self.body_limit = body_limit
+        self.max_bytes = max_bytes  # what all entries may hold together; the oldest go first
         self._entries: deque[Entry] = deque(maxlen=max(size, 0))
+        self._sizes: deque[int] = deque()
+        self._held = 0
         self._sequence = 0
 
     def last_seq(self) -> int:
@@ -134,7 +171,18 @@ class Journal:
         return self._sequence
 
     def record(self, entry: Entry) -> None:
-        self._entries.append(entry)
+        entries, sizes = self._entries, self._sizes
+        if not entries.maxlen:
+            return
+        if len(entries) == entries.maxlen:
+            self._held -= sizes.popleft()
+        size = entry.kept_bytes()
+        entries.append(entry)
+        sizes.append(size)
+        self._held += size
+        while self._held > self.max_bytes and len(entries) > 1:
+            entries.popleft()
+            self._held -= sizes.popleft()
 
     def select(self, wanted: Filter, limit: int | None = None) -> list[Entry]:
         """Matching entries, newest first."""
@@ -155,6 +203,8 @@ class Journal:
     def clear(self) -> int:
         dropped = len(self._entries)
         self._entries.clear()
+        self._sizes.clear()
+        self._held = 0
         return dropped
 
     def __len__(self) -> int:
@@ -172,5 +222,7 @@ def visible_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
         name, text = key.decode("latin-1").lower(), value.decode("latin-1")
         if name in _HIDDEN_HEADERS:
             text = text.split(" ", 1)[0] + " ***" if " " in text else "***"
+        elif name == "x-sandbox-sso-redirect-url":
+            text = _SSO_URL.sub("/sso/***/", text)
         shown[name] = text
     return shown

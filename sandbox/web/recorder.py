@@ -5,6 +5,7 @@ saw, faults included (the fault middleware inside marks `scope["sandbox.fault"]`
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
 
 REQUEST_ID_HEADER = "x-request-id"
 REQUEST_ID_HEADER_BYTES = REQUEST_ID_HEADER.encode()
-_VALID_ID = re.compile(rb"^[A-Za-z0-9._:/+=-]{1,128}$")
+_VALID_ID = re.compile(rb"[A-Za-z0-9._:/+=-]{1,128}")  # fullmatch: nothing may follow, not even a newline
+DRAIN_WAIT = 1.0  # seconds the journal waits for more of a body nobody read before answering
 # reading the journal must not fill it, nor must looking at the inspector (which polls it)
 _NOT_JOURNALED = ("/__sandbox/journal", "/__sandbox/health", "/__sandbox/ui")
 _QUIET = ("/__sandbox/health", "/__sandbox/ui")  # container probes and the inspector's pages: logged at debug
@@ -44,7 +46,7 @@ class JournalMiddleware:
         seq = journal.next_seq()
         headers = scope["headers"]
         incoming = next((value for name, value in headers if name == REQUEST_ID_HEADER_BYTES), None)
-        request_id = incoming.decode() if incoming and _VALID_ID.match(incoming) else f"req-{seq:06d}"
+        request_id = incoming.decode() if incoming and _VALID_ID.fullmatch(incoming) else f"req-{seq:06d}"
         entry = Entry(seq, request_id, scope["method"], scope["path"], scope.get("query_string", b""), headers,
                       self.state.clock.now(), time.time())
         limit = journal.body_limit
@@ -57,10 +59,13 @@ class JournalMiddleware:
                 chunk = message.get("body", b"")
                 entry.request_body = kept(entry.request_body, chunk, limit)
                 entry.request_size += len(chunk)
+                entry.request_done = not message.get("more_body", False)
             return message
 
         async def send_recorded(message: Message) -> None:
             if message["type"] == "http.response.start":
+                if not entry.request_done:  # answered before the body was read (404, 405, 413, a fault)
+                    await _take_body(entry, headers, receive_recorded, limit)
                 message = {**message, "headers": [*message.get("headers", ()), request_id_header]}
                 entry.status = message["status"]
                 entry.response_headers = message["headers"]
@@ -75,13 +80,34 @@ class JournalMiddleware:
         finally:
             entry.latency_ms = (time.perf_counter() - started) * 1000
             entry.fault = scope.get(FAULT_DESCRIPTION)
-            entry.decrypted_body = scope.get(DECRYPTED_BODY)
-            entry.decrypted_response = scope.get(DECRYPTED_RESPONSE)
+            decrypted_body, decrypted_response = scope.get(DECRYPTED_BODY), scope.get(DECRYPTED_RESPONSE)
+            entry.decrypted_body = None if decrypted_body is None else decrypted_body[:limit]
+            entry.decrypted_response = None if decrypted_response is None else decrypted_response[:limit]
             if not entry.path.startswith(_NOT_JOURNALED):
                 journal.record(entry)
             level = 10 if entry.path.startswith(_QUIET) else 20  # DEBUG / INFO
             if self.logger.isEnabledFor(level):
                 _log(self.logger, level, entry)
+
+
+async def _take_body(entry: Entry, headers: list[tuple[bytes, bytes]], receive: Receive, limit: int) -> None:
+    """Read what the client sent (up to what the journal keeps), so the entry holds the request
+    whole, whoever answered it: a reference lookup then counts every attempt. Not when the client
+    waits for `100 Continue`: that would invite a body the answer refuses. bodySize is what was
+    sent, or what Content-Length declared when the rest was left unread."""
+    if any(name == b"expect" for name, _ in headers):
+        return
+    while not entry.request_done and len(entry.request_body) < limit:
+        try:
+            message = await asyncio.wait_for(receive(), DRAIN_WAIT)
+        except asyncio.TimeoutError:
+            break
+        if message["type"] != "http.request":
+            break
+    if not entry.request_done:
+        declared = next((value for name, value in headers if name == b"content-length"), b"")
+        if declared.isdigit() and len(declared) < 19:
+            entry.request_size = max(entry.request_size, int(declared))
 
 
 def _log(logger: logging.Logger, level: int, entry: Entry) -> None:

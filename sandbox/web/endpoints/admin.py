@@ -11,7 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox.documents import fixtures, snapshot
-from sandbox.state.clock import iso, parse_iso
+from sandbox.state.clock import OutOfRange, in_range, parse_iso
+from sandbox.settings import RANGE_TEXT
 from sandbox.domain import cards, errors, rewards
 from sandbox.web.adapter import Call
 from sandbox.contract.envelope import Reply
@@ -64,6 +65,8 @@ def clock_set(call: Call) -> Reply:
     if body.get("now") is not None:
         try:
             target = parse_iso(str(body["now"]))
+        except OutOfRange as exc:
+            raise errors.InvalidField(field="now", problem=str(exc)) from None
         except ValueError:
             raise errors.InvalidField(field="now", problem="is not an ISO-8601 date-time") from None
     if body.get("advance") is not None:
@@ -71,9 +74,9 @@ def clock_set(call: Call) -> Reply:
         if delta < timedelta(0):
             raise errors.InvalidField(field="advance", problem="must not be negative")
     try:  # check before changing anything: a rejected request changes no state
-        iso((target or clock.now()) + delta)
-    except OverflowError:
-        raise errors.InvalidField(field="advance" if delta else "now", problem="moves the clock past year 9999") from None
+        in_range((target or clock.now()) + delta)
+    except (OverflowError, OutOfRange):
+        raise errors.InvalidField(field="advance" if delta else "now", problem=f"would move the clock out of range: {RANGE_TEXT}") from None
     if body.get("frozen") is True:  # first, so a frozen clock reads exactly the time set next
         clock.freeze()
     if target is not None:
@@ -102,6 +105,7 @@ def card_redeem(call: Call) -> Reply:
 
 
 _UPLOADED = "fixtures upload #"  # the source name of documents loaded at run time
+MAX_UPLOADS = 100  # documents loaded at run time, at most (README "Limits")
 
 
 def fixtures_load(call: Call) -> Reply:
@@ -115,9 +119,11 @@ def fixtures_load(call: Call) -> Reply:
         text = bytes(call.body).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise errors.FixturesUnreadable(reason=f"not UTF-8 (byte {exc.start})") from None
+    if len(state.fixture_docs) > MAX_UPLOADS:
+        raise errors.LimitReached(what="fixture documents loaded at run time (DELETE /__sandbox/fixtures drops them)", limit=MAX_UPLOADS)
     source = f"{_UPLOADED}{len(state.fixture_docs)}"
     try:
-        doc = fixtures.parse(text, source)
+        doc = fixtures.parse(text, source, call.settings.max_depth)
         if not doc:
             raise errors.FixturesUnreadable(reason="the body holds no fixtures")
         live = copy.deepcopy(state.store, memo={id(state.store.clock): state.store.clock})

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any, Mapping
 
 from sandbox.contract import jsonio
-from sandbox.state.clock import parse_iso
+from sandbox.state.clock import OutOfRange, parse_iso
 from sandbox.state.ledger import canonical
 from sandbox.domain import errors
 
@@ -57,5 +57,7 @@ def moment(value: str | None, name: str) -> Any:
         return None
     try:
         return parse_iso(value)
+    except OutOfRange as exc:
+        raise errors.InvalidField(field=name, problem=str(exc)) from None
     except ValueError:
         raise errors.InvalidField(field=name, problem="is not an ISO-8601 date-time") from None

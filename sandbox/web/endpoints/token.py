@@ -29,7 +29,8 @@ def oauth_token(call: Call) -> Reply:
 def sso_token(call: Call) -> Reply:
     body: dict[str, Any] = call.body
     card_id = first(body, "enkashCardId", "enKashCardId")
-    grant = rewards.sso_grant(call.store, call.partner_id, body["companyId"], body["cardAccountId"], card_id)
+    grant = rewards.sso_grant(call.store, call.partner_id, body["companyId"], body["cardAccountId"], card_id,
+                              lifetime=call.state.token_policy.ttl_seconds)  # what the marketplace accepts it for
     partner = call.store.partners[call.partner_id]
     url = f"{call.settings.sso_base_url}/sso/{grant.token}/{grant.landing}/{partner.sso_name}"
     return Reply(envelope.success("B", grant.token), headers={"X-Sandbox-Sso-Redirect-Url": url})

@@ -1,0 +1,262 @@
+"""The HTTP/1.1 connection: uvicorn's httptools protocol with the sandbox's own limits.
+
+uvicorn leaves these to a proxy in front of it; a sandbox is reached directly, so its protocol
+bounds what one client can hold (README.md, "Limits"): the request line and headers (431), the
+time to send them and the body (408), an idle connection, a response nobody reads, and the open
+connections (503, with room kept for /__sandbox/ calls). What the parser refuses gets the
+documented envelope instead of uvicorn's plain text. A request with `Upgrade: h2c` (the JDK's
+HttpClient sends one by default, curl --http2 too) is served as HTTP/1.1 with its body: llhttp
+stops at any Upgrade and skips the body, and uvicorn then hands the app an empty one (uvicorn
+issue #2722). Deadlines are one float per connection, checked by one sweep every half second,
+so a request costs no timer of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import resource
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import httptools
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+from sandbox.contract import envelope, jsonio
+from sandbox.domain import errors
+from sandbox.web.adapter import TIMED_OUT, unrouted_reply
+
+if TYPE_CHECKING:
+    from sandbox.settings import Settings
+    from sandbox.web.app import SandboxApp
+    from sandbox.web.router import Router
+
+SWEEP_SECONDS = 0.5
+LINGER_SECONDS = 2.0  # after a refusal, the client's unread bytes are taken (not reset) this long
+FILE_HEADROOM = 64  # descriptors kept for everything but connections (the listener, files, pipes)
+OWN_API = b"/__sandbox/"
+_REQUEST_LINE = re.compile(rb"\s*([!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}) (/[^ ?#\r\n]{0,2048})")
+_FRAMING = (b"content-length", b"transfer-encoding")
+IDLE, HEAD, BODY, APP = "idle", "head", "body", "app"
+
+
+class Limits(NamedTuple):
+    header_bytes: int
+    header_timeout: float
+    body_timeout: float
+    idle_timeout: float
+    connections: int  # open connections for EnKash's paths
+    reserve: int  # more of them, for /__sandbox/ calls only
+    error_envelope: str
+
+
+def limits_of(settings: "Settings") -> Limits:
+    """The settings' limits, the connection cap lowered to what the process's file limit allows."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    fits = (soft if soft != resource.RLIM_INFINITY else 1 << 20) - FILE_HEADROOM
+    total = max(2, min(settings.max_connections + settings.admin_connections, fits))
+    reserve = min(settings.admin_connections, total // 2)
+    return Limits(settings.max_header_bytes, settings.header_timeout, settings.body_timeout, settings.idle_timeout,
+                  total - reserve, reserve, settings.error_envelope)
+
+
+def protocol_class(settings: "Settings", app: "SandboxApp") -> type["SandboxProtocol"]:
+    """The protocol uvicorn builds for each connection, bound to this server's limits and routes."""
+    return type("SandboxProtocol", (SandboxProtocol,), {"limits": limits_of(settings), "router": app.sandbox.router,
+                                                         "sweeping": False})
+
+
+class SandboxProtocol(HttpToolsProtocol):
+    limits: Limits
+    router: "Router"
+    sweeping: bool  # one sweep per server runs while it has connections
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.phase = IDLE
+        self.deadline = 0.0  # loop time the current phase must end by (0: none)
+        self.stalled_at = 0.0  # loop time the transport stopped taking our writes (0: it takes them)
+        self.head_bytes = 0
+        self.refused = False
+        self.admin_only = False  # opened in the reserve: only /__sandbox/ calls are served
+        self.replaying = False  # feeding llhttp a made-up head after an Upgrade (see served_as_http11)
+
+    # --- the connection -------------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self.enter(IDLE, self.limits.idle_timeout)
+        cls = type(self)
+        if not cls.sweeping:
+            cls.sweeping = True
+            self.loop.call_later(SWEEP_SECONDS, _sweep, cls, self.connections, self.loop)
+        opened, limits = len(self.connections), self.limits
+        if opened > limits.connections + limits.reserve:
+            self.refuse(errors.TooManyConnections(limit=limits.connections + limits.reserve))
+        self.admin_only = opened > limits.connections
+
+    def data_received(self, data: bytes) -> None:
+        if self.refused:
+            return  # lingering: taken and dropped
+        if self.phase == IDLE:
+            self.enter(HEAD, self.limits.header_timeout)  # the head's time runs from its first byte
+        in_head = self.phase == HEAD
+        self._unset_keepalive_if_required()
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade as upgrade:
+            self.served_as_http11(data[upgrade.args[0]:] if upgrade.args else b"")
+        except httptools.HttpParserCallbackError:
+            if not self.refused:  # a callback of ours or uvicorn's failed: a sandbox bug, not the client's
+                self.refuse(errors.SandboxError("sandbox bug: the HTTP parser's callback failed", status=500))
+        except httptools.HttpParserError as bad:
+            self.refuse_malformed(data, bad)
+        else:
+            if self.phase == HEAD:  # a head still open: bounded while it streams in
+                self.head_bytes = self.head_bytes + len(data) if in_head else len(data)
+                if self.head_bytes > self.limits.header_bytes:
+                    self.refuse(errors.HeadersTooLarge(limit=self.limits.header_bytes))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.phase, self.deadline, self.stalled_at = IDLE, 0.0, 0.0
+        super().connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self.stalled_at = self.loop.time()
+        super().pause_writing()
+
+    def resume_writing(self) -> None:
+        self.stalled_at = 0.0
+        super().resume_writing()
+
+    # --- the parser's callbacks -----------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        if self.replaying:
+            return
+        if self.phase != HEAD:  # a pipelined request starts while the one before is answered
+            self.enter(HEAD, self.limits.header_timeout)
+        self.head_bytes = 0
+        super().on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        if not self.replaying:
+            super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if not self.replaying:
+            super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        if self.replaying:
+            self.replaying = False
+            return
+        size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers) + 16
+        if size > self.limits.header_bytes:
+            self.refuse(errors.HeadersTooLarge(limit=self.limits.header_bytes))
+            raise _Refused
+        if self.admin_only and not self.url.startswith(OWN_API):
+            self.refuse(errors.TooManyConnections(limit=self.limits.connections))
+            raise _Refused
+        self.enter(BODY, self.limits.body_timeout)
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self.enter(APP, 0)
+        super().on_message_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self.phase == APP and not self.pipeline:
+            self.enter(IDLE, self.limits.idle_timeout)
+
+    # --- limits ---------------------------------------------------------------------------------
+    def enter(self, phase: str, seconds: float) -> None:
+        self.phase = phase
+        self.deadline = self.loop.time() + seconds if seconds else 0.0
+
+    def expire(self, now: float) -> None:
+        """Called by the sweep for a connection past its deadline, or whose writes stalled."""
+        if self.stalled_at:
+            if now - self.stalled_at > self.limits.body_timeout:
+                self.transport.abort()  # a client that takes no response holds its buffer: let both go
+        elif not self.deadline or now <= self.deadline:
+            return
+        elif self.phase == HEAD:
+            self.refuse(errors.RequestTimeout(part="line and headers", seconds=self.limits.header_timeout))
+        elif self.phase == BODY:
+            cycle = self.cycle
+            if cycle is not None and not cycle.response_started:
+                error = errors.RequestTimeout(part="body", seconds=self.limits.body_timeout)
+                cycle.scope[TIMED_OUT] = error  # type: ignore[literal-required]  # the app records what the client saw
+                self.refuse(error, self.route_envelope())
+                cycle.disconnected = True  # the app's receive() ends now; whatever it answers is not sent
+                cycle.message_event.set()
+            else:
+                self.transport.close()
+        elif self.phase == IDLE:
+            self.transport.close()
+
+    def refuse_malformed(self, data: bytes, bad: httptools.HttpParserError) -> None:
+        """The parser's refusal as the envelope: an unknown method is the route table's 405 (or
+        404), anything else a 400 naming what llhttp found."""
+        line = _REQUEST_LINE.match(data) if isinstance(bad, httptools.HttpParserInvalidMethodError) else None
+        if line is not None:
+            method, path = line.group(1).decode("ascii"), line.group(2).decode("latin-1")
+            reply = unrouted_reply(self.router.find(method, path), method, path)
+            self.refuse(errors.SandboxError(reply.body["response_message"], status=reply.status), headers=reply.headers)
+            return
+        reason = str(bad).encode("ascii", "replace").decode() or type(bad).__name__
+        self.refuse(errors.MalformedRequest(reason=reason[:200]))
+
+    def refuse(self, error: errors.SandboxError, route_envelope: str = "none", headers: dict[str, str] | None = None) -> None:
+        """Answer `error` in the documented envelope, close the connection and stop reading it."""
+        if self.refused or self.transport.is_closing():
+            return
+        self.refused = True
+        body = jsonio.dumps(envelope.failure(envelope.error_variant(self.limits.error_envelope, route_envelope), error))
+        lines = [STATUS_LINE[error.status], b"content-type: application/json\r\n",
+                 b"content-length: %d\r\nconnection: close\r\n" % len(body)]
+        for name, value in {**error.headers, **(headers or {})}.items():
+            if name.lower() != "connection":
+                lines.append(f"{name.lower()}: {value}\r\n".encode("latin-1"))
+        self.transport.write(b"".join([*lines, b"\r\n", body]))
+        if self.transport.can_write_eof():
+            self.transport.write_eof()  # half-close: the client reads the answer while we take its rest
+            self.loop.call_later(LINGER_SECONDS, self.transport.close)
+        else:  # pragma: no cover - TCP transports can
+            self.transport.close()
+
+    def route_envelope(self) -> str:
+        route = self.router.find(self.scope["method"], self.scope["path"]).route if self.scope else None
+        return route.envelope if route is not None else "none"
+
+    def served_as_http11(self, rest: bytes) -> None:
+        """After `Upgrade:` llhttp has reported the message complete and left its body in `rest`:
+        serve it as HTTP/1.1 without the upgrade (RFC 9113 §3.2 allows ignoring h2c), so a fresh
+        parser is fed a head with just the request's framing, then the bytes that followed."""
+        framing = [(name, value) for name, value in self.headers if name in _FRAMING]
+        self.parser = httptools.HttpRequestParser(self)
+        self.parser.set_dangerous_leniencies(lenient_data_after_close=True)
+        if framing and self.cycle is not None and not self.cycle.response_started:
+            self.cycle.more_body = True  # undo the message_complete llhttp reported; the app has not run yet
+            self.enter(BODY, self.limits.body_timeout)
+            self.replaying = True
+            head = b"POST / HTTP/1.1\r\n" + b"".join(name + b": " + value + b"\r\n" for name, value in framing) + b"\r\n"
+            rest = head + rest
+        if rest:
+            self.data_received(rest)
+
+
+class _Refused(Exception):
+    """Raised in a parser callback to stop llhttp once the request was answered."""
+
+
+def _sweep(cls: type[SandboxProtocol], connections: set[Any], loop: asyncio.AbstractEventLoop) -> None:
+    now = loop.time()
+    for connection in list(connections):
+        if isinstance(connection, cls) and not connection.refused and (
+            (connection.deadline and now > connection.deadline) or connection.stalled_at
+        ):
+            connection.expire(now)
+    if connections:
+        loop.call_later(SWEEP_SECONDS, _sweep, cls, connections, loop)
+    else:
+        cls.sweeping = False
