@@ -23,6 +23,8 @@ from .magic import MagicTable
 PARTNER = "/api/v0/partner/enKashCard"
 COINS = "/api/v0/enkash-coins"
 ALLOCATE = f"{PARTNER}/create-allocate-points"
+ORDER = "/api/v0/partner/create-order"
+SEARCH_CONFIG = "/api/v0/partner/search-config"
 PAGE = 1000  # the largest page search and transaction/all give
 
 
@@ -79,6 +81,16 @@ class Exchange:
     @property
     def refused(self) -> bool:
         return not self.ok
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A voucher the suite can order: `price` (the config's sellRate) is what one costs the card."""
+
+    product: str
+    denomination: int
+    price: Decimal
+    max_quantity: int
 
 
 @dataclass
@@ -255,6 +267,30 @@ class Partner:
                 "transactionType": "CR" if credit else "DR", "type": "ALLOCATE_POINT" if credit else "UNALLOCATE_POINT",
                 "uniqueReferenceNum" if aliases else "uniqueReferenceNumber": reference or self.ids.reference("T" if credit else "D")}
         return self.allocate(body), body
+
+    # --- redemption (a partner's token orders for a user it names in ekUserId) ------------------------
+    def offer(self, product: str, denomination: int) -> tuple["Offer | None", Exchange]:
+        """What `denomination` of `product` costs (its config whose mrp it is), from Get Product Configs;
+        None when the target does not serve the product or that denomination."""
+        exchange = self.api.call("GET", f"{SEARCH_CONFIG}/{product}", check=False)
+        if exchange.status in (404, 405) or not exchange.ok or not isinstance(exchange.payload, dict):
+            return None, exchange
+        self.api.check(exchange)
+        for config in exchange.payload.get("configResponses") or []:
+            if Decimal(str(config.get("mrp"))) == denomination:
+                return Offer(product, denomination, Decimal(str(config["sellRate"])), int(config.get("maxQuantity") or 1)), exchange
+        return None, exchange
+
+    def order(self, user: str, offer: "Offer", quantity: int, reference: str | None = None,
+              check: bool = True) -> tuple[Exchange, dict[str, Any]]:
+        body = {"denomination": offer.denomination, "ekUserId": user, "orderReferenceId": reference or self.ids.order_reference(),
+                "productCatalogId": offer.product, "quantity": quantity}
+        return self.place(body, check=check), body
+
+    def place(self, body: dict[str, Any], check: bool = True) -> Exchange:
+        hits = self.magic.hits(body)
+        assert not hits, f"the suite built an order with magic values {hits}: a suite bug"
+        return self.api.call("POST", ORDER, body=body, check=check)
 
     # --- coins (bearer only) --------------------------------------------------------------------------
     def coins_call(self, method: str, path: str, body: Any = None, params: Mapping[str, Any] | None = None) -> Exchange:

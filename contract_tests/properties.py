@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable
 
-from .api import ALLOCATE, PARTNER, Exchange, Partner, sum_balances
+from .api import ALLOCATE, ORDER, PARTNER, Exchange, Offer, Partner, sum_balances
 from .contract import INSUFFICIENT, ContractViolation, catalogue, require
 from .session import Session
 
 D = Decimal
-ORDER = "/api/v0/partner/create-order"
 
 
 class NotApplicable(Exception):
@@ -351,27 +350,95 @@ def idempotent_request_id(session: Session) -> None:
     require(final == after, "idempotent-request-id", f"a requestId reused for another event moved the balance {after} -> {final}", other, read)
 
 
+# --- redemption --------------------------------------------------------------------------------------
+PENDING_PRODUCT = "PC900000000PENDG"  # the sandbox's own test voucher whose orders stay PENDING (fixtures/default.yaml)
+
+
+def order_offers(session: Session) -> tuple[dict[str, Offer], str]:
+    """({"order": the target's voucher, "pending": the sandbox's pending test voucher (admin API only)},
+    why there are none). None when create-order is not served (404/405 to a request without its
+    fields, which changes nothing) or Get Product Configs does not offer the voucher."""
+    if "offers" not in session.cache:
+        partner, target = session.partner, session.target
+        offers: dict[str, Offer] = {}
+        probe = partner.api.call("POST", ORDER, body={}, check=False)
+        reason = f"the target does not serve POST {ORDER} (HTTP {probe.status} {probe.text[:200]})"
+        if probe.status not in (404, 405):
+            offer, read = partner.offer(target.product_catalog_id, target.denomination)
+            reason = f"the target does not offer {target.product_catalog_id} at {target.denomination} (HTTP {read.status} {read.text[:200]})"
+            if offer is not None:
+                offers["order"] = offer
+                pending, _ = partner.offer(PENDING_PRODUCT, 100) if target.is_sandbox else (None, read)
+                if pending is not None:
+                    offers["pending"] = pending
+        session.cache["offers"] = (offers, reason)
+    return session.cache["offers"]  # type: ignore[no-any-return]
+
+
+def the_offer(session: Session) -> Offer:
+    offers, reason = order_offers(session)
+    if "order" not in offers:
+        raise NotApplicable(reason)
+    return offers["order"]
+
+
+def redeemed_total(partner: Partner) -> tuple[Decimal, Exchange]:
+    _, payload, exchange = account_numbers(partner)
+    return D(str(payload.get("totalRedemptionPoint", 0))), exchange
+
+
+@check("order paid from the card", "order-payment")
+def order_payment(session: Session) -> None:
+    """One voucher from a card funded for two and a bit: the card pays exactly its sellRate (once),
+    the account's availableBalance does not move, totalRedemptionPoint grows by the price."""
+    partner, offer = session.partner, the_offer(session)
+    card, user, _ = new_card(session, str(offer.price * 2 + 5))
+    before = snapshot(session, card)
+    redeemed, _ = redeemed_total(partner)
+    placed, body = partner.order(user, offer, 1)
+    require(placed.ok, "order-payment", f"an order of one {offer.denomination} voucher ({offer.price}) from a card holding {before[0]} was refused",
+            placed)
+    require(D(str(placed.payload.get("totalAmount"))) == offer.price and placed.payload.get("orderReferenceId") == body["orderReferenceId"],
+            "order-payment", f"an order of one voucher at {offer.price} answered totalAmount {placed.payload.get('totalAmount')}, "
+            f"orderReferenceId {placed.payload.get('orderReferenceId')!r}", placed)
+    after = snapshot(session, card)
+    later, read = redeemed_total(partner)
+    require(after == (before[0] - offer.price, before[1]) and later == redeemed + offer.price, "order-payment",
+            f"an order of {offer.price} moved card {card} otbBalance {before[0]} -> {after[0]}, availableBalance {before[1]} -> {after[1]}, "
+            f"totalRedemptionPoint {redeemed} -> {later}", placed, read)
+
+
+@check("no order beyond the card", "no-overdraft-order")
+def no_overdraft_order(session: Session) -> None:
+    partner, offer = session.partner, the_offer(session)
+    card, user, _ = new_card(session, str(offer.price - D("0.01")))
+    before = snapshot(session, card)
+    redeemed, _ = redeemed_total(partner)
+    placed, _ = partner.order(user, offer, 1, check=False)
+    require(placed.refused, "no-overdraft-order", f"an order of {offer.price} from a card holding {before[0]} succeeded", placed)
+    partner.api.check(placed)
+    refused_business(placed, INSUFFICIENT, "an order beyond the card's otbBalance")
+    unchanged(session, card, before, "no-overdraft-order", "after a refused order beyond the card", placed)
+    later, read = redeemed_total(partner)
+    require(later == redeemed, "no-overdraft-order", f"a refused order moved totalRedemptionPoint {redeemed} -> {later}", placed, read)
+
+
 @check("replayed order", "idempotent-order")
 def idempotent_order(session: Session) -> None:
-    """A partner orders for a user it names (ekUserId): a new holder of this run, funded for the
-    voucher, so the order draws on nothing the target held before."""
-    partner, target = session.partner, session.target
-    card, user, _ = new_card(session, str(target.denomination * 2))
-    body = {"denomination": target.denomination, "ekUserId": user, "orderReferenceId": session.ids.order_reference(),
-            "productCatalogId": target.product_catalog_id, "quantity": 1}
-    first = partner.api.call("POST", ORDER, body=body, check=False)
-    if first.status in (404, 405) or (first.status == 200 and first.outcome[0] != 0):
-        raise NotApplicable(f"the target does not take the order (POST {ORDER} -> HTTP {first.status} {first.text[:200]})")
-    partner.api.check(first)
+    """A partner orders for a user it names (ekUserId): a new holder of this run, funded for two
+    vouchers, so the order draws on nothing the target held before and a second charge would show."""
+    partner, offer = session.partner, the_offer(session)
+    card, user, _ = new_card(session, str(offer.price * 2 + 3))
+    first, body = partner.order(user, offer, 1)
+    require(first.ok, "order-payment", f"an order of one voucher ({offer.price}) from a card funded for two was refused", first)
     before = snapshot(session, card)
-    _, account, _ = account_numbers(partner)
-    again = partner.api.call("POST", ORDER, body=body)
+    redeemed, _ = redeemed_total(partner)
+    again = partner.place(body)
     require(again.ok, "idempotent-order", "the same order with the same orderReferenceId was refused", first, again)
     require(again.payload == first.payload, "idempotent-order", "the replayed order answered another order", first, again)
     unchanged(session, card, before, "idempotent-order", "the replayed order moved money", first, again)
-    _, later, read = account_numbers(partner)
-    require(later.get("totalRedemptionPoint") == account.get("totalRedemptionPoint"), "idempotent-order",
-            f"totalRedemptionPoint went {account.get('totalRedemptionPoint')} -> {later.get('totalRedemptionPoint')} on the replay", again, read)
+    later, read = redeemed_total(partner)
+    require(later == redeemed, "idempotent-order", f"totalRedemptionPoint went {redeemed} -> {later} on the replay", again, read)
 
 
 # --- counters ----------------------------------------------------------------------------------------

@@ -118,7 +118,8 @@ class Mutant:
         return wanted is None or call.operation in wanted
 
     READS_THE_REQUEST = {"stale-balance", "drop-request-field", "fresh-key-on-repeat", "fresh-key-on-refusal", "repeat-success",
-                         "fund-on-insufficient", "fake-success-on-insufficient", "charge-twice"}
+                         "fund-on-insufficient", "fake-success-on-insufficient", "fake-order-on-insufficient",
+                         "charge-twice"}
 
     async def handle(self, call: Call, forward: Forward) -> Answer:
         """The kind's rewrite; the first time it changes what the partner sees is noted (`first_wrong`)."""
@@ -161,6 +162,11 @@ class Mutant:
         answer = await forward(call)
         _walk(answer.body, self.spec["field"], lambda v: v.lower() if isinstance(v, str) else v)
         return answer
+
+    async def kind_unserved(self, call: Call, forward: Forward) -> Answer:
+        """Not a bug: a target that does not serve the operation at all (404, as for any unknown path)."""
+        message = f"No API at {call.path}"
+        return Answer(404, [], {"response_code": 1, "response_message": message, "payload": message}, b"")
 
     async def kind_restatus(self, call: Call, forward: Forward) -> Answer:
         answer = await forward(call)
@@ -264,6 +270,16 @@ class Mutant:
                        otbBalance=Decimal(str(card.get("otbBalance", 0))) - Decimal(str(call.body["loadAmount"])))
         self.memory[reference] = True
         return Answer(200, [("content-type", "application/json")], {"code": 0, "message": "Success", "payload": payload}, b"")
+
+    async def kind_fake_order_on_insufficient(self, call: Call, forward: Forward) -> Answer:
+        """An order beyond the card 'is placed': a success answer, though the card could not pay (nothing was drawn)."""
+        answer = await forward(call)
+        if answer.outcome[1] != INSUFFICIENT:
+            return answer
+        count = self.memory["fake"] = self.memory.get("fake", 0) + 1
+        payload = {**call.body, "orderId": f"FAKEORDER{count:05d}", "orderStatus": "SUCCESS", "paymentStatus": "SUCCESS",
+                   "totalQuantity": call.body.get("quantity")}
+        return Answer(200, [("content-type", "application/json")], {"response_code": 0, "response_message": "Success", "payload": payload}, b"")
 
     async def kind_charge_twice(self, call: Call, forward: Forward) -> Answer:
         """Every credit takes its amount from the account twice (the account reads show the loss)."""

@@ -1,10 +1,11 @@
 """A RuleBasedStateMachine drives token calls, new holders, top-ups, debits, overdrafts, bulk
 uploads, retries with a used reference, a reference reused for another request, coin events and
-coin allocations (with retried requestIds), and, when the target has the sandbox's admin API,
-funding and redemptions. After every step the target must agree with a small model built from
-what the run itself did: the account's balance and counters moved by exactly the run's own
-moves, the run's cards hold what the model says, account + cards + redeemed is conserved, coin
-balances are exact.
+coin allocations (with retried requestIds), voucher orders for the run's card holders (funded or
+beyond the card) and their replays, and, when the target has the sandbox's admin API, funding,
+redemptions and pending orders failed with a refund. After every step the target must agree with
+a small model built from what the run itself did: the account's balance and counters moved by
+exactly the run's own moves, the run's cards hold what the model says, totalRedemptionPoint grew
+by the run's orders, account + cards + redeemed is conserved, coin balances are exact.
 
 Each run starts from whatever the target holds (read, never assumed) and sends identifiers of
 this run only, so runs never collide, on a sandbox or on a target that cannot be reset. The
@@ -12,6 +13,7 @@ model's numbers are deltas from the state read at the start of each run."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -23,7 +25,7 @@ from .api import ALLOCATE, Partner, sum_balances
 from .contract import INSUFFICIENT, require
 from .magic import MagicTable
 from .profiles import contract_settings
-from .properties import refused_business
+from .properties import order_offers, refused_business
 from .session import Session
 
 AMOUNTS = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("50"), places=2)
@@ -36,6 +38,7 @@ class Ledger(RuleBasedStateMachine):
     session: Session
     cards = Bundle("cards")
     references = Bundle("references")
+    orders = Bundle("orders")
 
     def __init__(self) -> None:
         super().__init__()
@@ -46,7 +49,9 @@ class Ledger(RuleBasedStateMachine):
         self.base = {name: Decimal(str(details.get(name, 0))) for name in COUNTERS}
         self.moved = {name: Decimal(0) for name in COUNTERS}
         cards, _ = self.partner.cards()
-        self.initial_total = self.available + sum_balances(cards) + Decimal(str(details.get("totalRedemptionPoint", 0)))
+        self.redeemed_base = Decimal(str(details.get("totalRedemptionPoint", 0)))
+        self.redeemed = Decimal(0)  # what the run's own orders and redemptions added to totalRedemptionPoint
+        self.initial_total = self.available + sum_balances(cards) + self.redeemed_base
         self.outside = Decimal(0)  # loaded in (+) through the sandbox's admin API, when it is there
         self.mine: dict[str, Decimal] = {}  # the run's own cards -> otbBalance
         self.users: dict[str, str] = {}  # card -> userId
@@ -55,6 +60,8 @@ class Ledger(RuleBasedStateMachine):
         self.coins: dict[str, int] = {}  # userId -> coins the run credited
         self.coin_base: dict[str, int] = {}
         self.coin_requests: dict[str, tuple[str, str]] = {}  # requestId -> (userId, event)
+        self.offers = order_offers(self.session)[0]  # {} when the target takes no orders: the order rules do not run
+        self.placed: dict[str, Placed] = {}  # orderReferenceId -> the run's order
 
     def amount(self, drawn: Decimal) -> Decimal:
         return self.session.magic.amount(drawn)
@@ -183,6 +190,82 @@ class Ledger(RuleBasedStateMachine):
             self.coin_requests[request_id] = (user, event)
             self.coins[user] = self.coins.get(user, 0) + self.coin_events[event]
 
+    @precondition(lambda self: bool(self.offers))
+    @rule(target=orders, card=cards, quantity=st.integers(min_value=1, max_value=3), top_up=st.booleans(), extra=AMOUNTS,
+          data=st.data())
+    def place_order(self, card: str, quantity: int, top_up: bool, extra: Decimal, data: st.DataObject) -> Any:
+        """An order for the card's holder (ekUserId); with `top_up` the card is first credited what it lacks (and
+        `extra`, or nothing), else the order is most likely beyond it and must be refused, moving nothing."""
+        kind = data.draw(st.sampled_from(sorted(self.offers)))
+        offer = self.offers[kind]
+        cost = offer.price * quantity
+        if top_up and cost > self.mine[card]:
+            need = self.amount(cost - self.mine[card] + (extra if data.draw(st.booleans()) else 0))
+            if need <= self.available:
+                answer, _ = self.partner.move(card, need, credit=True)
+                require(answer.ok, "balances", f"a credit of {need} (availableBalance {self.available}) was refused", answer)
+                self.credited(card, need, new=False)
+        balance = self.mine[card]
+        answer, body = self.partner.order(self.users[card], offer, quantity, check=False)
+        if cost > balance:
+            require(answer.refused, "no-overdraft-order", f"an order of {quantity} x {offer.price} = {cost} from a card holding {balance} succeeded",
+                    answer)
+            self.partner.api.check(answer)
+            refused_business(answer, INSUFFICIENT, "an order beyond the card's otbBalance")
+            return multiple()
+        self.partner.api.check(answer)
+        require(answer.ok, "order-payment", f"an order of {quantity} x {offer.price} = {cost} from a card holding {balance} was refused", answer)
+        payload = answer.payload
+        status = "PENDING" if kind == "pending" else "SUCCESS"
+        require(Decimal(str(payload.get("totalAmount"))) == cost and payload.get("ekUserId") == self.users[card]
+                and payload.get("orderReferenceId") == body["orderReferenceId"] and payload.get("orderStatus") == status, "order-payment",
+                f"an order of {quantity} x {offer.price} for {self.users[card]} answered totalAmount {payload.get('totalAmount')}, ekUserId "
+                f"{payload.get('ekUserId')}, orderReferenceId {payload.get('orderReferenceId')}, orderStatus {payload.get('orderStatus')} "
+                f"(expected {cost}, {self.users[card]}, {body['orderReferenceId']}, {status})", answer)
+        self.mine[card] -= cost
+        self.redeemed += cost
+        self.placed[body["orderReferenceId"]] = Placed(body, payload, card, cost)
+        return body["orderReferenceId"]
+
+    @rule(reference=orders)
+    def replay_order(self, reference: str) -> None:
+        """The same order again: the order as it stands (no second one, no second debit; the invariants check the money)."""
+        order = self.placed[reference]
+        answer = self.partner.place(order.body)
+        require(answer.ok, "idempotent-order", f"the same order with orderReferenceId {reference} again was refused", answer)
+        if order.payload is None or settled_by_clock(order.payload, answer.payload):  # a pending order the target's clock fulfilled
+            require(answer.payload.get("orderId") == order.first["orderId"] and answer.payload.get("orderStatus") in ("SUCCESS", "FAILED"),
+                    "idempotent-order", f"the replay of {reference} answered order {answer.payload.get('orderId')} "
+                    f"{answer.payload.get('orderStatus')}, first {order.first['orderId']}", answer)
+            order.payload = answer.payload
+        require(answer.payload == order.payload, "idempotent-order", f"the replay of {reference} answered another order", answer)
+
+    @precondition(lambda self: self.session.target.is_sandbox and any(o.payload and o.payload["orderStatus"] == "PENDING"
+                                                                       for o in self.placed.values()))
+    @rule(data=st.data())
+    def fail_pending_order(self, data: st.DataObject) -> None:
+        """The sandbox's own control (admin API only): a PENDING order fails now and its price goes back to the card."""
+        reference = data.draw(st.sampled_from(sorted(r for r, o in self.placed.items() if o.payload and o.payload["orderStatus"] == "PENDING")))
+        order = self.placed[reference]
+        response = self.admin_post(f"/__sandbox/orders/{order.first['orderId']}/complete", {"orderStatus": "FAILED"})
+        if response.status_code == 422 and "is SUCCESS, not PENDING" in response.text:  # the sandbox clock fulfilled it first: it stays paid
+            order.payload = None
+            return
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        require(answer.get("orderStatus") == "FAILED" and answer.get("paymentStatus") == "REFUNDED", "order-payment",
+                f"order {order.first['orderId']} completed as FAILED answered {answer.get('orderStatus')} / {answer.get('paymentStatus')}")
+        self.mine[order.card] += order.cost
+        self.redeemed -= order.cost
+        order.payload = answer
+
+    def admin_post(self, path: str, body: dict[str, Any]) -> Any:
+        admin = self.session.admin()
+        assert admin is not None
+        with admin:
+            return admin.request("POST", path, json_body=body,
+                                 headers={"Authorization": "Bearer " + admin.admin_token} if admin.admin_token else None)
+
     @precondition(lambda self: self.session.target.is_sandbox)
     @rule(drawn=AMOUNTS)
     def fund_account(self, drawn: Decimal) -> None:
@@ -196,14 +279,11 @@ class Ledger(RuleBasedStateMachine):
     @precondition(lambda self: self.session.target.is_sandbox)
     @rule(card=cards, drawn=AMOUNTS)
     def holder_redeems(self, card: str, drawn: Decimal) -> None:
-        admin = self.session.admin()
-        assert admin is not None
-        with admin:
-            response = admin.request("POST", f"/__sandbox/cards/{card}/redeem", json_body={"amount": drawn},
-                                     headers={"Authorization": "Bearer " + admin.admin_token} if admin.admin_token else None)
+        response = self.admin_post(f"/__sandbox/cards/{card}/redeem", {"amount": drawn})
         if drawn <= self.mine[card]:
             assert response.status_code == 200, response.text
             self.mine[card] -= drawn
+            self.redeemed += drawn
 
     # --- the target agrees with the model after every step -----------------------------------------------
     @invariant()
@@ -221,6 +301,9 @@ class Ledger(RuleBasedStateMachine):
                 f"availableBalance is {available}; the run's own moves leave {self.available}", account_read)
         mine = {card: listed.get(card) for card in self.mine}
         require(mine == self.mine, "balances", f"the run's cards hold {mine}, the model {self.mine}", *reads[:1])
+        require(redeemed - self.redeemed_base == self.redeemed, "order-payment",
+                f"totalRedemptionPoint moved by {redeemed - self.redeemed_base}; the run's own orders (and refunds) make {self.redeemed}",
+                account_read)
         for name in COUNTERS:
             delta = Decimal(str(details.get(name, 0))) - self.base[name]
             require(delta == self.moved[name], f"counter-{name}", f"{name} moved by {delta}; the run's own moves make {self.moved[name]}",
@@ -241,6 +324,26 @@ class Ledger(RuleBasedStateMachine):
                                              "transactionType": "DR", "type": "UNALLOCATE_POINT", "loadAmount": part,
                                              "uniqueReferenceNumber": self.session.ids.reference("C")}, check=False)
         self.api.close()
+
+
+@dataclass
+class Placed:
+    """One order of the run: the body sent, the order as the model knows it now (None: settled by the
+    target's clock, read again at the next replay), its card and price."""
+
+    body: dict[str, Any]
+    first: dict[str, Any]
+    card: str
+    cost: Decimal
+    payload: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        self.payload = self.first if self.payload is None else self.payload
+
+
+def settled_by_clock(known: dict[str, Any], now: dict[str, Any]) -> bool:
+    """A PENDING order answered as fulfilled since (pendingSeconds on the target's clock)."""
+    return known.get("orderStatus") == "PENDING" and now.get("orderStatus") == "SUCCESS"
 
 
 def clear_of_magic(magic: MagicTable, amount: Decimal) -> list[Decimal]:

@@ -60,6 +60,9 @@ start() {
     echo "::add-mask::$INPUT_ADMIN_TOKEN"
     (umask 077 && printf '%s' "$INPUT_ADMIN_TOKEN" > "$home/admin-token")
   fi
+  # the log exists before the sandbox starts, so the wait loop can read it at once (the background
+  # shell's redirection may not have created it yet)
+  : > "$log"
   # the admin token goes by environment, not argv (which any process can read)
   SANDBOX_ADMIN_TOKEN="${INPUT_ADMIN_TOKEN:-}" nohup "$venv/bin/enkash-sandbox" "${args[@]}" > "$log" 2>&1 &
   local pid=$!

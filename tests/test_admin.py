@@ -52,7 +52,7 @@ def test_reset_restores_fixtures_and_reports_seed(http, docs_partner):
     body = response.json()
     assert (body["status"], body["seed"]) == ("reset", 7)
     state = body["state"]  # other modules may add counters; these must hold
-    assert (state["partners"], state["companies"], state["accounts"], state["users"], state["cards"]) == (2, 5, 8, 7, 5)  # with the marketplace user EK8IHN4B and card EKC8IHN4B7
+    assert (state["partners"], state["companies"], state["accounts"], state["users"], state["cards"]) == (2, 5, 9, 7, 5)  # with the marketplace user EK8IHN4B, its account CA8IHN4BR and card EKC8IHN4B7
 
 
 def test_reset_with_a_new_seed_changes_generated_ids_reproducibly(http, docs_partner):

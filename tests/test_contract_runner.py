@@ -62,6 +62,8 @@ def test_two_runs_back_to_back_against_the_same_sandbox_both_pass(sandbox: Serve
         assert counts["failures"] == counts["errors"] == 0 and counts["tests"] >= 50, counts
         summary = (folder / "summary.md").read_text()
         assert "0 failed" in summary and "| `test_contract[balances]` | passed |" in summary
+        for order_check in ("order-paid-from-the-card", "no-order-beyond-the-card", "replayed-order"):  # orders ran, not skipped
+            assert f"| `test_contract[{order_check}]` | passed |" in summary, summary
         run_ids.append(next(line.split("run id ")[1].split(",")[0] for _, line in lines if "run id " in line))
     assert run_ids[0] != run_ids[1]
 
@@ -85,6 +87,22 @@ def test_a_broken_contract_is_told_in_one_sentence_within_a_minute(sandbox: Serv
     assert junit_counts(tmp_path / "report.xml")["failures"] == 1
     summary = (tmp_path / "summary.md").read_text()
     assert "## Broken contracts" in summary and headline in summary
+
+
+def test_a_target_without_orders_runs_everything_else(sandbox: ServerThread, tmp_path: Path) -> None:
+    """create-order not served (404, admin API hidden): the order checks skip and say why, and the state
+    machine leaves its order rules out and passes. (The per-operation properties generated from the
+    schemas still report the missing documented operation.)"""
+    proxy = MutatingProxy(sandbox.url)
+    proxy.plant({"id": "no-orders", "kind": "unserved", "operation": "create-order"})
+    with ProxyThread(proxy) as running:
+        code, lines = contract(running.url, tmp_path, "--budget", "quick", "-k", "test_contract or test_stateful")
+    text = "\n".join(line for _, line in lines)
+    assert code == 0, text[-6000:]
+    summary = (tmp_path / "summary.md").read_text()
+    for order_check in ("order-paid-from-the-card", "no-order-beyond-the-card", "replayed-order"):
+        assert f"| `test_contract[{order_check}]` | skipped (the target does not serve POST /api/v0/partner/create-order" in summary, summary
+    assert "| `test_target_agrees_with_the_model_of_the_run` | passed |" in summary, summary
 
 
 def test_run_ids_are_new_each_run_and_make_every_identifier() -> None:

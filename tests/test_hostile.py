@@ -352,7 +352,7 @@ REDEMPTION_ATTACKS = [
 
 @pytest.mark.parametrize("name, change, problem", REDEMPTION_ATTACKS, ids=[a[0] for a in REDEMPTION_ATTACKS])
 def test_a_state_with_carts_and_orders_is_checked_whole(hostile, partner, name, change, problem):
-    funded = partner.allocate(companyId="CEK7T1WMC6", cardAccountId="CAVBMRFE8", enkashCardId=VIKRAM_CARD, loadAmount=1000,
+    funded = partner.allocate(companyId="CEK7T1WMC6", cardAccountId="CA8IHN4BR", enkashCardId=VIKRAM_CARD, loadAmount=1000,
                               uniqueReferenceNumber="H-FUND")
     assert funded.json()["code"] == 0, funded.text
     body = {"denomination": 500, "orderReferenceId": "H-ORD-1", "productCatalogId": MYNTRA, "quantity": 1, "ekUserId": VIKRAM}

@@ -30,8 +30,8 @@ def test_account_details_as_the_docs_print_them(docs_partner):
             "enKashCardId": "EKCQMY9BQ0", "userId": "EK8IHN4B", "cardAccountId": "CAVBMRFE8",
             "token": "30acb157bcea5ae6d3b9", "maskedNumber": "2004 01XX XXXX XX87", "expiryMonth": "08",
         },
-        "totalCards": 2,  # the docs print 1; the fixtures add EK8IHN4B's reward card EKC8IHN4B7 (redemption)
-        "activeCards": 2,
+        "totalCards": 1,
+        "activeCards": 1,
         "totalAllocationPoint": 0,
         "totalRedemptionPoint": 0,
         "currentMonthAllocationPoint": 0,

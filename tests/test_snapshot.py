@@ -73,7 +73,7 @@ def test_the_document_holds_every_table(http):
     locked = [pair[1]["fields"] for pair in store["logins"]["$map"] if pair[1]["fields"]["locked_at"] is not None]
     assert [(login["username"], login["failures"]) for login in locked] == [(OTHER_LOGIN["username"], 3)]
     kinds = [posting["fields"]["kind"] for posting in doc["ledger"]["postings"]]
-    assert kinds.count("SEED") == 9 and len(kinds) > 9
+    assert kinds.count("SEED") == 10 and len(kinds) > 10
 
 
 def test_restored_state_keeps_behaving(http):
