@@ -3,12 +3,11 @@ on the one ledger, order outcomes, isolation, fixtures, snapshots and faults."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any, Iterator
 
 import httpx
 import pytest
-from conftest import DOCS_BASIC, OTHER_BASIC, OTHER_LOGIN, OTHER_PARTNER, Partner
+from conftest import DOCS_BASIC, DOCS_LOGIN, OTHER_BASIC, OTHER_LOGIN, OTHER_PARTNER, Partner
 
 from sandbox.settings import Settings
 from sandbox.tools.testing import ServerThread
@@ -514,5 +513,17 @@ def test_order_details_say_paylod_as_printed_or_payload_by_setting(http, vikram,
         missing = holder.details("ORD-KEY")
         assert missing.json() == {"response_code": 1, "response_message": "Order not found for orderId: ORD-KEY",
                                   "payload": "Order not found for orderId: ORD-KEY"}
-        failure(holder.order("ORD-KEY"), 200, "Insufficient balance in card account")
-        assert Decimal(0) == Decimal(str(holder.search()["recordsCount"] if False else 0))
+        failure(holder.order("ORD-KEY"), 200, "Insufficient balance in card account")  # its own state: Vikram has 0 there
+        funded = other.post(f"/__sandbox/accounts/{VIKRAM_ACCOUNT}/load", json={"amount": 500})
+        assert funded.status_code == 200, funded.text
+        partner_token = other.post("/oauth/token", headers={"Authorization": DOCS_BASIC}, data=DOCS_LOGIN).json()["access_token"]
+        allocated = other.post("/api/v0/partner/enKashCard/create-allocate-points", json={
+            "companyId": VIKRAM_COMPANY, "cardAccountId": VIKRAM_ACCOUNT, "enkashCardId": VIKRAM_CARD, "loadAmount": 500,
+            "uniqueReferenceNumber": "FUND-KEY", "transactionCode": "ALLOCATION", "transactionType": "CR", "type": "ALLOCATE_POINT"},
+            headers={"Authorization": f"Bearer {partner_token}", "partnerId": "CRMXWB3ZM"})
+        assert allocated.json()["code"] == 0, allocated.text
+        placed = ok(holder.order("ORD-KEY"))
+        spelled = holder.details("ORD-KEY").json()
+        assert list(spelled) == ["payload", "response_code", "response_message"]
+        assert spelled["payload"] == placed
+        assert other.get("/api/v0/partner/fetch-order-details/ORD-KEY", headers=holder.headers).json() == spelled
