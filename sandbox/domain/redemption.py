@@ -267,10 +267,15 @@ def paying_card(store: Store, holder: Holder, user: User) -> Card:
     return next((card for card in own if card.status == "ACTIVE"), own[0])
 
 
+def is_due(order: Order, now: datetime) -> bool:
+    """A pending order whose time has come on the sandbox clock (it is fulfilled when next read)."""
+    return order.status == PENDING and order.due_at is not None and now >= order.due_at
+
+
 def settle(store: Store, order: Order) -> Order:
     """A pending order whose time has come on the sandbox clock is fulfilled (read lazily, dated
     at its due time; it stays fulfilled if the clock is set back)."""
-    if order.status == PENDING and order.due_at is not None and store.now() >= order.due_at:
+    if is_due(order, store.now()):
         order.status, order.completed_at = SUCCESS, order.due_at
     return order
 
