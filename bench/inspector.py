@@ -4,6 +4,11 @@ account with 10,000 cards and a full journal of 1,000 requests (the target: unde
 The store is filled through the domain's own allocate_points (as bench.bigstore does), the journal
 through real HTTP requests; then each page is rendered in-process (the view alone, what the server
 spends) and fetched over loopback HTTP (what a browser waits for), best and median of ROUNDS.
+
+The machine's speed drifts (and is shared), so the run also times a reference in the same process
+right before the pages: the admin API's JSON journal of the same 1,000 entries
+(`GET /__sandbox/journal?limit=1000`, what a partner reads without the inspector); each page's
+best render is also printed as a ratio to that reference's best.
 """
 
 from __future__ import annotations
@@ -90,12 +95,15 @@ def main(argv: list[str] | None = None) -> int:
             ("journal, by reference", "sandbox-ui-journal", {}, {"reference": "J-500"}, "/journal"),
             ("one journal entry", "sandbox-ui-entry", {"seq": seq}, {}, f"/journal/{seq}"),
         ]
-        print(f"{'page':34} {'render best':>12} {'median':>8} {'HTTP best':>10} {'median':>8} {'bytes':>9}")
+        reference = render_ms(server, "sandbox-journal", {}, {"limit": str(args.requests)})
+        print(f"reference: the JSON journal of the same {args.requests} entries, best {min(reference):.1f} ms, "
+              f"median {statistics.median(reference):.1f} ms (same process, just before)")
+        print(f"{'page':34} {'render best':>12} {'median':>8} {'vs ref':>7} {'HTTP best':>10} {'median':>8} {'bytes':>9}")
         with httpx.Client(base_url=server.url, timeout=60) as http:
             for name, operation, params, query, path in cases:
                 rendered = render_ms(server, operation, params, query)
                 fetched, size = fetch_ms(http, "/__sandbox/ui" + path, query)
-                print(f"{name:34} {min(rendered):10.1f}ms {statistics.median(rendered):6.1f}ms "
+                print(f"{name:34} {min(rendered):10.1f}ms {statistics.median(rendered):6.1f}ms {min(rendered) / min(reference):6.2f}x "
                       f"{min(fetched):8.1f}ms {statistics.median(fetched):6.1f}ms {size:9d}")
     return 0
 

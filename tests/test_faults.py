@@ -247,7 +247,7 @@ def test_applied_response_lost_on_coins_then_a_retry_with_the_same_request_id_cr
 # --- the header's grammar --------------------------------------------------------------------------
 @pytest.mark.parametrize(("spec", "problem"), [
     ("explode", "unknown fault 'explode'; one of status, business, token, timeout, reset, empty, garbage, ratelimit, "
-                "latency, slow, malformed, truncated, lost"),
+                "latency, slow, malformed, truncated, lost, order"),
     ("status=418", "status: status must be one of 400, 401, 403, 404, 422, 429, 500, 502, 503, 504"),
     ("status=503; colour=red", "status takes no parameter 'colour' (it takes: message, retry-after, delay)"),
     ("latency=soon", "latency: latency must be a duration like 200ms or 1.5s"),

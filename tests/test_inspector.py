@@ -50,12 +50,17 @@ def text_of(fragment: str) -> str:
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", fragment))).strip()
 
 
-def row_with(page_html: str, needle: str) -> str:
-    """The text of the table row that holds `needle`."""
+def raw_row(page_html: str, needle: str) -> str:
+    """The HTML of the table row that holds `needle`."""
     for row in re.findall(r"<tr[^>]*>(.*?)</tr>", page_html, re.S):
         if needle in row:
-            return text_of(row)
+            return row
     raise AssertionError(f"no row holds {needle!r}")
+
+
+def row_with(page_html: str, needle: str) -> str:
+    """The text of the table row that holds `needle`."""
+    return text_of(raw_row(page_html, needle))
 
 
 # --- what each page shows ---------------------------------------------------------------------------------
@@ -239,6 +244,24 @@ def test_an_order_shows_on_the_orders_page_and_on_its_card(http, docs_partner):
     assert row_with(page(http, "/orders"), order_id) == want
     assert row_with(page(http, f"/cards/{card}").split("<h2>Redemption orders</h2>")[1], order_id) == want
     assert "No orders for this card." in page(http, f"/cards/{DOCS_CARD}")
+    links = re.findall(r'href="([^"]*)"', raw_row(page(http, "/orders"), order_id))
+    assert links == [f"{UI}/journal?reference=ORD-UI-1", f"{UI}/users/{user}", f"{UI}/cards/{card}"]
+
+
+def test_a_pending_order_shows_as_the_api_will_answer_it_once_its_time_has_come(http, docs_partner):
+    http.post("/__sandbox/clock", json={"now": "2026-03-02T09:00:00Z", "frozen": True})
+    made = docs_partner.allocate(**new_user(loadAmount=300, uniqueReferenceNumber="REF-UI-PEND")).json()["payload"]
+    body = {"denomination": 100, "ekUserId": made["userId"], "orderReferenceId": "ORD-UI-P", "productCatalogId": "PC900000000PENDG",
+            "quantity": 1}
+    placed = http.post("/api/v0/partner/create-order", json=body, headers={"Authorization": f"Bearer {docs_partner.token}"})
+    order_id = placed.json()["payload"]["orderId"]
+    assert row_with(page(http, "/orders"), order_id).split()[-3:-1] == ["PENDING", "SUCCESS"]
+    http.post("/__sandbox/clock", json={"advance": "5m"})  # pendingSeconds 300: due now
+    before = http.get("/__sandbox/state").json()
+    assert row_with(page(http, "/orders"), order_id).split()[-3:-1] == ["SUCCESS", "SUCCESS"]
+    assert row_with(page(http, f"/cards/{made['enKashCardId']}").split("<h2>Redemption orders</h2>")[1], order_id).split()[-3:-1] == [
+        "SUCCESS", "SUCCESS"]
+    assert http.get("/__sandbox/state").json() == before  # shown, not written: the API's next read settles it
 
 
 # --- safety: escaping -------------------------------------------------------------------------------------
@@ -262,6 +285,10 @@ def evil(http: httpx.Client, docs_partner: Partner) -> Iterator[list[str]]:
     assert loaded.status_code == 200, loaded.text
     made = docs_partner.allocate(**new_user(firstName=EVIL, uniqueReferenceNumber="R" + EVIL[:60]))
     assert made.json()["code"] == 0, made.text
+    order = {"denomination": 100, "ekUserId": made.json()["payload"]["userId"], "orderReferenceId": "O" + EVIL[:60],
+             "productCatalogId": "PC235129857G58ZX", "quantity": 1}
+    placed = http.post("/api/v0/partner/create-order", json=order, headers={"Authorization": f"Bearer {docs_partner.token}"})
+    assert placed.json()["response_code"] == 0, placed.text
     http.post("/api/v0/" + EVIL, content=EVIL, headers={"X-Evil": EVIL, "partnerId": EVIL[:25]})
     http.post("/__sandbox/faults", json={"name": EVIL, "fault": "status=500", "path": "/nowhere/" + EVIL})
     card = made.json()["payload"]["enKashCardId"]
@@ -282,7 +309,7 @@ def test_every_value_a_client_sent_is_escaped_in_every_view(http, evil):
         assert "onerror=alert(2)>" not in response.text.replace("onerror=alert(2)&gt;", ""), path
         if "&lt;script&gt;alert(1)&lt;/script&gt;" in response.text:
             shown.append(path)
-    assert set(evil) - set(shown) == {"/control", "/orders"}  # the two pages that show no client value
+    assert set(evil) - set(shown) == {"/control"}  # the one page that shows no client value
     card = http.get(UI + "/cards/EKCEVIL01").text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;&#34;&#39;" in card
 

@@ -4,13 +4,15 @@ finds an allocation made through the API a moment before, advances the clock and
 expire, arms a scenario and sees its fault arrive in the live journal, signs in with the admin
 token, and runs no script a client sent, all with no console error.
 
-Screenshots go to pytest's tmp dir; with INSPECTOR_SCREENSHOTS=1 also to docs/screenshots/ (the
+Screenshots are artifacts: they go to $INSPECTOR_ARTIFACTS when it is set (CI sets it and uploads
+the directory), else to pytest's tmp dir; with INSPECTOR_SCREENSHOTS=1 also to docs/screenshots/ (the
 README's pictures come from this test: `INSPECTOR_SCREENSHOTS=1 bash scripts/test.sh tests/test_inspector_browser.py`).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any, Iterator
@@ -92,9 +94,22 @@ def tab(browser: Any, sandbox: ServerThread) -> Iterator[Watched]:
     assert watched.problems == []
 
 
+SHOTS = ("inspector-account.png", "inspector-journal.png")  # the README's two pictures
+
+
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    wanted = os.environ.get("INSPECTOR_ARTIFACTS")
+    if wanted:
+        Path(wanted).mkdir(parents=True, exist_ok=True)
+        return Path(wanted)
     return tmp_path_factory.mktemp("inspector-screenshots")
+
+
+def test_the_readme_shows_the_two_screenshots_this_test_makes():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert re.findall(r"!\[[^\]]*\]\((docs/screenshots/[^)]+)\)", readme) == [f"docs/screenshots/{name}" for name in SHOTS]
+    assert all((ROOT / "docs" / "screenshots" / name).is_file() for name in SHOTS)
 
 
 def test_every_view_loads_in_the_browser(http, tab: Watched, docs_partner: Partner):
@@ -125,7 +140,7 @@ def test_an_allocation_made_a_moment_before_is_on_the_account_and_its_card(http,
     row = page.locator("table.ledger tr", has_text="REF-B-120")
     assert row.locator("td.n").all_inner_texts() == ["-120", "999840"]
     assert page.locator("figure.chart svg path.line").count() == 1
-    tab.shot("inspector-account.png", shots)
+    tab.shot(SHOTS[0], shots)
     row.locator(f"a[href='{UI}/cards/{card}']").click()
     assert page.inner_text("dl.facts dd.big") == "160"
     assert page.locator("table.ledger tbody tr").count() == 4
@@ -173,9 +188,9 @@ def test_an_armed_scenario_fault_arrives_in_the_live_journal(http, tab: Watched,
     assert "live=1" in page.url
     assert page.locator("tr.faulted .badge.fault").first.inner_text() == "status=503; retry-after=1 (rule F1)"
     assert docs_partner.allocate(**new_user(uniqueReferenceNumber="REF-B-OK")).json()["code"] == 0  # the third goes through
-    page.locator("#journal-rows tr", has_text="REF-B-OK").first.wait_for(timeout=10_000)
+    page.locator("#journal-rows tr", has_text="REF-B-OK").nth(1).wait_for(timeout=10_000)  # the 503 (second call) and the 200
     page.set_viewport_size({"width": 1280, "height": 540})
-    tab.shot("inspector-journal.png", shots, full_page=True)
+    tab.shot(SHOTS[1], shots, full_page=True)
     page.locator("tr.faulted a").first.click()
     assert page.inner_text("#fault") == "Fault: status=503; retry-after=1 (rule F1)"
     page.goto(tab.base + UI + "/faults")

@@ -77,6 +77,20 @@ def test_bulk_rows_references_are_found(journal, other_partner):
     assert len(entries(journal, reference="BULK-2")) == 1
 
 
+def test_an_orders_reference_is_found_and_links_the_request_to_its_posting(journal, docs_partner):
+    """A redemption order is found by its orderReferenceId, like an allocation by its uniqueReferenceNumber."""
+    made = docs_partner.allocate(**new_user(loadAmount=500, uniqueReferenceNumber="REF-J-FUND")).json()["payload"]
+    order = {"denomination": 100, "ekUserId": made["userId"], "orderReferenceId": "ORD-J-1", "productCatalogId": "PC235129857G58ZX",
+             "quantity": 1}
+    placed = journal.post("/api/v0/partner/create-order", json=order, headers={"Authorization": f"Bearer {docs_partner.token}"})
+    assert placed.json()["response_code"] == 0, placed.text
+    found = entries(journal, reference="ORD-J-1")
+    assert [(e["path"], e["status"]) for e in found] == [("/api/v0/partner/create-order", 200)]
+    assert journal.get("/__sandbox/journal/count", params={"reference": "ORD-J-1"}).json() == {"count": 1}
+    entry = journal.get(f"/__sandbox/ui/journal/{found[0]['seq']}").text
+    assert placed.json()["payload"]["enkashCardTxnId"] in entry.split("Postings it made")[1]
+
+
 def test_bad_filters_are_rejected(journal):
     for params, field in (({"status": "abc"}, "status"), ({"limit": "0"}, "limit"), ({"colour": "red"}, "body")):
         response = journal.get("/__sandbox/journal", params=params)

@@ -3,12 +3,11 @@ on the one ledger, order outcomes, isolation, fixtures, snapshots and faults."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any, Iterator
 
 import httpx
 import pytest
-from conftest import DOCS_BASIC, OTHER_BASIC, OTHER_LOGIN, OTHER_PARTNER, Partner
+from conftest import DOCS_BASIC, DOCS_LOGIN, OTHER_BASIC, OTHER_LOGIN, OTHER_PARTNER, Partner
 
 from sandbox.settings import Settings
 from sandbox.tools.testing import ServerThread
@@ -495,6 +494,44 @@ def test_faults_and_magic_values_reach_create_order(http, vikram, docs_partner):
     assert (found["orderReferenceId"], found["orderStatus"]) == ("ORDER-LOST-0001", "SUCCESS")
 
 
+def test_a_fault_or_magic_value_chooses_an_orders_outcome_whatever_its_product(http, vikram, docs_partner):
+    http.post("/__sandbox/clock", json={"now": "2025-06-01T10:00:00Z", "frozen": True})
+    fund_vikram(docs_partner, 2000)
+    header = {**vikram.headers, "X-Sandbox-Fault": "order=failed"}
+    body = {"denomination": 500, "orderReferenceId": "ORD-HF", "productCatalogId": MYNTRA, "quantity": 1}
+    failed = ok(http.post("/api/v0/partner/create-order", json=body, headers=header))
+    assert (failed["orderStatus"], failed["paymentStatus"], failed["vouchers"]) == ("FAILED", "REFUNDED", [])
+    assert card_balance(docs_partner) == 2000
+    entry = http.get("/__sandbox/journal", params={"reference": "ORD-HF"}).json()["requests"][0]
+    assert entry["fault"] == "order=failed (header)"
+    assert ok(vikram.order("ORD-HF")) == failed  # the replay, without the header: the first outcome
+
+    armed = http.post("/__sandbox/faults", json={"endpoint": "create-order", "fault": "order=pending; seconds=60", "first": 1})
+    assert armed.status_code == 201, armed.text
+    try:
+        pending = ok(vikram.order("ORD-RULE"))
+        assert (pending["orderStatus"], pending["expectedOn"], pending["vouchers"]) == ("PENDING", "2025-06-01T10:01:00.000Z", [])
+        assert ok(vikram.order("ORD-AFTER"))["orderStatus"] == "SUCCESS"  # first: 1, so the next is the product's own
+    finally:
+        http.delete("/__sandbox/faults")
+    assert card_balance(docs_partner) == 2000 - 490 - 490
+
+    magic_pending = ok(vikram.order("ORDER-PENDING-0001", AMAZON, 100))
+    assert (magic_pending["orderStatus"], magic_pending["expectedOn"]) == ("PENDING", "2025-06-01T10:05:00.000Z")
+    magic_failed = ok(vikram.order("ORDER-FAILED-0001", AMAZON, 100))
+    assert (magic_failed["orderStatus"], magic_failed["paymentStatus"]) == ("FAILED", "REFUNDED")
+    assert card_balance(docs_partner) == 2000 - 490 - 490 - 97
+    http.post("/__sandbox/clock", json={"advance": "5m"})
+    assert ok(vikram.details("ORDER-PENDING-0001"))["orderStatus"] == "SUCCESS"
+    assert ok(vikram.details("ORD-RULE"))["orderStatus"] == "SUCCESS"
+
+    bad = http.post("/api/v0/partner/create-order", json={**body, "orderReferenceId": "ORD-BAD"},
+                    headers={**vikram.headers, "X-Sandbox-Fault": "order=failed; seconds=5"})
+    assert bad.status_code == 400
+    assert bad.json()["response_message"] == (
+        "X-Sandbox-Fault: order: seconds= is for order=pending (fulfilled that many seconds later on the sandbox clock)")
+
+
 @pytest.fixture(scope="module")
 def spelled_right() -> Iterator[ServerThread]:
     with ServerThread(Settings(validate_responses=True, seed=7, order_details_key="payload")) as running:
@@ -514,5 +551,17 @@ def test_order_details_say_paylod_as_printed_or_payload_by_setting(http, vikram,
         missing = holder.details("ORD-KEY")
         assert missing.json() == {"response_code": 1, "response_message": "Order not found for orderId: ORD-KEY",
                                   "payload": "Order not found for orderId: ORD-KEY"}
-        failure(holder.order("ORD-KEY"), 200, "Insufficient balance in card account")
-        assert Decimal(0) == Decimal(str(holder.search()["recordsCount"] if False else 0))
+        failure(holder.order("ORD-KEY"), 200, "Insufficient balance in card account")  # its own state: Vikram has 0 there
+        funded = other.post(f"/__sandbox/accounts/{VIKRAM_ACCOUNT}/load", json={"amount": 500})
+        assert funded.status_code == 200, funded.text
+        partner_token = other.post("/oauth/token", headers={"Authorization": DOCS_BASIC}, data=DOCS_LOGIN).json()["access_token"]
+        allocated = other.post("/api/v0/partner/enKashCard/create-allocate-points", json={
+            "companyId": VIKRAM_COMPANY, "cardAccountId": VIKRAM_ACCOUNT, "enkashCardId": VIKRAM_CARD, "loadAmount": 500,
+            "uniqueReferenceNumber": "FUND-KEY", "transactionCode": "ALLOCATION", "transactionType": "CR", "type": "ALLOCATE_POINT"},
+            headers={"Authorization": f"Bearer {partner_token}", "partnerId": "CRMXWB3ZM"})
+        assert allocated.json()["code"] == 0, allocated.text
+        placed = ok(holder.order("ORD-KEY"))
+        spelled = holder.details("ORD-KEY").json()
+        assert list(spelled) == ["payload", "response_code", "response_message"]
+        assert spelled["payload"] == placed
+        assert other.get("/api/v0/partner/fetch-order-details/ORD-KEY", headers=holder.headers).json() == spelled

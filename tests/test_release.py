@@ -103,7 +103,11 @@ def test_ci_runs_the_suite_on_every_push_and_pull_request_on_three_pythons():
     assert test["strategy"]["fail-fast"] is False
     steps = test["steps"]
     assert steps[1]["uses"].startswith("actions/setup-python@") and steps[1]["with"]["python-version"] == "${{ matrix.python }}"
-    assert steps[2]["run"].startswith("bash scripts/test.sh ") and steps[2]["env"] == {"PYTHON": "python"}
+    assert steps[2]["run"].startswith("bash scripts/test.sh ")
+    assert steps[2]["env"] == {"PYTHON": "python", "INSPECTOR_ARTIFACTS": "${{ runner.temp }}/inspector-screenshots"}
+    # the inspector's screenshots (tests/test_inspector_browser.py) are kept as an artifact, pass or fail
+    assert steps[3]["if"] == "always()" and steps[3]["uses"].startswith("actions/upload-artifact@")
+    assert steps[3]["with"]["path"] == steps[2]["env"]["INSPECTOR_ARTIFACTS"]
     # the container test is the other job's, run as root (buildah) where a registry gives the base
     container = ci["jobs"]["container"]["steps"]
     assert any(step.get("run") == "sudo bash scripts/ci-system-deps.sh" for step in container)

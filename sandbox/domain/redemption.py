@@ -206,6 +206,7 @@ class OrderRequest(NamedTuple):
     product_catalog_id: str
     quantity: int
     fingerprint: str  # of the request and its user, so another user's same body is another request
+    outcome: tuple[str, int] | None = None  # (PENDING or FAILED, pending seconds) chosen by a fault; else the product's
 
 
 def create_order(store: Store, holder: Holder, request: OrderRequest) -> Order:
@@ -241,10 +242,11 @@ def create_order(store: Store, holder: Holder, request: OrderRequest) -> Order:
         config.product_config_id, request.denomination, price, config.enkash_discount, request.quantity, amount,
         now, request.fingerprint, posting.id, vouchers,
     )
-    if product.fulfilment == PENDING:
+    fulfilment, pending_seconds = request.outcome or (product.fulfilment, product.pending_seconds)
+    if fulfilment == PENDING:
         order.status = PENDING
-        order.due_at = now + timedelta(seconds=product.pending_seconds) if product.pending_seconds else None
-    elif product.fulfilment == FAILED:
+        order.due_at = now + timedelta(seconds=pending_seconds) if pending_seconds else None
+    elif fulfilment == FAILED:
         _fail(store, order)
     else:
         order.completed_at = now
@@ -267,10 +269,15 @@ def paying_card(store: Store, holder: Holder, user: User) -> Card:
     return next((card for card in own if card.status == "ACTIVE"), own[0])
 
 
+def is_due(order: Order, now: datetime) -> bool:
+    """A pending order whose time has come on the sandbox clock (it is fulfilled when next read)."""
+    return order.status == PENDING and order.due_at is not None and now >= order.due_at
+
+
 def settle(store: Store, order: Order) -> Order:
     """A pending order whose time has come on the sandbox clock is fulfilled (read lazily, dated
     at its due time; it stays fulfilled if the clock is set back)."""
-    if order.status == PENDING and order.due_at is not None and store.now() >= order.due_at:
+    if is_due(order, store.now()):
         order.status, order.completed_at = SUCCESS, order.due_at
     return order
 

@@ -103,6 +103,9 @@ def check(engine: "FaultEngine", operation: str, body: Any, scope: MutableMappin
         return
     fault, description = found
     scope[spec.DESCRIPTION] = description
+    if fault.acts_inside:  # the endpoint carries it out (an order's outcome)
+        scope[spec.OUTCOME] = fault
+        return
     scope[spec.PENDING] = fault
     if fault.kind in spec.ANSWERS:
         raise spec.failure_for(fault)

@@ -63,7 +63,7 @@ class FaultMiddleware:
             if chosen.fault.acts_before:
                 await effects.act(chosen.fault, ex)
                 return
-            scope[spec.PENDING] = chosen.fault
+            scope[spec.OUTCOME if chosen.fault.acts_inside else spec.PENDING] = chosen.fault
         await effects.through(self.app, ex)
 
     def partners_of(self, headers: dict[str, str]) -> tuple[str | None, str | None]:

@@ -15,18 +15,23 @@ from sandbox.domain import errors
 
 DESCRIPTION = "sandbox.fault"  # scope key: what the journal records for a request a fault touched
 PENDING = "sandbox.fault.pending"  # scope key: a fault that acts on the app's own response
+OUTCOME = "sandbox.fault.outcome"  # scope key: a fault the endpoint itself carries out (order=, on create-order)
 DIRECT = "sandbox.fault.direct"  # scope key: nothing armed, the app got the server's send; it carries out PENDING itself
 ANSWERS = ("status", "business", "token")  # kinds that stand for an error answer
 STATUSES = (400, 401, 403, 404, 422, 429, 500, 502, 503, 504)
 MAX_HOLD_SECONDS = 300.0  # timeout and latency are bounded so a forgotten rule cannot hang a client forever
 # every whole-number parameter, bounded (bytes and chunk: at most 1 MiB; README "Limits")
-WHOLE_NUMBERS = {"bytes": 1024 * 1024, "chunk": 1024 * 1024, "burst": 1_000_000, "retry-after": 86_400}
+WHOLE_NUMBERS = {"bytes": 1024 * 1024, "chunk": 1024 * 1024, "burst": 1_000_000, "retry-after": 86_400,
+                 "seconds": 366 * 86_400}
 RATE_BOUNDS = (Decimal("0.001"), Decimal(1_000_000))  # ratelimit= requests per second
 MAX_SIGMA = Decimal(10)  # latency=lognormal; sigma=: e**(10 sigma) is still a float
 # kinds answered before the app runs (no trace in state) and kinds that act on the app's own response
 BEFORE = ("status", "business", "token", "timeout", "reset", "empty", "garbage", "ratelimit")
 AFTER = ("latency", "slow", "malformed", "truncated", "lost")
-KINDS = BEFORE + AFTER
+# kinds the endpoint carries out: a redemption order's outcome (create-order; other calls ignore it)
+INSIDE = ("order",)
+ORDER_OUTCOMES = ("pending", "failed")
+KINDS = BEFORE + AFTER + INSIDE
 # the parameters each kind accepts, besides its own `=value`
 PARAMS: dict[str, tuple[str, ...]] = {
     "status": ("message", "retry-after"),
@@ -42,6 +47,7 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "malformed": (),
     "truncated": (),
     "lost": (),
+    "order": ("seconds",),
 }
 _DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s)?\s*$")
 
@@ -56,6 +62,10 @@ class Fault:
     @property
     def acts_before(self) -> bool:
         return self.kind in BEFORE
+
+    @property
+    def acts_inside(self) -> bool:
+        return self.kind in INSIDE
 
     def text(self) -> str:
         """The canonical spelling, as the grammar reads it back."""
@@ -180,6 +190,13 @@ def _latency(fault: Fault) -> None:
     duration(low, "latency")
 
 
+def _order(fault: Fault) -> None:
+    if fault.value not in ORDER_OUTCOMES:
+        raise ValueError(f"order must be {' or '.join(ORDER_OUTCOMES)}")
+    if "seconds" in fault.params and fault.value != "pending":
+        raise ValueError("seconds= is for order=pending (fulfilled that many seconds later on the sandbox clock)")
+
+
 def _nothing(fault: Fault) -> None:
     if fault.value:
         raise ValueError("takes no value")
@@ -188,7 +205,7 @@ def _nothing(fault: Fault) -> None:
 _CHECKS = {
     "status": _status, "business": _business, "token": _token, "timeout": _timeout, "ratelimit": _ratelimit,
     "latency": _latency, "reset": _nothing, "empty": _nothing, "garbage": _nothing, "slow": _nothing,
-    "malformed": _nothing, "truncated": _nothing, "lost": _nothing,
+    "malformed": _nothing, "truncated": _nothing, "lost": _nothing, "order": _order,
 }
 
 

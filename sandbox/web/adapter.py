@@ -45,6 +45,7 @@ class Call:
     headers: dict[str, str]
     token: AccessToken | None = None
     basic: tuple[str, str] | None = None
+    outcome: "spec.Fault | None" = None  # a fault the endpoint carries out itself (order=, on create-order)
 
     @property
     def store(self) -> Store:
@@ -77,6 +78,8 @@ class Endpoint:
                                   else state.settings.max_body_bytes)
             call = prepare(state, route, scope, raw, self.checks)
             magic.check(state.faults, route.operation, call.body, scope)  # magic values (sandbox/faults/)
+            if spec.OUTCOME in scope:
+                call.outcome = scope[spec.OUTCOME]
             result = route.endpoint(call)
             reply = result if isinstance(result, Reply) else Reply(envelope.success(route.envelope, result))
         except errors.SandboxError as failure:

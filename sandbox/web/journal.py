@@ -13,8 +13,9 @@ from typing import Any, NamedTuple
 
 from sandbox.state.clock import iso
 
-# Where a partner's own reference for a request sits in its body (docs/enkash-api.md#references, #pts-4)
-_REFERENCE = re.compile(rb'"(?:uniqueReferenceNumber|uniqueReferenceNum|requestId)"\s*:\s*(?:"((?:[^"\\]|\\.)*)"|(-?[0-9]+))')
+# Where a partner's own reference for a request sits in its body (docs/enkash-api.md#references, #pts-4,
+# #red-6: a redemption order's orderReferenceId)
+_REFERENCE = re.compile(rb'"(?:uniqueReferenceNumber|uniqueReferenceNum|requestId|orderReferenceId)"\s*:\s*(?:"((?:[^"\\]|\\.)*)"|(-?[0-9]+))')
 _HIDDEN_HEADERS = ("authorization",)
 # secrets in bodies and query strings (JSON, form, YAML): the value after the key is shown as ***
 _SECRET = re.compile(rb'(?i)(\b(?:password|client_?secret|(?:access|refresh)_?token)"?\s*[:=]\s*)("(?:[^"\\]|\\.)*"|[^\s,&}\]]+)')

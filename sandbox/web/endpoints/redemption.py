@@ -161,8 +161,18 @@ def create_order(call: Call) -> dict[str, Any]:
         product_catalog_id=body["productCatalogId"],
         quantity=int(body["quantity"]),
         fingerprint=fingerprint({name: body[name] for name in ORDER_FIELDS}, {"ekUserId": user}),
+        outcome=_outcome(call),
     )
     return order_payload(redemption.create_order(call.store, holder, request), call.store)
+
+
+def _outcome(call: Call) -> tuple[str, int] | None:
+    """An order's outcome chosen by a fault (`order=pending; seconds=N` or `order=failed`: header,
+    rule, scenario or magic value) instead of the product's `fulfilment`."""
+    fault = call.outcome
+    if fault is None:
+        return None
+    return fault.value.upper(), fault.number("seconds", 0)
 
 
 def search_order(call: Call) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """Which recorded requests made which postings, and back: by the partner's reference (the
-uniqueReferenceNumber or coin requestId the posting was bound to, in the request body) or by the
+uniqueReferenceNumber, coin requestId or orderReferenceId the posting was bound to, in the request body) or by the
 posting's id in the response of a call that writes (enkashCardTxnId, transactionId).
 
 Computed when a page asks, in one pass over the journal (at most its capacity, 1000 by default).

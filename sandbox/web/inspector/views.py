@@ -12,13 +12,14 @@ from typing import Any, NamedTuple
 import simplejson
 
 from sandbox.contract.envelope import Reply
+from sandbox.domain import redemption
 from sandbox.state.ledger import Posting
 from sandbox.state.store import COIN, Card, CoinLot, Order, Store, User, coin_account
 from sandbox.web.adapter import Call
 from sandbox.web.endpoints import admin, faults
 from sandbox.web.inspector import chart, links
 from sandbox.web.inspector.pages import (
-    HERE, SECURITY_HEADERS, Page, integer, lookup, not_found, page, paged, redirect, render,
+    BASE, HERE, SECURITY_HEADERS, Page, integer, lookup, not_found, page, paged, redirect, render,
     safe_next, signed_in, text, url, when,
 )
 from sandbox.web.journal import Entry, Filter
@@ -145,17 +146,20 @@ def account(call: Call) -> Reply:
     found = lookup(call, store.accounts, "cardAccountId", "card account")
     company = store.companies[found.company_id]
     wanted, status = text(call, "q").lower(), text(call, "status").upper()
-    rows, total_points, active = [], Decimal(0), 0
-    for card in store.iter_cards(found.card_account_id):
-        balance = store.balance(card.card_id)
-        total_points += balance
-        active += card.status == "ACTIVE"
-        user = store.users[card.user_id]
-        if (not wanted or _matches(card, user, wanted)) and (not status or card.status == status):
-            rows.append(CardRow(card, user, balance))
+    # 10,000 cards stay fast: the totals are one pass of sums, and rows are made for the page shown only
+    every = list(store.iter_cards(found.card_account_id))
+    balance, users = store.ledger.balance, store.users
+    total_points = sum([balance(card.card_id) for card in every], Decimal(0))
+    active = sum(card.status == "ACTIVE" for card in every)
+    matching = every if not wanted and not status else [
+        card for card in every
+        if (not wanted or _matches(card, users[card.user_id], wanted)) and (not status or card.status == status)
+    ]
+    shown = paged(matching, call.query.get("page"), CARDS_PER_PAGE)
+    shown = shown._replace(rows=[CardRow(card, users[card.user_id], balance(card.card_id)) for card in shown.rows])
     return render(
         call, "account.html", title=f"Account {found.card_account_id}", account=found, company=company,
-        partner=store.partners.get(company.partner_id), cards=paged(rows, call.query.get("page"), CARDS_PER_PAGE),
+        partner=store.partners.get(company.partner_id), cards=shown,
         card_count=len(store.cards_of_account(found.card_account_id)), card_points=total_points, active=active,
         q=text(call, "q"), card_status=status, book=ledger_section(call, found.card_account_id),
         months=sorted(found.monthly.items(), reverse=True)[:12],
@@ -234,16 +238,21 @@ def user(call: Call) -> Reply:
 ORDER_COLUMNS = ("Order", "Reference", "User", "Card", "Product", "Denomination", "Quantity", "Amount", "Status", "Payment", "Placed")
 
 
-def order_row(order: Order) -> dict[str, Any]:
+def order_row(order: Order, now: datetime) -> dict[str, Any]:
     """An order as one table row: what a partner asks about it, not its bookkeeping (fingerprint,
-    posting ids)."""
-    values = (order.order_id, order.reference, order.user_id, order.card_id, order.product_catalog_id, order.denomination,
-              order.quantity, order.amount, order.status, order.payment_status, when(order.created_at))
+    posting ids). A pending order whose time has come shows as the API's next read will answer it
+    (SUCCESS), without writing; its reference, holder and card link to their pages."""
+    status = redemption.SUCCESS if redemption.is_due(order, now) else order.status
+    values = (order.order_id, Target(order.reference, url("/journal", reference=order.reference)),
+              Target(order.user_id, url("/users", order.user_id)), Target(order.card_id, url("/cards", order.card_id)),
+              order.product_catalog_id, order.denomination, order.quantity, order.amount, status, order.payment_status,
+              when(order.created_at))
     return dict(zip(ORDER_COLUMNS, values))
 
 
 def _orders(store: Store, card_id: str | None = None) -> list[dict[str, Any]]:
-    return [order_row(order) for order in store.orders.values() if card_id is None or order.card_id == card_id]
+    now = store.now()
+    return [order_row(order, now) for order in store.orders.values() if card_id is None or order.card_id == card_id]
 
 
 @page
@@ -256,6 +265,26 @@ def orders(call: Call) -> Reply:
 JOURNAL_FILTERS = ("path", "status", "partner", "reference", "method")
 
 
+class JournalRow(NamedTuple):
+    """One journal line, its links and texts made here: the page may list the whole journal (1,000
+    entries), and a template's per-cell work (a macro call, a url() per link) is what costs there."""
+
+    entry: Entry
+    href: str
+    sandbox_time: str
+    status_class: str
+    latency: str
+    references: list[tuple[str, str]]
+
+
+def journal_row(entry: Entry) -> JournalRow:
+    href = f"{BASE}/journal/{entry.seq}"
+    return JournalRow(
+        entry, href, when(entry.sandbox_time), "s" + str(entry.status)[:1], f"{entry.latency_ms:.1f}",
+        [(r, url("/journal", reference=r)) for r in sorted(entry.references())],
+    )
+
+
 @page
 def journal(call: Call) -> Reply:
     journal_ = call.state.journal
@@ -263,7 +292,7 @@ def journal(call: Call) -> Reply:
     limit = integer(call.query.get("limit"), JOURNAL_DEFAULT, 1, max(1, journal_.capacity))
     entries = journal_.select(Filter(**{name: value or None for name, value in wanted.items()}), limit)
     return render(
-        call, "journal.html", title="Journal", entries=entries, filters=wanted, limit=limit,
+        call, "journal.html", title="Journal", entries=[journal_row(e) for e in entries], filters=wanted, limit=limit,
         recorded=len(journal_), capacity=journal_.capacity, live=call.query.get("live") == "1",
     )
 
