@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from sandbox_process import SandboxProcess, run_to_exit
 
 from sandbox.settings import RANGE_TEXT
+from sandbox.tools.http11 import LINGER_SECONDS
 
 ALLOCATE = PARTNER_PATH + "/create-allocate-points"
 JSON = {"Content-Type": "application/json"}
@@ -634,6 +635,33 @@ def test_a_connection_cap_leaves_room_for_health_and_admin_calls():
                 sock.close()
         time.sleep(0.3)
         assert exchange(port, request("GET", "/__sandbox/health")).status == 200
+        capped.stop()
+
+
+def test_slowloris_heads_for_other_paths_cannot_hold_the_reserve():
+    """A reserve connection whose request line names an EnKash path is refused as soon as that
+    line is in, not when its head ends (the header timeout, 30 s here): the reserve is back for
+    health once the refused connections have lingered."""
+    with SandboxProcess("--max-connections", "8", "--admin-connections", "2", "--header-timeout", "30") as capped:
+        port = int(capped.url.rsplit(":", 1)[1])
+        held = []
+        try:
+            for path in [b"/api/v0/coins/balance"] * 8 + [b"/api/v0/coins/balance", b"/"]:  # the cap, then two in the reserve
+                sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+                sock.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n")
+                held.append(sock)
+            for sock in held[8:]:
+                answer = sock.recv(65536)  # at once (the socket's timeout is 5 s, the head's 30 s)
+                assert answer.startswith(b"HTTP/1.1 503 ") and answer.endswith(
+                    b'{"response_code":1,"response_message":"Too many open connections (at most 8): try again shortly",'
+                    b'"payload":"Too many open connections (at most 8): try again shortly"}')
+            time.sleep(LINGER_SECONDS + 0.3)  # a refused connection lingers (takes what its client sends) that long, then closes
+            for _ in range(3):  # the slowloris sockets still open on their side; health has its reserve back
+                health = exchange(port, request("GET", "/__sandbox/health"))
+                assert health.status == 200
+        finally:
+            for sock in held:
+                sock.close()
         capped.stop()
 
 
