@@ -25,6 +25,7 @@ from sandbox_process import SandboxProcess, run_to_exit
 
 from sandbox.settings import RANGE_TEXT
 from sandbox.tools.http11 import LINGER_SECONDS
+from sandbox.web.adapter import OFF_LOOP_BYTES
 
 ALLOCATE = PARTNER_PATH + "/create-allocate-points"
 JSON = {"Content-Type": "application/json"}
@@ -139,6 +140,23 @@ def test_refused_bodies_at_the_limit_are_freed_at_once(hostile, partner, sandbox
         assert (answer.status_code, answer.json()) == (400, refused)
     grown = rss_bytes(sandbox.process.pid) - start
     assert grown < 64 * 2**20, f"RSS grew by {grown / 2**20:.0f} MB over 20 refused 8 MiB bodies"
+
+
+def test_a_large_body_is_parsed_beside_the_loop_with_the_same_answers(hostile, partner):
+    """A JSON body of OFF_LOOP_BYTES or more is parsed on a worker thread (the loop serves others
+    meanwhile): the same document, the same refusals, in the same order (credentials first)."""
+    pad = b" " * OFF_LOOP_BYTES  # whitespace: the same document, large
+    good = json.dumps(allocation(loadAmount=5)).encode() + pad
+    answer = hostile.post(ALLOCATE, content=good, headers={**partner.headers, **JSON})
+    assert (answer.status_code, answer.json()["code"], answer.json()["payload"]["otbBalance"]) == (200, 0, 5)
+    bad = b'{"companyId": 1,' + pad
+    assert_envelope(hostile.post(ALLOCATE, content=bad, headers={**partner.headers, **JSON}), 400,
+                    f"Malformed JSON request body: Expecting property name enclosed in double quotes at line 1 column {len(bad) + 1}")
+    assert_envelope(hostile.post(ALLOCATE, content=bad, headers=JSON), 401, "Full authentication is required to access this resource")
+    assert_envelope(hostile.post(ALLOCATE, content=bad, headers=partner.headers), 415, "Content-Type must be application/json")
+    deep = b"[" * 65 + b"]" * 65 + pad
+    assert_envelope(hostile.post(ALLOCATE, content=deep, headers={**partner.headers, **JSON}), 400,
+                    "Malformed JSON request body: JSON is nested deeper than 64 levels")
 
 
 # --- 2. fault values: refused with a 400 naming them, or they fire ------------------------------------
