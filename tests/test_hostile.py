@@ -18,12 +18,14 @@ from conftest import (
     DOCS_ACCOUNT, DOCS_BASIC, DOCS_COMPANY, DOCS_LOGIN, DOCS_PARTNER, OTHER_ACCOUNT, OTHER_BASIC, OTHER_COMPANY,
     OTHER_LOGIN, OTHER_PARTNER, PARTNER_PATH, Partner, new_user,
 )
-from hostile import Answer, envelope_b, exchange, request
+from hostile import Answer, envelope_b, exchange, request, rss_bytes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sandbox_process import SandboxProcess, run_to_exit
 
 from sandbox.settings import RANGE_TEXT
+from sandbox.tools.http11 import LINGER_SECONDS
+from sandbox.web.adapter import OFF_LOOP_BYTES
 
 ALLOCATE = PARTNER_PATH + "/create-allocate-points"
 JSON = {"Content-Type": "application/json"}
@@ -122,6 +124,39 @@ def test_fixture_numbers_that_are_no_numbers_are_refused(hostile):
     days = doc.replace("availableBalance: .nan", "availableBalance: 1").replace("companyId: NANC1", "companyId: NANC1\n        coins: {coinValidityDays: 1000000000000}")
     answer = hostile.post("/__sandbox/fixtures", content=days.encode())
     assert answer.status_code == 422 and "coinValidityDays: 1000000000000 is greater than the maximum of 36500" in answer.text
+
+
+def test_refused_bodies_at_the_limit_are_freed_at_once(hostile, partner, sandbox):
+    """A body the schema refuses through anyOf made jsonschema errors that hold it (and its repr)
+    in a reference cycle, freed only when the server's rare cyclic collection ran: +16 MB per
+    8 MiB body, 3.3 GB after 200 (bench/hostile.py). Now each refusal frees its memory at once."""
+    body = b'{"companyId": "' + b"a" * (8 * 2**20 - 100) + b'"}'  # within --max-body-bytes (8 MiB)
+    refused = {"response_code": 1, "response_message": "transactionType is required", "payload": "transactionType is required"}
+    first = hostile.post(ALLOCATE, content=body, headers={**partner.headers, **JSON})
+    assert (first.status_code, first.json()) == (400, refused)  # the reference validator is loaded on the first refusal
+    start = rss_bytes(sandbox.process.pid)
+    for _ in range(20):
+        answer = hostile.post(ALLOCATE, content=body, headers={**partner.headers, **JSON})
+        assert (answer.status_code, answer.json()) == (400, refused)
+    grown = rss_bytes(sandbox.process.pid) - start
+    assert grown < 64 * 2**20, f"RSS grew by {grown / 2**20:.0f} MB over 20 refused 8 MiB bodies"
+
+
+def test_a_large_body_is_parsed_beside_the_loop_with_the_same_answers(hostile, partner):
+    """A JSON body of OFF_LOOP_BYTES or more is parsed on a worker thread (the loop serves others
+    meanwhile): the same document, the same refusals, in the same order (credentials first)."""
+    pad = b" " * OFF_LOOP_BYTES  # whitespace: the same document, large
+    good = json.dumps(allocation(loadAmount=5)).encode() + pad
+    answer = hostile.post(ALLOCATE, content=good, headers={**partner.headers, **JSON})
+    assert (answer.status_code, answer.json()["code"], answer.json()["payload"]["otbBalance"]) == (200, 0, 5)
+    bad = b'{"companyId": 1,' + pad
+    assert_envelope(hostile.post(ALLOCATE, content=bad, headers={**partner.headers, **JSON}), 400,
+                    f"Malformed JSON request body: Expecting property name enclosed in double quotes at line 1 column {len(bad) + 1}")
+    assert_envelope(hostile.post(ALLOCATE, content=bad, headers=JSON), 401, "Full authentication is required to access this resource")
+    assert_envelope(hostile.post(ALLOCATE, content=bad, headers=partner.headers), 415, "Content-Type must be application/json")
+    deep = b"[" * 65 + b"]" * 65 + pad
+    assert_envelope(hostile.post(ALLOCATE, content=deep, headers={**partner.headers, **JSON}), 400,
+                    "Malformed JSON request body: JSON is nested deeper than 64 levels")
 
 
 # --- 2. fault values: refused with a 400 naming them, or they fire ------------------------------------
@@ -618,6 +653,33 @@ def test_a_connection_cap_leaves_room_for_health_and_admin_calls():
                 sock.close()
         time.sleep(0.3)
         assert exchange(port, request("GET", "/__sandbox/health")).status == 200
+        capped.stop()
+
+
+def test_slowloris_heads_for_other_paths_cannot_hold_the_reserve():
+    """A reserve connection whose request line names an EnKash path is refused as soon as that
+    line is in, not when its head ends (the header timeout, 30 s here): the reserve is back for
+    health once the refused connections have lingered."""
+    with SandboxProcess("--max-connections", "8", "--admin-connections", "2", "--header-timeout", "30") as capped:
+        port = int(capped.url.rsplit(":", 1)[1])
+        held = []
+        try:
+            for path in [b"/api/v0/coins/balance"] * 8 + [b"/api/v0/coins/balance", b"/"]:  # the cap, then two in the reserve
+                sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+                sock.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n")
+                held.append(sock)
+            for sock in held[8:]:
+                answer = sock.recv(65536)  # at once (the socket's timeout is 5 s, the head's 30 s)
+                assert answer.startswith(b"HTTP/1.1 503 ") and answer.endswith(
+                    b'{"response_code":1,"response_message":"Too many open connections (at most 8): try again shortly",'
+                    b'"payload":"Too many open connections (at most 8): try again shortly"}')
+            time.sleep(LINGER_SECONDS + 0.3)  # a refused connection lingers (takes what its client sends) that long, then closes
+            for _ in range(3):  # the slowloris sockets still open on their side; health has its reserve back
+                health = exchange(port, request("GET", "/__sandbox/health"))
+                assert health.status == 200
+        finally:
+            for sock in held:
+                sock.close()
         capped.stop()
 
 

@@ -196,9 +196,51 @@ def _reference() -> type[Draft7Validator]:
     )
 
 
+class _Long(str):
+    """A long string as the reference validator sees it: the same value (every keyword reads it
+    alike), a short repr. jsonschema writes repr(instance) into the message of every error, and
+    an anyOf's instance is the whole body: for an 8 MiB string that was 60 ms of the event loop
+    per refusal, making 16 MB of messages nobody reads (bench/hostile.py: health waited 1.3 s
+    while 8 clients sent such bodies)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"{str.__repr__(self[:SHOWN_CHARACTERS])}... ({len(self)} characters)"
+
+
+SHOWN_CHARACTERS = 200
+
+
+def _shown(value: Any) -> Any:
+    """`value` with every string longer than SHOWN_CHARACTERS (keys included) made a _Long."""
+    if isinstance(value, str):
+        return _Long(value) if len(value) > SHOWN_CHARACTERS else value
+    if isinstance(value, dict):
+        return {_shown(key): _shown(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shown(item) for item in value]
+    return value
+
+
 def first_error(validator: Draft7Validator, instance: Any) -> jsonschema.ValidationError | None:
-    found = sorted(validator.iter_errors(instance), key=lambda e: (_depth_rank(e), list(map(str, e.absolute_path))))
+    found = sorted(validator.iter_errors(_shown(instance)), key=lambda e: (_depth_rank(e), list(map(str, e.absolute_path))))
+    for error in found:
+        _untie(error)
     return found[0] if found else None
+
+
+def _untie(error: jsonschema.ValidationError) -> None:
+    """Break the cycle jsonschema makes for anyOf/oneOf (an error holds its sub-errors in
+    `context`, each sub-error its `parent`). Each error holds the instance and a message with its
+    repr: 16 MB for an 8 MiB string, which a cycle keeps until the cyclic collector runs, and
+    the server runs it rarely (tools/server.py tune_gc), so 200 such refusals held 3.3 GB. The
+    errors first_error returns come from the top level (no parent); nothing reads their context."""
+    stack = [error]
+    while stack:
+        each = stack.pop()
+        stack.extend(each.context)
+        each.context, each.parent = [], None
 
 
 def _depth_rank(error: jsonschema.ValidationError) -> int:

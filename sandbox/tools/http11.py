@@ -115,6 +115,12 @@ class SandboxProtocol(HttpToolsProtocol):
                 self.head_bytes = self.head_bytes + len(data) if in_head else len(data)
                 if self.head_bytes > self.limits.header_bytes:
                     self.refuse(errors.HeadersTooLarge(limit=self.limits.header_bytes))
+                elif self.admin_only and (url := getattr(self, "url", b"")) and not url.startswith(OWN_API) and (
+                        b"\n" in data or not OWN_API.startswith(url[:len(OWN_API)])):
+                    # a reserve connection whose request line names another path is refused at
+                    # once, not when its head ends: a slowloris head would hold the reserve
+                    # kept for health and admin calls until the header timeout
+                    self.refuse(errors.TooManyConnections(limit=self.limits.connections))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.phase, self.deadline, self.stalled_at = IDLE, 0.0, 0.0

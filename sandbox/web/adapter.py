@@ -7,6 +7,8 @@ operation runs without yielding to the event loop: concurrent requests cannot in
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qsl
@@ -30,6 +32,8 @@ if TYPE_CHECKING:
 DECRYPTED_BODY = "sandbox.decrypted_body"
 DECRYPTED_RESPONSE = "sandbox.decrypted_response"
 RESPONSE_KEY = "sandbox.response_key"
+OFF_LOOP_BYTES = 1 << 20  # a JSON body at least this large is parsed beside the event loop
+_PARSER = ThreadPoolExecutor(1, thread_name_prefix="sandbox-large-body")
 TIMED_OUT = "sandbox.timed_out"  # scope key: the server gave up on the body (tools/http11.py) and answered 408
 
 
@@ -76,7 +80,9 @@ class Endpoint:
         try:
             raw = await read_body(scope, receive, state.settings.max_state_bytes if route.operation == STATE_PUT
                                   else state.settings.max_body_bytes)
-            call = prepare(state, route, scope, raw, self.checks)
+            early = await parsed_beside_the_loop(raw, state.settings.max_depth) if (
+                len(raw) >= OFF_LOOP_BYTES and route.body == "json") else None
+            call = prepare(state, route, scope, raw, self.checks, early)
             magic.check(state.faults, route.operation, call.body, scope)  # magic values (sandbox/faults/)
             if spec.OUTCOME in scope:
                 call.outcome = scope[spec.OUTCOME]
@@ -137,7 +143,26 @@ class Checks(NamedTuple):
     body: str | None
 
 
-def prepare(state: "AppState", route: "Route", scope: Scope, raw: bytes, checks: Checks) -> Call:
+class Parsed(NamedTuple):
+    """A large JSON body parsed ahead (parsed_beside_the_loop): its document, or why it is not one."""
+
+    document: Any
+    failure: errors.SandboxError | None
+
+
+async def parsed_beside_the_loop(raw: bytes, max_depth: int) -> Parsed:
+    """jsonio.loads of a large body on one worker thread: 30 to 50 ms for 8 MiB, which on the loop
+    held every other client (health waited over a second while 8 clients sent such bodies,
+    bench/hostile.py); beside it, the loop waits at most for one C call of the parser. A failure
+    is kept, without its traceback, for prepare() to raise where the parse would have been, so
+    an authentication or media-type refusal still comes first."""
+    try:
+        return Parsed(await asyncio.get_running_loop().run_in_executor(_PARSER, jsonio.loads, raw, max_depth), None)
+    except errors.SandboxError as failure:
+        return Parsed(None, failure.with_traceback(None))
+
+
+def prepare(state: "AppState", route: "Route", scope: Scope, raw: bytes, checks: Checks, early: Parsed | None = None) -> Call:
     query_string = scope.get("query_string")
     query = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)) if query_string else {}
     headers = header_dict(scope["headers"])
@@ -162,13 +187,14 @@ def prepare(state: "AppState", route: "Route", scope: Scope, raw: bytes, checks:
     opened = unsealed(state, call, scope, raw)
     if checks.query:
         state.schemas.check(checks.query, call.query)
-    call.body = parse_body(route.body, headers.get("content-type", ""), raw, opened, state.settings.max_depth)
+    call.body = parse_body(route.body, headers.get("content-type", ""), raw, opened, state.settings.max_depth, early)
     if checks.body:
         state.schemas.check(checks.body, call.body)
     return call
 
 
-def parse_body(kind: str, content_type: str, raw: bytes, opened: "Opened | None" = None, max_depth: int = jsonio.MAX_DEPTH) -> Any:
+def parse_body(kind: str, content_type: str, raw: bytes, opened: "Opened | None" = None, max_depth: int = jsonio.MAX_DEPTH,
+               early: Parsed | None = None) -> Any:
     """The body as the endpoint gets it; `opened`: the document unsealed() already decrypted and
     parsed, so the plaintext is not parsed twice."""
     media = content_type.split(";", 1)[0].strip().lower()
@@ -185,7 +211,13 @@ def parse_body(kind: str, content_type: str, raw: bytes, opened: "Opened | None"
             raise errors.MalformedBody(reason="form body is not valid UTF-8") from None
     if media != JSON and not media.endswith("+json"):
         raise errors.UnsupportedMediaType(expected=JSON)
-    return opened.document if opened is not None else jsonio.loads(raw, max_depth)
+    if opened is not None:
+        return opened.document
+    if early is not None:
+        if early.failure is not None:
+            raise early.failure
+        return early.document
+    return jsonio.loads(raw, max_depth)
 
 
 class Opened(NamedTuple):
