@@ -257,6 +257,8 @@ def test_the_clock_and_every_date_stay_in_range(hostile, partner):
     before = hostile.get("/__sandbox/clock").json()
     range_text = "must be between 1970-01-01T00:00:00Z and 8999-12-31T23:59:59Z"
     assert_envelope(hostile.post("/__sandbox/clock", json={"now": "1969-12-31T23:59:59Z"}), 422, f"now {range_text}")
+    assert_envelope(hostile.post("/__sandbox/clock", json={"now": "9999-12-31T00:00:00+05:30"}), 422, f"now {range_text}")
+    assert hostile.get("/__sandbox/clock").json() == before
     assert hostile.post("/__sandbox/clock", json={"now": "2199-12-31T00:00:00Z", "frozen": True}).status_code == 200
     for _ in range(70):  # 68 x 100 years from 2199 reach 8999
         answer = hostile.post("/__sandbox/clock", json={"advance": 3153600000})
