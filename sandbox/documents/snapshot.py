@@ -29,7 +29,7 @@ from sandbox.contract import jsonio, schemas
 from sandbox.domain import errors
 from sandbox.state.clock import Clock, OutOfRange, in_range
 from sandbox.state.ids import IdFactory
-from sandbox.state.ledger import ZERO, Ledger, Posting
+from sandbox.state.ledger import ZERO, Ledger, Posting, held
 from sandbox.state.store import (
     AccessToken, Card, CardAccount, Cart, CartItem, CoinConfig, CoinLot, Company, Login, OAuthClient, Order, Partner,
     PrimaryCard, Product, ProductConfig, Promotion, SsoGrant, Store, User, Voucher, coin_account,
@@ -139,6 +139,8 @@ def encode(value: Any, where: str) -> Any:
         return [encode(v, f"{where}[{i}]") for i, v in enumerate(value)]
     if type(value) in RECORDS.values():
         cls = type(value)
+        if cls is Posting:  # a whole balance_after is held as an int: written as the Decimal it is
+            value = value._replace(lines=value.decimal_lines())
         return {
             "$record": _tag(cls),
             "fields": {name: encode(getattr(value, name), f"{where}.{name}") for name in _field_names(cls)},
@@ -373,7 +375,7 @@ def _replay(ledger: Ledger, postings: Any) -> None:
             if after < ZERO and account in floored:
                 raise SnapshotError(f"{where}.lines[{i + 2}]", f"{account} would go below zero")
             total += amount
-            shared += (account, ledger._shared(amount), after)
+            shared += (account, ledger._shared(amount), held(after))
         if total != ZERO:
             raise SnapshotError(where, f"does not balance: its amounts sum to {total}")
         seen.add(posting.id)
