@@ -18,18 +18,23 @@ are written as {"$record": "module:Class", "fields": {...}}.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
+import re
 from dataclasses import fields
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, Iterator, NamedTuple
+
+import orjson
 
 from sandbox.contract import jsonio, schemas
 from sandbox.domain import errors
 from sandbox.state.clock import Clock, OutOfRange, in_range
 from sandbox.state.ids import IdFactory
-from sandbox.state.ledger import ZERO, Ledger, Posting, held
+from sandbox.state.ledger import ZERO, Ledger, Posting
 from sandbox.state.store import (
     AccessToken, Card, CardAccount, Cart, CartItem, CoinConfig, CoinLot, Company, Login, OAuthClient, Order, Partner,
     PrimaryCard, Product, ProductConfig, Promotion, SsoGrant, Store, User, Voucher, coin_account,
@@ -159,12 +164,70 @@ def encode(value: Any, where: str) -> Any:
 
 # --- the state file (--state-file): read at start, written on clean shutdown -------------------
 def read_file(path: Path) -> Any:
+    with _no_collections():
+        return _read_file(path)
+
+
+@contextlib.contextmanager
+def _no_collections() -> Iterator[None]:
+    """No garbage collection while a document's million objects are made: they are all alive,
+    and each collection would walk them again (a third of a large restore's time)."""
+    enabled = gc.isenabled()
+    gc.disable()
     try:
-        return jsonio.loads(path.read_bytes())
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _read_file(path: Path) -> Any:
+    try:
+        raw = path.read_bytes()
     except OSError as exc:
         raise SnapshotError(str(path), f"cannot read ({exc.strerror})") from None
+    written = _as_written(raw)
+    if written is not None:
+        return written
+    try:
+        return jsonio.loads(raw)
     except errors.MalformedBody as exc:
         raise SnapshotError(str(path), f"not JSON ({exc.details.get('reason')})") from None
+
+
+_FRACTION = re.compile(rb"[0-9][.eE]")
+_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
+_INNERMOST = re.compile(rb"\[\]|\{\}")
+
+
+def _deeper(outside: bytes, limit: int) -> bool:
+    """Whether arrays and objects nest more than `limit` levels: each pass drops the innermost."""
+    brackets = outside.translate(None, _NOT_BRACKETS)
+    for _ in range(limit):
+        brackets = _INNERMOST.sub(b"", brackets)
+        if not brackets:
+            return False
+    return True
+
+
+def _as_written(raw: bytes) -> Any:
+    """The document of a file exactly as write_file writes it, read by orjson (the careful reader's
+    hooks run in Python for each of a large state's million objects); None for any other file,
+    which takes the careful reader (jsonio.loads) and its refusals. "Exactly": no backslash (so
+    no escape, no lone surrogate, and every '"' opens or closes a string), no number with a
+    fraction or an exponent outside the strings (the careful reader makes those Decimals; a
+    state writes decimals as tagged strings), and writing the parsed value again gives the same
+    bytes: compact, no key named twice. Nested no deeper than the careful reader allows."""
+    if b"\\" in raw:
+        return None
+    outside = b"".join(raw.split(b'"')[::2])  # the document without its strings
+    if _FRACTION.search(outside) or _deeper(outside, jsonio.MAX_DEPTH):
+        return None
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    return value if jsonio.dumps(value) == raw else None
 
 
 def write_file(path: Path, doc: dict[str, Any]) -> None:
@@ -179,6 +242,11 @@ def restore(doc: Any, clock: Clock) -> tuple[Store, int]:
     """A new Store (on `clock`, which is set from the document) and the seed; the caller swaps it in.
 
     Nothing is changed unless the whole document is sound: the clock is set last."""
+    with _no_collections():
+        return _restore(doc, clock)
+
+
+def _restore(doc: Any, clock: Clock) -> tuple[Store, int]:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise SnapshotError("format", f"not a sandbox state document (expected format {FORMAT!r})")
     if doc.get("version") != VERSION:
@@ -349,37 +417,45 @@ def _check_grants(store: Store) -> None:
 
 def _replay(ledger: Ledger, postings: Any) -> None:
     """Post every posting again, checking what Ledger.post checks and that each balance_after is
-    the running balance; the accounts are the ones the tables opened."""
-    seen: set[str] = set()
-    units, floored, balance = ledger._units, ledger._floored, ledger.balance
+    the running balance; the accounts are the ones the tables opened. (Hot on a large restore:
+    the ledger's tables are used directly, and a problem's place is named only when it is found.)"""
+    units, floored, balances, by_id, by_reference = ledger._units, ledger._floored, ledger._balances, ledger._by_id, ledger._by_reference
+    shared, append = ledger._shared, ledger._append
     for n, posting in enumerate(postings):
-        where = f"ledger.postings[{n}]"
         if not isinstance(posting, Posting):
-            raise SnapshotError(where, "must be a Posting record")
+            raise SnapshotError(f"ledger.postings[{n}]", "must be a Posting record")
         lines = posting.lines
         if len(lines) % 3 or not lines:
-            raise SnapshotError(f"{where}.lines", "must be (account, amount, balance_after) triples")
-        if posting.id in seen:
-            raise SnapshotError(f"{where}.id", f"{posting.id} is posted twice")
-        if posting.reference and ledger.by_reference(posting.scope, posting.reference) is not None:
-            raise SnapshotError(f"{where}.reference", f"{posting.reference} is posted twice in {posting.scope!r}")
-        total, shared = ZERO, []
+            raise SnapshotError(f"ledger.postings[{n}].lines", "must be (account, amount, balance_after) triples")
+        if posting.id in by_id:
+            raise SnapshotError(f"ledger.postings[{n}].id", f"{posting.id} is posted twice")
+        if posting.reference and posting.reference in by_reference.get(posting.scope, ()):
+            raise SnapshotError(f"ledger.postings[{n}].reference", f"{posting.reference} is posted twice in {posting.scope!r}")
+        total, kept, unit = ZERO, [], posting.unit
         for i in range(0, len(lines), 3):
-            account, amount, after = lines[i: i + 3]
-            if not isinstance(account, str) or units.get(account) != posting.unit:
-                raise SnapshotError(f"{where}.lines[{i}]", f"{account!r} is no open {posting.unit} account")
+            account, amount, after = lines[i], lines[i + 1], lines[i + 2]
+            if not isinstance(account, str) or units.get(account) != unit:
+                raise SnapshotError(f"ledger.postings[{n}].lines[{i}]", f"{account!r} is no open {unit} account")
             if not isinstance(amount, Decimal) or not isinstance(after, Decimal):
-                raise SnapshotError(f"{where}.lines[{i + 1}]", "amounts and balances must be decimals")
-            if after != balance(account) + amount:
-                raise SnapshotError(f"{where}.lines[{i + 2}]", f"balance_after of {account} is {after}, its postings make {balance(account) + amount}")
+                raise SnapshotError(f"ledger.postings[{n}].lines[{i + 1}]", "amounts and balances must be decimals")
+            running = balances[account] + amount
+            if after != running:
+                raise SnapshotError(f"ledger.postings[{n}].lines[{i + 2}]", f"balance_after of {account} is {after}, its postings make {running}")
             if after < ZERO and account in floored:
-                raise SnapshotError(f"{where}.lines[{i + 2}]", f"{account} would go below zero")
+                raise SnapshotError(f"ledger.postings[{n}].lines[{i + 2}]", f"{account} would go below zero")
             total += amount
-            shared += (account, ledger._shared(amount), held(after))
+            kept += (account, shared(amount), _held_as_written(after))
         if total != ZERO:
-            raise SnapshotError(where, f"does not balance: its amounts sum to {total}")
-        seen.add(posting.id)
-        ledger._append(posting._replace(lines=tuple(shared)))
+            raise SnapshotError(f"ledger.postings[{n}]", f"does not balance: its amounts sum to {total}")
+        append(posting._replace(lines=tuple(kept)))
+
+
+def _held_as_written(balance: Decimal) -> Decimal | int:
+    """ledger.held for any Decimal a document gives: an int only when it reads back the same
+    (a whole number written without a point or exponent, not -0); 100.0 stays a Decimal."""
+    text = str(balance)
+    digits = text[1:] if text[:1] == "-" else text
+    return int(text) if digits.isdigit() and text != "-0" else balance
 
 
 def _check_balances(store: Store, given: dict[str, Any]) -> None:
@@ -468,6 +544,8 @@ def _record(value: dict[str, Any], where: str) -> Any:
     names = _field_names(cls)
     if not isinstance(given, dict) or set(given) != set(names):
         raise SnapshotError(where, f"{cls.__name__} needs exactly the fields {', '.join(names)}")
+    if cls is Posting:
+        return _posting(given, where)
     decoded = {field_name: decode(given[field_name], f"{where}.{field_name}") for field_name in names}
     if issubclass(cls, tuple):  # a NamedTuple value object
         return cls(**decoded)
@@ -475,6 +553,23 @@ def _record(value: dict[str, Any], where: str) -> Any:
     for field_name in names:  # frozen and slotted records alike
         object.__setattr__(record, field_name, decoded[field_name])
     return record
+
+
+def _posting(given: dict[str, Any], where: str) -> Posting:
+    """`decode` of a Posting's fields, without the generic walk (a large state is mostly postings):
+    the schema has held their shape (strings, {"$datetime": ...}, {"$tuple": [str | {"$decimal": ...}]}),
+    and each value is read, and refused with the same words, as `decode` would."""
+    at, lines = given["at"], given["lines"]
+    if len(at) != 1 or "$datetime" not in at or len(lines) != 1 or "$tuple" not in lines or not isinstance(lines["$tuple"], list):
+        decoded = {name: decode(given[name], f"{where}.{name}") for name in Posting._fields}
+        return Posting(**decoded)
+    within = f"{where}.lines"
+    return Posting(
+        given["id"], given["kind"], given["unit"], _moment(at["$datetime"], f"{where}.at"),
+        tuple(x if x.__class__ is str else _decimal(x["$decimal"], within) if len(x) == 1 and "$decimal" in x
+              else decode(x, within) for x in lines["$tuple"]),
+        given["scope"], given["reference"], given["fingerprint"], given["memo"],
+    )
 
 
 def _field_names(cls: Any) -> list[str]:
