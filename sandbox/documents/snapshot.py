@@ -195,16 +195,23 @@ def _read_file(path: Path) -> Any:
         raise SnapshotError(str(path), f"not JSON ({exc.details.get('reason')})") from None
 
 
-_FRACTION = re.compile(rb"[0-9][.eE]")
-_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
-_INNERMOST = re.compile(rb"\[\]|\{\}")
+# a bare number with a fraction or an exponent, in compact JSON: an object's value (after '":',
+# which is never inside a string when the file has no backslash), or an array's item (after ',' or
+# '[': a string may match these too, such as a memo "a,1.5", and that file takes the careful reader)
+_FRACTIONS = (re.compile(rb'":-?[0-9]+[.eE]'), re.compile(rb",-?[0-9]+[.eE]"), re.compile(rb"\[-?[0-9]+[.eE]"))
+_NOT_STRUCTURE = bytes(sorted(set(range(256)) - set(b'"[]{}')))
+_SQUARE = bytes.maketrans(b"{}", b"[]")  # only the depth counts: an object is a level like an array
+_STRING = re.compile(rb'"[^"]*"')
 
 
-def _deeper(outside: bytes, limit: int) -> bool:
-    """Whether arrays and objects nest more than `limit` levels: each pass drops the innermost."""
-    brackets = outside.translate(None, _NOT_BRACKETS)
+def _deeper(raw: bytes, limit: int) -> bool:
+    """Whether arrays and objects nest more than `limit` levels in a document without backslashes.
+    Only quotes and brackets are kept; the strings are dropped (two strings with nothing but ':' or
+    ',' between them may merge into one, which is still string); then each pass drops every
+    empty pair, that is every innermost level (a document that is not JSON is refused later)."""
+    brackets = _STRING.sub(b"", raw.translate(_SQUARE, _NOT_STRUCTURE).replace(b'""', b""))
     for _ in range(limit):
-        brackets = _INNERMOST.sub(b"", brackets)
+        brackets = brackets.replace(b"[]", b"")
         if not brackets:
             return False
     return True
@@ -214,14 +221,11 @@ def _as_written(raw: bytes) -> Any:
     """The document of a file exactly as write_file writes it, read by orjson (the careful reader's
     hooks run in Python for each of a large state's million objects); None for any other file,
     which takes the careful reader (jsonio.loads) and its refusals. "Exactly": no backslash (so
-    no escape, no lone surrogate, and every '"' opens or closes a string), no number with a
-    fraction or an exponent outside the strings (the careful reader makes those Decimals; a
-    state writes decimals as tagged strings), and writing the parsed value again gives the same
-    bytes: compact, no key named twice. Nested no deeper than the careful reader allows."""
-    if b"\\" in raw:
-        return None
-    outside = b"".join(raw.split(b'"')[::2])  # the document without its strings
-    if _FRACTION.search(outside) or _deeper(outside, jsonio.MAX_DEPTH):
+    no escape, no lone surrogate, and every '"' opens or closes a string), no bare number with a
+    fraction or an exponent (the careful reader makes those Decimals; a state writes decimals as
+    tagged strings), nested no deeper than the careful reader allows, and writing the parsed
+    value again gives the same bytes: compact, no key named twice."""
+    if b"\\" in raw or any(fraction.search(raw) for fraction in _FRACTIONS) or _deeper(raw, jsonio.MAX_DEPTH):
         return None
     try:
         value = orjson.loads(raw)
