@@ -48,3 +48,40 @@ def test_a_written_state_reads_back_and_a_balance_keeps_its_form(tmp_path: Path)
     assert snapshot._held_as_written(Decimal("100.0")) == Decimal("100.0") and str(snapshot._held_as_written(Decimal("100.0"))) == "100.0"
     assert type(snapshot._held_as_written(Decimal("-7"))) is int and str(snapshot._held_as_written(Decimal("-0"))) == "-0"
     assert lines
+
+
+def _variants(good: dict) -> list:
+    import copy
+
+    def changed(edit):
+        doc = copy.deepcopy(good)
+        edit(doc)
+        return doc
+    lines = lambda d: d["fields"]["lines"]["$tuple"]  # noqa: E731
+    return [
+        good,
+        changed(lambda d: lines(d).__setitem__(1, {"$decimal": "x1"})),
+        changed(lambda d: lines(d).__setitem__(1, {"$decimal": "NaN"})),
+        changed(lambda d: lines(d).__setitem__(1, {"$decimal": 5})),
+        changed(lambda d: lines(d).__setitem__(2, {"$datetime": "2026-01-01T00:00:00+00:00"})),
+        changed(lambda d: lines(d).__setitem__(0, 7)),
+        changed(lambda d: d["fields"].__setitem__("at", {"$datetime": "1066-10-14T00:00:00+00:00"})),
+        changed(lambda d: d["fields"].__setitem__("at", {"$datetime": "yesterday"})),
+        changed(lambda d: d["fields"].__setitem__("at", "2026-01-01")),
+        changed(lambda d: d["fields"].__setitem__("lines", {"$tuple": "abc"})),
+        changed(lambda d: d["fields"].pop("memo")),
+        changed(lambda d: d.__setitem__("$record", "os:system")),
+    ]
+
+
+def test_postings_are_decoded_as_the_generic_walk_decodes_them():
+    app = create_app(Settings())
+    good = snapshot.dump(app.sandbox.store, app.sandbox.seed)["ledger"]["postings"][0]
+    for variant in _variants(good):
+        outcomes = []
+        for read in (snapshot.decode, snapshot._postings):
+            try:
+                outcomes.append(("value", read([good, variant], "ledger.postings")))
+            except snapshot.SnapshotError as exc:
+                outcomes.append(("refused", str(exc)))
+        assert outcomes[0] == outcomes[1] and repr(outcomes[0]) == repr(outcomes[1])

@@ -272,7 +272,7 @@ def _restore(doc: Any, clock: Clock) -> tuple[Store, int]:
             raise SnapshotError(f"store.{counter}", f"is {given}, below {getattr(store, counter)} that the records need")
         setattr(store, counter, given)
     _check_grants(store)
-    _replay(store.ledger, decode(doc["ledger"]["postings"], "ledger.postings"))
+    _replay(store.ledger, _postings(doc["ledger"]["postings"], "ledger.postings"))
     _check_balances(store, doc["ledger"]["balances"])
     _check_order_postings(store)
     for posting_id, status in doc["ledger"].get("statuses", {}).items():
@@ -549,8 +549,6 @@ def _record(value: dict[str, Any], where: str) -> Any:
     names = _field_names(cls)
     if not isinstance(given, dict) or set(given) != set(names):
         raise SnapshotError(where, f"{cls.__name__} needs exactly the fields {', '.join(names)}")
-    if cls is Posting:
-        return _posting(given, where)
     decoded = {field_name: decode(given[field_name], f"{where}.{field_name}") for field_name in names}
     if issubclass(cls, tuple):  # a NamedTuple value object
         return cls(**decoded)
@@ -560,21 +558,51 @@ def _record(value: dict[str, Any], where: str) -> Any:
     return record
 
 
-def _posting(given: dict[str, Any], where: str) -> Posting:
-    """`decode` of a Posting's fields, without the generic walk (a large state is mostly postings):
-    the schema has held their shape (strings, {"$datetime": ...}, {"$tuple": [str | {"$decimal": ...}]}),
-    and each value is read, and refused with the same words, as `decode` would."""
+_POSTING_TAG = _tag(Posting)
+_POSTING_FIELDS = frozenset(Posting._fields)
+
+
+def _postings(value: Any, where: str) -> Any:
+    """`decode` of the ledger's postings, the bulk of a large state: a well-formed Posting record
+    is read by `_posting` (a place named only for a problem), anything else by `decode` as before."""
+    if not isinstance(value, list):
+        return decode(value, where)
+    out = []
+    for n, item in enumerate(value):
+        fields_given = item.get("fields") if item.__class__ is dict and len(item) == 2 and item.get("$record") == _POSTING_TAG else None
+        if fields_given.__class__ is dict and fields_given.keys() == _POSTING_FIELDS:
+            out.append(_posting(fields_given, where, n))
+        else:
+            out.append(decode(item, f"{where}[{n}]"))
+    return out
+
+
+def _posting(given: dict[str, Any], base: str, n: int) -> Posting:
+    """`decode` of a Posting's fields without the generic walk: the schema has held their shape
+    (strings, {"$datetime": ...}, {"$tuple": [str | {"$decimal": ...}]}); anything unexpected, and
+    every problem, goes through `decode` for the same value or the same words."""
     at, lines = given["at"], given["lines"]
-    if len(at) != 1 or "$datetime" not in at or len(lines) != 1 or "$tuple" not in lines or not isinstance(lines["$tuple"], list):
-        decoded = {name: decode(given[name], f"{where}.{name}") for name in Posting._fields}
-        return Posting(**decoded)
-    within = f"{where}.lines"
-    return Posting(
-        given["id"], given["kind"], given["unit"], _moment(at["$datetime"], f"{where}.at"),
-        tuple(x if x.__class__ is str else _decimal(x["$decimal"], within) if len(x) == 1 and "$decimal" in x
-              else decode(x, within) for x in lines["$tuple"]),
-        given["scope"], given["reference"], given["fingerprint"], given["memo"],
-    )
+    moment = at.get("$datetime") if at.__class__ is dict and len(at) == 1 else None
+    items = lines.get("$tuple") if lines.__class__ is dict and len(lines) == 1 else None
+    try:
+        if moment.__class__ is not str or items.__class__ is not list:
+            raise ValueError
+        when = in_range(datetime.fromisoformat(moment))
+        kept = [x if x.__class__ is str else _finite(x["$decimal"]) for x in items if x.__class__ is str or len(x) == 1]
+        if len(kept) != len(items):
+            raise ValueError
+    except (ValueError, TypeError, KeyError, AttributeError, InvalidOperation, OutOfRange):
+        where = f"{base}[{n}]"
+        return Posting(**{name: decode(given[name], f"{where}.{name}") for name in Posting._fields})
+    return Posting(given["id"], given["kind"], given["unit"], when, tuple(kept), given["scope"], given["reference"],
+                   given["fingerprint"], given["memo"])
+
+
+def _finite(text: str) -> Decimal:
+    number = Decimal(text)  # a str: the schema's pattern (a finite decimal); anything else raises and takes `decode`
+    if text.__class__ is not str or not number.is_finite():
+        raise ValueError
+    return number
 
 
 def _field_names(cls: Any) -> list[str]:
