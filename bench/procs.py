@@ -63,13 +63,15 @@ def rss_mb(pid: int) -> float:
 
 @dataclass
 class Server:
-    """A server process: `argv` gets `--port N` appended; `health` is polled until it answers 200."""
+    """A server process (`program`, default this Python): `argv` gets `--port N` appended; `health`
+    is polled until it answers 200."""
 
     name: str
     argv: Sequence[str]
     health: str
     core: int | None = None
     ready_timeout: float = 600.0
+    program: str = ""  # another executable than this Python (a peer: java)
     port: int = 0
     started_ms: float = 0.0
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
@@ -81,7 +83,7 @@ class Server:
         self._log = tempfile.TemporaryFile()
         begin = time.perf_counter()
         self.process = subprocess.Popen(
-            [sys.executable, *self.argv, "--port", str(self.port)],
+            [self.program or sys.executable, *self.argv, "--port", str(self.port)],
             stdout=subprocess.DEVNULL, stderr=self._log, preexec_fn=lambda: pin(core),
         )
         while True:

@@ -134,6 +134,12 @@ def targets(figures: Figures) -> list[list[str]]:
             add(f"(6) {row.name[4:]}: at least the top-up's throughput",
                 f"{rps:.2f}x the top-up's req/s ({row.extra['rps']:.2f}x vs {top.extra['rps']:.2f}x the baseline), "
                 f"{cpu:.2f}x by CPU per request", min(rps, cpu) >= 1)
+    peer = figures.row("(1w)")
+    if top and top.extra and peer and peer.extra:
+        rps, cpu = top.extra["rps"] / peer.extra["rps"], peer.extra["cpu"] / top.extra["cpu"]
+        add("(1w) the sandbox's stateful top-up vs WireMock's static stub (same run, each vs its own baseline rounds)",
+            f"{rps:.2f}x WireMock's req/s ({top.extra['rps']:.2f}x vs {peer.extra['rps']:.2f}x the baseline), "
+            f"{cpu:.2f}x by CPU per request", "measured")
     ms, rss = figures.start["sandbox"]
     add("start to healthy < 300 ms", f"{ms:.0f} ms", ms < 300)
     add("idle RSS < 60 MB", f"{rss:.1f} MB", rss < 60)

@@ -8,7 +8,7 @@ Cases (1) and (2) run in rounds, each right after a baseline run of its own (see
 
 Cases: (1) top-ups (and (1b) create-order), (2) coins, (3) transaction/all in a big store, (4)
 bulk, (5) reset, (6) the reads of one card (transaction/all of 20 and 1,000 postings, search,
-cardAccount/get), each in paired rounds like (1) and (2).
+cardAccount/get), each in paired rounds like (1) and (2), (7) WireMock as a peer (bench/peers.py).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import partial
 
-from . import scenarios
+from . import peers, scenarios
 from .load import Result, tool
 from .partner import Partner
 from .procs import Server, cores
@@ -109,6 +109,8 @@ def run(args: argparse.Namespace) -> None:
             partner = Partner(server.port)
             for tag, case in throughput(cases, server, partner):
                 figures.rows.append(case if isinstance(case, Row) else paired(baseline, plan, case, tag, figures.bases))
+            if "7" in cases:
+                figures.rows.append(peer(baseline, server, plan, partner, figures))
             figures.after["sandbox"] = server.rss()
             if "5" in cases:
                 figures.rows.append(scenarios.reset(server, plan, partner))
@@ -121,6 +123,21 @@ def run(args: argparse.Namespace) -> None:
             figures.bases.append(scenarios.baseline(baseline, plan))
         figures.after["baseline"] = baseline.rss()
     print_table(figures)
+
+
+def peer(baseline: Server, sandbox_server: Server, plan: Plan, partner: Partner, figures: Figures) -> Row:
+    """(1w) WireMock's static stub of create-allocate-points, warmed up, then in paired rounds like (1)."""
+    reason = peers.missing()
+    if reason:
+        return Row(peers.NAME, None, note=reason)
+    answer = peers.one_answer(partner, plan.run_id)
+    load = peers.top_up_load(partner, partner.new_cards(plan.cards, f"{plan.run_id}-peer-cards"))
+    server, root = peers.wiremock(plan.server_core, answer)
+    with root, server:
+        peers.warm(server, plan, load)
+        row = paired(baseline, plan, lambda round_plan: peers.case(server, round_plan, load), "w", figures.bases)
+        figures.start["wiremock"] = (server.started_ms, server.rss())
+    return row
 
 
 def stores(plan: Plan, figures: Figures) -> list[Row]:
@@ -173,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="rounds of (baseline, case) for cases (1) and (2) (default 3, quick 1)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--transactions", type=int, default=None, help="size of the big store for case (3)")
-    parser.add_argument("--cases", default="1,2,3,4,5,6", help="which cases to run, e.g. 1,5")
+    parser.add_argument("--cases", default="1,2,3,4,5,6,7", help="which cases to run, e.g. 1,5 (7: WireMock, a peer)")
     parser.add_argument("--tool", choices=("wrk", "pyload"), default=None, help="load generator (default: wrk if installed)")
     args = parser.parse_args(argv)
     (soak if args.soak else run)(args)

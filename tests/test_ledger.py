@@ -63,3 +63,22 @@ def test_a_reference_posts_once_per_scope():
 def test_canonical_prints_amounts_as_enkash_does(given, printed):
     value = canonical(Decimal(given))
     assert str(value) == printed and (value == Decimal(given) or value != value)
+
+
+def test_a_whole_balance_is_held_as_an_int_and_read_back_as_its_decimal():
+    """Memory (docs/performance.md): a whole balance_after is an int in `lines` (32 bytes, or a
+    shared small int, against 104 for a Decimal); entries, entry_for and a state document see
+    the same Decimal as before, digits and all."""
+    from sandbox.documents import snapshot
+
+    book = ledger()
+    book.post("p1", "X", "POINT", NOW, [("world", Decimal(-1000)), ("acct", Decimal("1000.00"))])
+    posting = book.post("p2", "X", "POINT", NOW, [("acct", Decimal("-0.25")), ("card", Decimal("0.25"))])
+    assert book.by_id("p1").lines[2::3] == (-1000, 1000) and all(type(b) is int for b in book.by_id("p1").lines[2::3])
+    assert posting.lines[2::3] == (Decimal("999.75"), Decimal("0.25"))
+    for entry in (*book.by_id("p1").entries, *posting.entries):
+        assert type(entry.balance_after) is Decimal
+    assert str(book.by_id("p1").entry_for("acct").balance_after) == "1000"
+    written = snapshot.encode(book.by_id("p1"), "p")["fields"]["lines"]["$tuple"]
+    assert written == ["world", {"$decimal": "-1000"}, {"$decimal": "-1000"}, "acct", {"$decimal": "1000"}, {"$decimal": "1000"}]
+    assert book.replayed_balances() == {a: book.balance(a) for a in book.accounts()}

@@ -18,12 +18,17 @@ are written as {"$record": "module:Class", "fields": {...}}.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
+import re
 from dataclasses import fields
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, Iterator, NamedTuple
+
+import orjson
 
 from sandbox.contract import jsonio, schemas
 from sandbox.domain import errors
@@ -139,6 +144,8 @@ def encode(value: Any, where: str) -> Any:
         return [encode(v, f"{where}[{i}]") for i, v in enumerate(value)]
     if type(value) in RECORDS.values():
         cls = type(value)
+        if cls is Posting:  # a whole balance_after is held as an int: written as the Decimal it is
+            value = value._replace(lines=value.decimal_lines())
         return {
             "$record": _tag(cls),
             "fields": {name: encode(getattr(value, name), f"{where}.{name}") for name in _field_names(cls)},
@@ -157,12 +164,74 @@ def encode(value: Any, where: str) -> Any:
 
 # --- the state file (--state-file): read at start, written on clean shutdown -------------------
 def read_file(path: Path) -> Any:
+    with _no_collections():
+        return _read_file(path)
+
+
+@contextlib.contextmanager
+def _no_collections() -> Iterator[None]:
+    """No garbage collection while a document's million objects are made: they are all alive,
+    and each collection would walk them again (a third of a large restore's time)."""
+    enabled = gc.isenabled()
+    gc.disable()
     try:
-        return jsonio.loads(path.read_bytes())
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _read_file(path: Path) -> Any:
+    try:
+        raw = path.read_bytes()
     except OSError as exc:
         raise SnapshotError(str(path), f"cannot read ({exc.strerror})") from None
+    written = _as_written(raw)
+    if written is not None:
+        return written
+    try:
+        return jsonio.loads(raw)
     except errors.MalformedBody as exc:
         raise SnapshotError(str(path), f"not JSON ({exc.details.get('reason')})") from None
+
+
+# a bare number with a fraction or an exponent, in compact JSON: an object's value (after '":',
+# which is never inside a string when the file has no backslash), or an array's item (after ',' or
+# '[': a string may match these too, such as a memo "a,1.5", and that file takes the careful reader)
+_FRACTIONS = (re.compile(rb'":-?[0-9]+[.eE]'), re.compile(rb",-?[0-9]+[.eE]"), re.compile(rb"\[-?[0-9]+[.eE]"))
+_NOT_STRUCTURE = bytes(sorted(set(range(256)) - set(b'"[]{}')))
+_SQUARE = bytes.maketrans(b"{}", b"[]")  # only the depth counts: an object is a level like an array
+_STRING = re.compile(rb'"[^"]*"')
+
+
+def _deeper(raw: bytes, limit: int) -> bool:
+    """Whether arrays and objects nest more than `limit` levels in a document without backslashes.
+    Only quotes and brackets are kept; the strings are dropped (two strings with nothing but ':' or
+    ',' between them may merge into one, which is still string); then each pass drops every
+    empty pair, that is every innermost level (a document that is not JSON is refused later)."""
+    brackets = _STRING.sub(b"", raw.translate(_SQUARE, _NOT_STRUCTURE).replace(b'""', b""))
+    for _ in range(limit):
+        brackets = brackets.replace(b"[]", b"")
+        if not brackets:
+            return False
+    return True
+
+
+def _as_written(raw: bytes) -> Any:
+    """The document of a file exactly as write_file writes it, read by orjson (the careful reader's
+    hooks run in Python for each of a large state's million objects); None for any other file,
+    which takes the careful reader (jsonio.loads) and its refusals. "Exactly": no backslash (so
+    no escape, no lone surrogate, and every '"' opens or closes a string), no bare number with a
+    fraction or an exponent (the careful reader makes those Decimals; a state writes decimals as
+    tagged strings), nested no deeper than the careful reader allows, and writing the parsed
+    value again gives the same bytes: compact, no key named twice."""
+    if b"\\" in raw or any(fraction.search(raw) for fraction in _FRACTIONS) or _deeper(raw, jsonio.MAX_DEPTH):
+        return None
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    return value if jsonio.dumps(value) == raw else None
 
 
 def write_file(path: Path, doc: dict[str, Any]) -> None:
@@ -177,6 +246,11 @@ def restore(doc: Any, clock: Clock) -> tuple[Store, int]:
     """A new Store (on `clock`, which is set from the document) and the seed; the caller swaps it in.
 
     Nothing is changed unless the whole document is sound: the clock is set last."""
+    with _no_collections():
+        return _restore(doc, clock)
+
+
+def _restore(doc: Any, clock: Clock) -> tuple[Store, int]:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise SnapshotError("format", f"not a sandbox state document (expected format {FORMAT!r})")
     if doc.get("version") != VERSION:
@@ -198,7 +272,7 @@ def restore(doc: Any, clock: Clock) -> tuple[Store, int]:
             raise SnapshotError(f"store.{counter}", f"is {given}, below {getattr(store, counter)} that the records need")
         setattr(store, counter, given)
     _check_grants(store)
-    _replay(store.ledger, decode(doc["ledger"]["postings"], "ledger.postings"))
+    _replay(store.ledger, _postings(doc["ledger"]["postings"], "ledger.postings"))
     _check_balances(store, doc["ledger"]["balances"])
     _check_order_postings(store)
     for posting_id, status in doc["ledger"].get("statuses", {}).items():
@@ -347,37 +421,46 @@ def _check_grants(store: Store) -> None:
 
 def _replay(ledger: Ledger, postings: Any) -> None:
     """Post every posting again, checking what Ledger.post checks and that each balance_after is
-    the running balance; the accounts are the ones the tables opened."""
-    seen: set[str] = set()
-    units, floored, balance = ledger._units, ledger._floored, ledger.balance
+    the running balance; the accounts are the ones the tables opened. (Hot on a large restore:
+    the ledger's tables are used directly, and a problem's place is named only when it is found.)"""
+    units, floored, balances, by_id, by_reference = ledger._units, ledger._floored, ledger._balances, ledger._by_id, ledger._by_reference
+    shared, append = ledger._shared, ledger._append
     for n, posting in enumerate(postings):
-        where = f"ledger.postings[{n}]"
         if not isinstance(posting, Posting):
-            raise SnapshotError(where, "must be a Posting record")
+            raise SnapshotError(f"ledger.postings[{n}]", "must be a Posting record")
         lines = posting.lines
         if len(lines) % 3 or not lines:
-            raise SnapshotError(f"{where}.lines", "must be (account, amount, balance_after) triples")
-        if posting.id in seen:
-            raise SnapshotError(f"{where}.id", f"{posting.id} is posted twice")
-        if posting.reference and ledger.by_reference(posting.scope, posting.reference) is not None:
-            raise SnapshotError(f"{where}.reference", f"{posting.reference} is posted twice in {posting.scope!r}")
-        total, shared = ZERO, []
+            raise SnapshotError(f"ledger.postings[{n}].lines", "must be (account, amount, balance_after) triples")
+        if posting.id in by_id:
+            raise SnapshotError(f"ledger.postings[{n}].id", f"{posting.id} is posted twice")
+        if posting.reference and posting.reference in by_reference.get(posting.scope, ()):
+            raise SnapshotError(f"ledger.postings[{n}].reference", f"{posting.reference} is posted twice in {posting.scope!r}")
+        total, kept, unit = ZERO, [], posting.unit
         for i in range(0, len(lines), 3):
-            account, amount, after = lines[i: i + 3]
-            if not isinstance(account, str) or units.get(account) != posting.unit:
-                raise SnapshotError(f"{where}.lines[{i}]", f"{account!r} is no open {posting.unit} account")
+            account, amount, after = lines[i], lines[i + 1], lines[i + 2]
+            if not isinstance(account, str) or units.get(account) != unit:
+                raise SnapshotError(f"ledger.postings[{n}].lines[{i}]", f"{account!r} is no open {unit} account")
             if not isinstance(amount, Decimal) or not isinstance(after, Decimal):
-                raise SnapshotError(f"{where}.lines[{i + 1}]", "amounts and balances must be decimals")
-            if after != balance(account) + amount:
-                raise SnapshotError(f"{where}.lines[{i + 2}]", f"balance_after of {account} is {after}, its postings make {balance(account) + amount}")
+                raise SnapshotError(f"ledger.postings[{n}].lines[{i + 1}]", "amounts and balances must be decimals")
+            running = balances[account] + amount
+            if after != running:
+                raise SnapshotError(f"ledger.postings[{n}].lines[{i + 2}]", f"balance_after of {account} is {after}, its postings make {running}")
             if after < ZERO and account in floored:
-                raise SnapshotError(f"{where}.lines[{i + 2}]", f"{account} would go below zero")
+                raise SnapshotError(f"ledger.postings[{n}].lines[{i + 2}]", f"{account} would go below zero")
             total += amount
-            shared += (account, ledger._shared(amount), after)
+            kept += (account, shared(amount), _held_as_written(after))
         if total != ZERO:
-            raise SnapshotError(where, f"does not balance: its amounts sum to {total}")
-        seen.add(posting.id)
-        ledger._append(posting._replace(lines=tuple(shared)))
+            raise SnapshotError(f"ledger.postings[{n}]", f"does not balance: its amounts sum to {total}")
+        append(Posting(posting.id, posting.kind, unit, posting.at, tuple(kept), posting.scope, posting.reference,
+                       posting.fingerprint, posting.memo))  # _replace is Python code: ~1 us a posting
+
+
+def _held_as_written(balance: Decimal) -> Decimal | int:
+    """ledger.held for any Decimal a document gives: an int only when it reads back the same
+    (a whole number written without a point or exponent, not -0); 100.0 stays a Decimal."""
+    text = str(balance)
+    digits = text[1:] if text[:1] == "-" else text
+    return int(text) if digits.isdigit() and text != "-0" else balance
 
 
 def _check_balances(store: Store, given: dict[str, Any]) -> None:
@@ -473,6 +556,53 @@ def _record(value: dict[str, Any], where: str) -> Any:
     for field_name in names:  # frozen and slotted records alike
         object.__setattr__(record, field_name, decoded[field_name])
     return record
+
+
+_POSTING_TAG = _tag(Posting)
+_POSTING_FIELDS = frozenset(Posting._fields)
+
+
+def _postings(value: Any, where: str) -> Any:
+    """`decode` of the ledger's postings, the bulk of a large state: a well-formed Posting record
+    is read by `_posting` (a place named only for a problem), anything else by `decode` as before."""
+    if not isinstance(value, list):
+        return decode(value, where)
+    out = []
+    for n, item in enumerate(value):
+        fields_given = item.get("fields") if item.__class__ is dict and len(item) == 2 and item.get("$record") == _POSTING_TAG else None
+        if fields_given.__class__ is dict and fields_given.keys() == _POSTING_FIELDS:
+            out.append(_posting(fields_given, where, n))
+        else:
+            out.append(decode(item, f"{where}[{n}]"))
+    return out
+
+
+def _posting(given: dict[str, Any], base: str, n: int) -> Posting:
+    """`decode` of a Posting's fields without the generic walk: the schema has held their shape
+    (strings, {"$datetime": ...}, {"$tuple": [str | {"$decimal": ...}]}); anything unexpected, and
+    every problem, goes through `decode` for the same value or the same words."""
+    at, lines = given["at"], given["lines"]
+    moment = at.get("$datetime") if at.__class__ is dict and len(at) == 1 else None
+    items = lines.get("$tuple") if lines.__class__ is dict and len(lines) == 1 else None
+    try:
+        if moment.__class__ is not str or items.__class__ is not list:
+            raise ValueError
+        when = in_range(datetime.fromisoformat(moment))
+        kept = [x if x.__class__ is str else _finite(x["$decimal"]) for x in items if x.__class__ is str or len(x) == 1]
+        if len(kept) != len(items):
+            raise ValueError
+    except (ValueError, TypeError, KeyError, AttributeError, InvalidOperation, OutOfRange):
+        where = f"{base}[{n}]"
+        return Posting(**{name: decode(given[name], f"{where}.{name}") for name in Posting._fields})
+    return Posting(given["id"], given["kind"], given["unit"], when, tuple(kept), given["scope"], given["reference"],
+                   given["fingerprint"], given["memo"])
+
+
+def _finite(text: str) -> Decimal:
+    number = Decimal(text)  # a str: the schema's pattern (a finite decimal); anything else raises and takes `decode`
+    if text.__class__ is not str or not number.is_finite():
+        raise ValueError
+    return number
 
 
 def _field_names(cls: Any) -> list[str]:

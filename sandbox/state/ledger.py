@@ -43,9 +43,22 @@ class Entry(NamedTuple):
     balance_after: Decimal
 
 
+def held(balance: Decimal) -> Decimal | int:
+    """A balance as a posting holds it: a whole canonical amount as an int (32 bytes, none at all
+    up to 256, against 104 for a Decimal), anything else as its Decimal. Exact both ways: a whole
+    canonical Decimal has exponent 0, so Decimal(int) gives it back, digits and str() alike."""
+    whole = int(balance)
+    return whole if whole == balance else balance
+
+
+def _decimal(value: Decimal | int) -> Decimal:
+    return Decimal(value) if value.__class__ is int else value  # type: ignore[return-value]
+
+
 class Posting(NamedTuple):
     """`lines` holds the entries flat (account, amount, balance_after, account, ...): one tuple
-    instead of a tuple of Entry objects, about 80 bytes less per posting in a large store."""
+    instead of a tuple of Entry objects, about 80 bytes less per posting in a large store. A
+    whole balance_after is held as an int (`held`); `entries` and `entry_for` give Decimals."""
 
     id: str
     kind: str
@@ -60,14 +73,20 @@ class Posting(NamedTuple):
     @property
     def entries(self) -> tuple[Entry, ...]:
         lines = self.lines
-        return tuple(Entry(lines[i], lines[i + 1], lines[i + 2]) for i in range(0, len(lines), 3))  # type: ignore[arg-type]
+        return tuple(Entry(lines[i], lines[i + 1], _decimal(lines[i + 2])) for i in range(0, len(lines), 3))  # type: ignore[arg-type]
 
     def entry_for(self, account: str) -> Entry:
         lines = self.lines
         for i in range(0, len(lines), 3):
             if lines[i] == account:
-                return Entry(lines[i], lines[i + 1], lines[i + 2])  # type: ignore[arg-type]
+                return Entry(lines[i], lines[i + 1], _decimal(lines[i + 2]))  # type: ignore[arg-type]
         raise KeyError(account)
+
+    def decimal_lines(self) -> tuple[str | Decimal, ...]:
+        """`lines` with every balance_after a Decimal (what a state document writes)."""
+        lines = list(self.lines)
+        lines[2::3] = [_decimal(b) for b in lines[2::3]]  # type: ignore[arg-type]
+        return tuple(lines)
 
 
 def _newest(positions: list[int], n: int) -> Iterator[tuple[int, int]]:
@@ -126,7 +145,7 @@ class Ledger:
             if after < ZERO and account in self._floored:
                 raise LedgerError(f"account {account} would go below zero")
             total += amount
-            lines += (account, self._shared(amount), after)
+            lines += (account, self._shared(amount), held(after))
         if total != ZERO:
             raise LedgerError(f"posting {posting_id} does not balance: {total}")
         if reference and reference in self._by_reference.get(scope, ()):
@@ -151,7 +170,7 @@ class Ledger:
         lines = posting.lines
         for i in range(0, len(lines), 3):
             account = lines[i]
-            self._balances[account] = lines[i + 2]  # type: ignore[index,assignment]
+            self._balances[account] = _decimal(lines[i + 2])  # type: ignore[index,arg-type]
             self._by_account[account].append(position)  # type: ignore[index]
         if posting.reference:
             self._by_reference.setdefault(posting.scope, {})[posting.reference] = position
@@ -203,6 +222,7 @@ class Ledger:
         """Balances recomputed from the entries alone; equal to the cache when all is well."""
         balances = {account: ZERO for account in self._units}
         for posting in self.postings:
-            for entry in posting.entries:
-                balances[entry.account] += entry.amount
+            lines = posting.lines
+            for i in range(0, len(lines), 3):
+                balances[lines[i]] += lines[i + 1]  # type: ignore[index,operator]
         return balances

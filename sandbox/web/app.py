@@ -22,6 +22,7 @@ from sandbox.web.router import Router, out_of_scope
 from sandbox.web.routes import ROUTES
 from sandbox.contract.schemas import Schemas
 from sandbox.settings import Settings
+from sandbox.state.reaper import REAPER
 from sandbox.state.store import Store
 
 
@@ -61,9 +62,10 @@ class AppState:
         if seed is not None:
             self.seed = seed
         self.clock = self.new_clock()
-        self.store = self.build_store()
+        old, self.store = self.store, self.build_store()
         self.store_since = self.journal.last_seq()
         self.faults.reset(self.seed, self.clock)
+        REAPER.discard(old)  # a big store is taken apart off the request path (sandbox/state/reaper.py)
 
 
 class SandboxApp:

@@ -17,6 +17,7 @@ from sandbox.domain import cards, errors, rewards
 from sandbox.web.adapter import Call
 from sandbox.contract.envelope import Reply
 from sandbox.state.ids import IdFactory
+from sandbox.state.reaper import REAPER
 from sandbox.web.journal import Filter
 from sandbox.state.store import Store
 from sandbox.web.endpoints.fields import amount
@@ -167,7 +168,8 @@ def state_put(call: Call) -> Reply:
         store, seed = snapshot.restore(call.body, state.clock)
     except snapshot.SnapshotError as exc:
         raise errors.StateRejected(where=exc.where, problem=exc.problem) from None
-    state.store, state.seed = store, seed
+    old, state.store, state.seed = state.store, store, seed
+    REAPER.discard(old)
     return Reply({"status": "restored", "seed": seed, "state": store.summary()})
 
 
