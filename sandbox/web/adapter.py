@@ -80,9 +80,10 @@ class Endpoint:
         try:
             raw = await read_body(scope, receive, state.settings.max_state_bytes if route.operation == STATE_PUT
                                   else state.settings.max_body_bytes)
+            call = authenticated(state, route, scope)  # before any parse: a stranger's body costs no parsing
             early = await parsed_beside_the_loop(raw, state.settings.max_depth) if (
                 len(raw) >= OFF_LOOP_BYTES and route.body == "json") else None
-            call = prepare(state, route, scope, raw, self.checks, early)
+            prepare(call, scope, raw, self.checks, early)
             magic.check(state.faults, route.operation, call.body, scope)  # magic values (sandbox/faults/)
             if spec.OUTCOME in scope:
                 call.outcome = scope[spec.OUTCOME]
@@ -155,14 +156,16 @@ async def parsed_beside_the_loop(raw: bytes, max_depth: int) -> Parsed:
     held every other client (health waited over a second while 8 clients sent such bodies,
     bench/hostile.py); beside it, the loop waits at most for one C call of the parser. A failure
     is kept, without its traceback, for prepare() to raise where the parse would have been, so
-    an authentication or media-type refusal still comes first."""
+    a media-type refusal still comes first (credentials were checked before the parse began)."""
     try:
         return Parsed(await asyncio.get_running_loop().run_in_executor(_PARSER, jsonio.loads, raw, max_depth), None)
     except errors.SandboxError as failure:
         return Parsed(None, failure.with_traceback(None))
 
 
-def prepare(state: "AppState", route: "Route", scope: Scope, raw: bytes, checks: Checks, early: Parsed | None = None) -> Call:
+def authenticated(state: "AppState", route: "Route", scope: Scope) -> Call:
+    """The call with its credentials checked (Basic, a bearer token with its partnerId, or the
+    admin token), before anything reads the body."""
     query_string = scope.get("query_string")
     query = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)) if query_string else {}
     headers = header_dict(scope["headers"])
@@ -183,14 +186,18 @@ def prepare(state: "AppState", route: "Route", scope: Scope, raw: bytes, checks:
     elif route.auth == "admin" and state.settings.admin_token:
         if bearer_value(headers.get("authorization", ""), errors.AdminTokenRequired) != state.settings.admin_token:
             raise errors.AdminTokenRequired()
+    return call
 
+
+def prepare(call: Call, scope: Scope, raw: bytes, checks: Checks, early: Parsed | None = None) -> None:
+    """Decrypt, check the query, parse and check the body of an authenticated call."""
+    state, headers = call.state, call.headers
     opened = unsealed(state, call, scope, raw)
     if checks.query:
         state.schemas.check(checks.query, call.query)
-    call.body = parse_body(route.body, headers.get("content-type", ""), raw, opened, state.settings.max_depth, early)
+    call.body = parse_body(call.route.body, headers.get("content-type", ""), raw, opened, state.settings.max_depth, early)
     if checks.body:
         state.schemas.check(checks.body, call.body)
-    return call
 
 
 def parse_body(kind: str, content_type: str, raw: bytes, opened: "Opened | None" = None, max_depth: int = jsonio.MAX_DEPTH,
