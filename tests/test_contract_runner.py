@@ -5,6 +5,7 @@ answer). Also the two promises under every run: identifiers unique per run, neve
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -103,6 +104,16 @@ def test_a_target_without_orders_runs_everything_else(sandbox: ServerThread, tmp
     for order_check in ("order-paid-from-the-card", "no-order-beyond-the-card", "replayed-order"):
         assert f"| `test_contract[{order_check}]` | skipped (the target does not serve POST /api/v0/partner/create-order" in summary, summary
     assert "| `test_target_agrees_with_the_model_of_the_run` | passed |" in summary, summary
+
+
+def test_the_first_line_names_the_run_id_and_the_seed_the_summary_records(sandbox: ServerThread, tmp_path: Path) -> None:
+    """A run that passes says its seed too (it was only in a failure's report and the summary)."""
+    code, lines = contract(sandbox.url, tmp_path, "--budget", "quick", "-k", "no_check_has_this_name")
+    first = lines[0][1]
+    found = re.fullmatch(rf"enkash-sandbox contract: {re.escape(sandbox.url)}, budget quick, run id (CT\w{{11}}), seed (\d+)", first)
+    assert found, first
+    assert code == 5  # pytest's "no tests ran": nothing matched -k
+    assert f"seed {found.group(2)}, run id {found.group(1)}" in (tmp_path / "summary.md").read_text()
 
 
 def test_run_ids_are_new_each_run_and_make_every_identifier() -> None:
