@@ -51,6 +51,7 @@ def junit_counts(path: Path) -> dict[str, int]:
     return {k: int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped")}
 
 
+@pytest.mark.timeout(1200)  # two quick runs: 2-3 minutes each on 2 loaded cores, beyond the suite-wide 300 s
 def test_two_runs_back_to_back_against_the_same_sandbox_both_pass(sandbox: ServerThread, tmp_path: Path) -> None:
     run_ids = []
     for n in (1, 2):

@@ -42,7 +42,7 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         parser.add_argument("--" + flag, default=None, help=f"{text} [env {env}]")
     parser.add_argument("--username", dest="login", default=None, help="same as --login")
     parser.add_argument("--budget", choices=("quick", "ci", "nightly"), default="ci",
-                        help="how many generated examples and state-machine runs: quick (about a minute), ci (default), nightly")
+                        help="how many generated examples and state-machine runs: quick (a few minutes), ci (default), nightly (20 times ci's examples)")
     parser.add_argument("--seed", type=int, default=None, help="the hypothesis seed (default: random, printed); replays the same data")
     parser.add_argument("--run-id", default=None, help="the run id every generated identifier is made from (default: new, printed)")
     parser.add_argument("--fixtures", action="append", default=[],
