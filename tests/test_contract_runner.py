@@ -142,3 +142,13 @@ def test_the_magic_values_are_the_targets_own(tmp_path: Path) -> None:
     magic = MagicTable.of_files([extra])
     assert magic.is_magic("loadAmount", "4.44") and magic.is_magic("loadAmount", 13.13)
     assert magic.amount(Decimal("4.44")) == Decimal("4.45")
+
+
+def test_a_changed_state_is_told_field_by_field() -> None:
+    """The invalid-request violation says what moved (so another client's activity on a shared account is visible as such)."""
+    from contract_tests.generated import changes
+
+    before = ({"availableBalance": 100, "totalCards": 3}, {"otbBalance": 5}, 12)
+    after = ({"availableBalance": 90, "totalCards": 3}, {"otbBalance": 5}, 14)
+    assert changes(before, after) == "account availableBalance 100 -> 90; account history 12 -> 14 rows"
+    assert changes(before, before) == "nothing"
