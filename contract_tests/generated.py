@@ -177,6 +177,16 @@ def state_of(session: Session) -> Any:
     return account, card, count
 
 
+def changes(before: Any, after: Any) -> str:
+    """What differs between two state_of readings, field by field (the history as its row count)."""
+    found = []
+    for what, was, now in (("account", before[0], after[0]), ("card", before[1], after[1])):
+        found += [f"{what} {key} {was.get(key)!r} -> {now.get(key)!r}" for key in sorted(set(was) | set(now)) if was.get(key) != now.get(key)]
+    if before[2] != after[2]:
+        found.append(f"account history {before[2]} -> {after[2]} rows")
+    return "; ".join(found) or "nothing"
+
+
 def check_invalid_requests(session: Session, route: Route, shrink: bool = False) -> None:
     path = path_of(session, route)
     if path is None or route.body != "json":
@@ -194,7 +204,7 @@ def check_invalid_requests(session: Session, route: Route, shrink: bool = False)
                 exchange)
         session.api.check(exchange)
         after = state_of(session)
-        require(after == before, "invalid-request", f"a refused {route.operation} request changed the account, card or history",
-                exchange)
+        require(after == before, "invalid-request",
+                f"a refused {route.operation} request changed the account, card or history: {changes(before, after)}", exchange)
 
     run()

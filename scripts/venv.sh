@@ -5,8 +5,10 @@
 set -euo pipefail
 extras="${1:-}"
 python="${PYTHON:-python3}"
+# asked once: an interpreter start (0.2-0.5 s through a pyenv shim) is most of a start that installs nothing
+interpreter=$("$python" -c 'import sys; print(sys.version)')
 stamp_of() {
-  { cat pyproject.toml constraints.txt; echo "extras=$extras"; "$python" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1
+  { cat pyproject.toml constraints.txt; echo "extras=$extras"; echo "$interpreter"; } | sha256sum | cut -d' ' -f1
 }
 want=$(stamp_of)
 have=$(cat .venv/.installed 2>/dev/null || true)

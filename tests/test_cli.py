@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import fields
@@ -160,6 +162,50 @@ def test_a_state_folder_the_sandbox_cannot_write_is_refused_at_start(tmp_path: P
     line = refused("--state-file", str(folder / "state.json"), wrap=wrap)
     assert line == (f"enkash-sandbox: --state-file: cannot write in {folder} ({reason}): the state is saved there at shutdown, "
                     f"so the folder must be writable by uid {os.getuid()}")
+
+
+def uid_under(wrap: tuple[str, ...]) -> int:
+    result = subprocess.run([*wrap, sys.executable, "-c", "import os; print(os.getuid())"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    return int(result.stdout)
+
+
+def test_a_state_file_behind_a_folder_the_user_cannot_enter_is_refused_at_start(tmp_path: Path):
+    """Was a traceback (PermissionError from Path.is_dir) instead of the one line."""
+    folder = tmp_path / "locked"
+    folder.mkdir(mode=0o700)
+    folder.chmod(0)
+    wrap: tuple[str, ...] = ()
+    if os.getuid() == 0:  # root enters any folder; in a user namespace of its own it is held to the mode bits
+        if not Path("/usr/bin/unshare").exists():
+            pytest.skip("running as root without /usr/bin/unshare: no way to make a folder root cannot enter")
+        wrap = ("/usr/bin/unshare", "--user")
+    try:
+        line = refused("--state-file", str(folder / "state.json"), wrap=wrap)
+        assert line == (f"enkash-sandbox: --state-file: cannot reach {folder / 'state.json'} (permission denied): "
+                        f"every folder on its path must be open to uid {uid_under(wrap)}")
+    finally:
+        folder.chmod(0o700)
+
+
+def test_a_state_file_another_user_owns_in_a_sticky_folder_is_refused_at_start():
+    """In /tmp (sticky) the save's rename over another user's file fails: said at start, not lost at shutdown."""
+    if os.getuid() != 0 or not Path("/usr/bin/setpriv").exists():
+        pytest.skip("needs root and setpriv to own a file as one user and start the sandbox as another")
+    wrap = ("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
+    if subprocess.run([*wrap, sys.executable, "-c", "import sandbox"], capture_output=True, timeout=30).returncode != 0:
+        pytest.skip("uid 65534 cannot read this checkout or its interpreter")
+    folder = Path(tempfile.mkdtemp(prefix="sticky-"))
+    try:
+        folder.chmod(0o1777)
+        state = folder / "state.json"
+        state.write_text("{}")
+        state.chmod(0o644)
+        assert refused("--state-file", str(state), wrap=wrap) == (
+            f"enkash-sandbox: --state-file: cannot replace {state}: {folder} is a shared folder (sticky bit) and the file "
+            "belongs to uid 0, so the state could not be saved at shutdown")
+    finally:
+        shutil.rmtree(folder)
 
 
 @pytest.mark.parametrize("given", ["flag", "env"])

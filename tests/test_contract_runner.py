@@ -5,6 +5,7 @@ answer). Also the two promises under every run: identifiers unique per run, neve
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -50,6 +51,7 @@ def junit_counts(path: Path) -> dict[str, int]:
     return {k: int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped")}
 
 
+@pytest.mark.timeout(1200)  # two quick runs: 2-3 minutes each on 2 loaded cores, beyond the suite-wide 300 s
 def test_two_runs_back_to_back_against_the_same_sandbox_both_pass(sandbox: ServerThread, tmp_path: Path) -> None:
     run_ids = []
     for n in (1, 2):
@@ -105,6 +107,16 @@ def test_a_target_without_orders_runs_everything_else(sandbox: ServerThread, tmp
     assert "| `test_target_agrees_with_the_model_of_the_run` | passed |" in summary, summary
 
 
+def test_the_first_line_names_the_run_id_and_the_seed_the_summary_records(sandbox: ServerThread, tmp_path: Path) -> None:
+    """A run that passes says its seed too (it was only in a failure's report and the summary)."""
+    code, lines = contract(sandbox.url, tmp_path, "--budget", "quick", "-k", "no_check_has_this_name")
+    first = lines[0][1]
+    found = re.fullmatch(rf"enkash-sandbox contract: {re.escape(sandbox.url)}, budget quick, run id (CT\w{{11}}), seed (\d+)", first)
+    assert found, first
+    assert code == 5  # pytest's "no tests ran": nothing matched -k
+    assert f"seed {found.group(2)}, run id {found.group(1)}" in (tmp_path / "summary.md").read_text()
+
+
 def test_run_ids_are_new_each_run_and_make_every_identifier() -> None:
     first, second = new_run_id(), new_run_id()
     assert first != second and first.startswith("CT") and len(first) == 13
@@ -130,3 +142,13 @@ def test_the_magic_values_are_the_targets_own(tmp_path: Path) -> None:
     magic = MagicTable.of_files([extra])
     assert magic.is_magic("loadAmount", "4.44") and magic.is_magic("loadAmount", 13.13)
     assert magic.amount(Decimal("4.44")) == Decimal("4.45")
+
+
+def test_a_changed_state_is_told_field_by_field() -> None:
+    """The invalid-request violation says what moved (so another client's activity on a shared account is visible as such)."""
+    from contract_tests.generated import changes
+
+    before = ({"availableBalance": 100, "totalCards": 3}, {"otbBalance": 5}, 12)
+    after = ({"availableBalance": 90, "totalCards": 3}, {"otbBalance": 5}, 14)
+    assert changes(before, after) == "account availableBalance 100 -> 90; account history 12 -> 14 rows"
+    assert changes(before, before) == "nothing"

@@ -7,6 +7,7 @@ import gc
 import logging
 import os
 import socket
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -109,6 +110,13 @@ def listen(settings: Settings) -> socket.socket:
 def state_file_problem(path: Path) -> str | None:
     """Why the state could not be saved to `path` at shutdown, found at start: the file is written
     beside and renamed over, so its folder must exist and take a new file."""
+    try:
+        return _state_file_problem(path)
+    except OSError as exc:  # a folder on the way that this user cannot enter (/root/state.json as nobody)
+        return f"cannot reach {path} ({exc.strerror.lower()}): every folder on its path must be open to uid {os.getuid()}"
+
+
+def _state_file_problem(path: Path) -> str | None:
     if path.is_dir():
         return f"{path} is a directory; give a file in it, such as {path / 'state.json'}"
     folder = path.parent
@@ -124,7 +132,16 @@ def state_file_problem(path: Path) -> str | None:
                 f"so the folder must be writable by uid {os.getuid()}")
     if path.exists() and not os.access(path, os.R_OK):
         return f"cannot read {path}"
+    if path.exists() and _sticky_blocks_replacing(path):
+        return (f"cannot replace {path}: {folder} is a shared folder (sticky bit) and the file belongs to uid "
+                f"{path.stat().st_uid}, so the state could not be saved at shutdown")
     return None
+
+
+def _sticky_blocks_replacing(path: Path) -> bool:
+    """In a sticky folder (/tmp) only the file's owner, the folder's owner or root may rename over it."""
+    folder, uid = path.parent.stat(), os.getuid()
+    return bool(folder.st_mode & stat.S_ISVTX) and uid not in (0, folder.st_uid, path.stat().st_uid)
 
 
 async def run(settings: Settings, announce: Callable[[str], None] = print) -> None:
