@@ -85,3 +85,19 @@ def test_postings_are_decoded_as_the_generic_walk_decodes_them():
             except snapshot.SnapshotError as exc:
                 outcomes.append(("refused", str(exc)))
         assert outcomes[0] == outcomes[1] and repr(outcomes[0]) == repr(outcomes[1])
+
+
+def test_the_postings_are_written_as_the_generic_walk_writes_them():
+    """dump writes the ledger's postings without encode's generic walk (docs/performance.md): the
+    same document for postings of every form the store holds, and encode's for anything else."""
+    app = create_app(Settings())
+    store = app.sandbox.store
+    postings = list(store.ledger.postings)
+    assert postings and any(len(p.lines) == 6 for p in postings)
+    whole = next(p for p in postings if type(p.lines[2]) is int)  # a whole balance held as an int
+    fraction = whole._replace(lines=(*whole.lines[:2], Decimal("12.50"), *whole.lines[3:]))
+    postings += [fraction, whole._replace(memo="ünïcode <memo>", reference="R-1")]
+    assert snapshot._encoded_postings(postings) == snapshot.encode(postings, "ledger.postings")
+    odd = [*postings, whole._replace(memo=None)]  # a value no posting holds today: the generic walk, same words
+    assert snapshot._encoded_postings(odd) == snapshot.encode(odd, "ledger.postings")
+    assert snapshot._encoded_postings(odd)[-1]["fields"]["memo"] is None
