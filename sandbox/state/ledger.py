@@ -137,6 +137,7 @@ class Ledger:
         moves = list(moves)
         total = ZERO
         lines: list[str | Decimal] = []
+        afters: list[Decimal] = []
         for account, amount in moves:
             if self._units.get(account) != unit:
                 raise LedgerError(f"account {account} is not an open {unit} account")
@@ -146,12 +147,13 @@ class Ledger:
                 raise LedgerError(f"account {account} would go below zero")
             total += amount
             lines += (account, self._shared(amount), held(after))
+            afters.append(after)
         if total != ZERO:
             raise LedgerError(f"posting {posting_id} does not balance: {total}")
         if reference and reference in self._by_reference.get(scope, ()):
             raise LedgerError(f"reference {reference} already posted in {scope}")
         posting = Posting(posting_id, kind, unit, at, tuple(lines), scope, reference, fingerprint, memo)
-        self._append(posting)
+        self._append(posting, afters)
         return posting
 
     def _shared(self, amount: Decimal) -> Decimal:
@@ -163,14 +165,15 @@ class Ledger:
                 self._amounts[key] = amount
         return found
 
-    def _append(self, posting: Posting) -> None:
+    def _append(self, posting: Posting, afters: list[Decimal] | None = None) -> None:
+        """Index `posting`; `afters`: its balances as the Decimals post() computed (the lines may
+        hold them as ints), so post() makes no Decimal again; a replayed posting's come from its lines."""
         position = len(self.postings)
         self.postings.append(posting)
         self._by_id[posting.id] = position
         lines = posting.lines
-        for i in range(0, len(lines), 3):
-            account = lines[i]
-            self._balances[account] = _decimal(lines[i + 2])  # type: ignore[index,arg-type]
+        for account, after in zip(lines[0::3], afters if afters is not None else map(_decimal, lines[2::3])):
+            self._balances[account] = after  # type: ignore[index]
             self._by_account[account].append(position)  # type: ignore[index]
         if posting.reference:
             self._by_reference.setdefault(posting.scope, {})[posting.reference] = position
