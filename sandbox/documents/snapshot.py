@@ -459,7 +459,7 @@ def _replay(ledger: Ledger, postings: Any) -> None:
             raise SnapshotError(f"ledger.postings[{n}].id", f"{posting.id} is posted twice")
         if posting.reference and posting.reference in by_reference.get(posting.scope, ()):
             raise SnapshotError(f"ledger.postings[{n}].reference", f"{posting.reference} is posted twice in {posting.scope!r}")
-        total, kept, unit = ZERO, [], posting.unit
+        total, kept, afters, unit = ZERO, [], [], posting.unit
         for i in range(0, len(lines), 3):
             account, amount, after = lines[i], lines[i + 1], lines[i + 2]
             if not isinstance(account, str) or units.get(account) != unit:
@@ -473,10 +473,11 @@ def _replay(ledger: Ledger, postings: Any) -> None:
                 raise SnapshotError(f"ledger.postings[{n}].lines[{i + 2}]", f"{account} would go below zero")
             total += amount
             kept += (account, shared(amount), _held_as_written(after))
+            afters.append(after)
         if total != ZERO:
             raise SnapshotError(f"ledger.postings[{n}]", f"does not balance: its amounts sum to {total}")
         append(Posting(posting.id, posting.kind, unit, posting.at, tuple(kept), posting.scope, posting.reference,
-                       posting.fingerprint, posting.memo))  # _replace is Python code: ~1 us a posting
+                       posting.fingerprint, posting.memo), afters)  # _replace is Python code: ~1 us a posting
 
 
 def _held_as_written(balance: Decimal) -> Decimal | int:

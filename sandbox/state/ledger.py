@@ -165,14 +165,13 @@ class Ledger:
                 self._amounts[key] = amount
         return found
 
-    def _append(self, posting: Posting, afters: list[Decimal] | None = None) -> None:
-        """Index `posting`; `afters`: its balances as the Decimals post() computed (the lines may
-        hold them as ints), so post() makes no Decimal again; a replayed posting's come from its lines."""
+    def _append(self, posting: Posting, afters: list[Decimal]) -> None:
+        """Index `posting`; `afters`: its balances as the Decimals the caller computed or read (the
+        lines may hold them as ints), so no Decimal is made again."""
         position = len(self.postings)
         self.postings.append(posting)
         self._by_id[posting.id] = position
-        lines = posting.lines
-        for account, after in zip(lines[0::3], afters if afters is not None else map(_decimal, lines[2::3])):
+        for account, after in zip(posting.lines[0::3], afters):
             self._balances[account] = after  # type: ignore[index]
             self._by_account[account].append(position)  # type: ignore[index]
         if posting.reference:
