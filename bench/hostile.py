@@ -34,6 +34,7 @@ BASIC = "Basic Q0VLMUdaQk82QTo2NGIwZmYwMzMyZjA1OGI1NjQwMmI2M2E5YmFhNjAyMTRmMmQ2M
 LOGIN = b"username=9167019711&password=Test%401234567&grant_type=password&clientId=CEK1GZBO6A"
 PARTNER = "CRMXWB3ZM"
 ALLOCATE = "/api/v0/partner/enKashCard/create-allocate-points"
+BULK = "/api/v0/partner/enKashCard/bulk-create-allocate-points-json"
 ALIAS_BOMB = "".join(f"{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]\n" for prev, name in zip("abcdefgh", "bcdefghi"))
 ALIAS_BOMB = 'a: &a ["x","x","x","x","x","x","x","x","x"]\n' + ALIAS_BOMB  # 9**9 strings if expanded
 
@@ -202,15 +203,17 @@ def slowloris(port: int, connections: int, seconds: float) -> list[Answer]:
 def attacks(args: argparse.Namespace, token: str) -> list[tuple[str, Callable[[int], list[Answer]]]]:
     big_header = request("GET", "/__sandbox/health", {"X-Big": "a" * MB})
     body = b'{"companyId": "' + b"a" * (args.max_body - 100) + b'"}'
+    bulk = BULK + "?companyId=CEK1PU9AOO&cardAccountId=CAQL8YCV3&isPointsAllocation=true"
+    authorised = {"Authorization": f"Bearer {token}", "partnerId": PARTNER, "Content-Type": "application/json"}
     nested = b"[" * 50_000
     return [
         (f"headers: {args.repeat} x a 1 MiB header", lambda port: flood(port, big_header, args.repeat)),
-        (f"bodies: {args.repeat // 5} x an 8 MiB body (the limit)",
-         lambda port: flood(port, request("POST", ALLOCATE, {"Authorization": f"Bearer {token}", "partnerId": PARTNER,
-                                                                "Content-Type": "application/json"}, body),
-                            args.repeat // 5)),
-        (f"bodies: {args.repeat // 5} x 9 MiB (over the limit: 413)",
-         lambda port: flood(port, request("POST", ALLOCATE, {"Content-Type": "application/json"}, body + b" " * MB), args.repeat // 5)),
+        (f"bodies: {args.repeat // 5} x an 8 MiB call (over the 64 KiB call limit: 413)",
+         lambda port: flood(port, request("POST", ALLOCATE, authorised, body), args.repeat // 5)),
+        (f"bodies: {args.repeat // 5} x an 8 MiB upload to the bulk allocation (the upload limit)",
+         lambda port: flood(port, request("POST", bulk, authorised, body), args.repeat // 5)),
+        (f"bodies: {args.repeat // 5} x a 9 MiB upload (over the limit: 413)",
+         lambda port: flood(port, request("POST", bulk, {"Content-Type": "application/json"}, body + b" " * MB), args.repeat // 5)),
         (f"nesting: {args.repeat // 5} x 50,000 '[' to fixtures",
          lambda port: flood(port, request("POST", "/__sandbox/fixtures", {"Content-Type": "application/yaml"}, nested), args.repeat // 5)),
         (f"alias bomb: {args.repeat // 5} x {len(ALIAS_BOMB)} bytes to fixtures",

@@ -58,7 +58,9 @@ class Settings:
     encrypt_errors: bool = _opt(True, "in encryption mode, envelope failures to decrypted requests too (false: plain JSON)")
     sso_base_url: str = _opt("https://invoice-uat.enkash.in", "host of the SSO redirect URL")
     bulk_max_rows: int = _opt(10000, "largest bulk upload accepted", limits=(1, 1_000_000))
-    max_body_bytes: int = _opt(8 * 1024 * 1024, "largest request body accepted (413 above)", limits=(1, 1 << 30))
+    max_body_bytes: int = _opt(8 * 1024 * 1024, "largest body of an upload: bulk allocation, fixtures (413 above)",
+                               limits=(1, 1 << 30))
+    max_call_bytes: int = _opt(64 * 1024, "largest body of any other call, one record each (413 above)", limits=(1, 1 << 30))
     validate_responses: bool = _opt(False, "check every response against its schema (tests turn it on)")
     admin_token: str = _opt("", "when set, /__sandbox/ calls (but health) need 'Authorization: Bearer <it>'", shown="none")
     journal_size: int = _opt(1000, "requests kept in the journal", limits=(0, 100_000))
@@ -91,6 +93,12 @@ class Settings:
             problem = _problem(f, getattr(self, f.name))
             if problem:
                 raise ValueError(f"{f.name}: {problem}, got {getattr(self, f.name)!r}")
+
+    def body_limit(self, kind: str) -> int:
+        """The body limit of a route's `limit` kind (sandbox/web/routes.py): a call carries one
+        record, so its bound is small and a flood of them costs no parse worth the name; only
+        uploads and state documents may be large."""
+        return self.max_state_bytes if kind == "state" else self.max_body_bytes if kind == "upload" else self.max_call_bytes
 
     def fixtures_path(self) -> Path:
         return Path(self.fixtures) if self.fixtures else bundled_fixtures_dir() / "default.yaml"

@@ -24,16 +24,17 @@ from hypothesis import strategies as st
 from sandbox_process import SandboxProcess, run_to_exit
 
 from sandbox.settings import RANGE_TEXT, Settings
-from sandbox.tools.http11 import LINGER_SECONDS
+from sandbox.tools.http11 import EVICT_AFTER_SECONDS, LINGER_SECONDS
 from sandbox.tools.testing import ServerThread
 from sandbox.web import adapter
 from sandbox.web.adapter import OFF_LOOP_BYTES
 
 ALLOCATE = PARTNER_PATH + "/create-allocate-points"
 JSON = {"Content-Type": "application/json"}
-# short timeouts so the tests that wait for them are quick; everything else as shipped
+# short timeouts so the tests that wait for them are quick, and calls as large as uploads (8 MiB)
+# so the large-body tests reach the parser; everything else as shipped
 LIMITS = ("--seed", "7", "--header-timeout", "1", "--body-timeout", "1", "--idle-timeout", "1",
-          "--clock-start", "2025-06-01T09:00:00Z", "--clock-frozen", "true")
+          "--max-call-bytes", str(8 * 2**20), "--clock-start", "2025-06-01T09:00:00Z", "--clock-frozen", "true")
 
 
 @pytest.fixture(scope="module")
@@ -161,6 +162,27 @@ def test_a_large_body_is_parsed_beside_the_loop_with_the_same_answers(hostile, p
                     "Malformed JSON request body: JSON is nested deeper than 64 levels")
 
 
+def test_a_call_has_a_small_body_limit_of_its_own_and_an_upload_the_large_one(http, other_partner):
+    """Shipped limits: a call carries one record, so 64 KiB bounds it and a flood of bodies at the
+    limit costs no parse worth the name (an 8 MiB parse held the loop 30 ms); the bulk upload
+    takes 8 MiB. Refused at the limit + 1, whole, before any credential or parse."""
+    call, one = ALLOCATE, json.dumps(allocation(loadAmount=5, companyId=OTHER_COMPANY,
+                                                                               cardAccountId=OTHER_ACCOUNT)).encode()
+    before = {k: v for k, v in http.get("/__sandbox/state").json().items() if k != "clock"}
+    over = one + b" " * (64 * 1024 + 1 - len(one))
+    assert_envelope(http.post(call, content=over, headers={**other_partner.headers, **JSON}), 413,
+                    "Request body is larger than 65536 bytes")
+    assert {k: v for k, v in http.get("/__sandbox/state").json().items() if k != "clock"} == before
+    at = over[:-1]
+    answer = http.post(call, content=at, headers={**other_partner.headers, **JSON})
+    assert (answer.status_code, answer.json()["code"], answer.json()["payload"]["otbBalance"]) == (200, 0, 5)
+    rows = [{"title": "Mr", "name": f"N{i}", "email": f"up{i}@example.com", "mobile": f"71{i:08d}", "loadAmount": 1,
+             "remarks": "r" * 100, "uniqueReferenceNumber": f"UP-{i}"} for i in range(400)]
+    assert len(json.dumps(rows)) > 64 * 1024
+    path = f"/bulk-create-allocate-points-json?companyId={OTHER_COMPANY}&cardAccountId={OTHER_ACCOUNT}&isPointsAllocation=true"
+    assert other_partner.post(path, rows).json()["payload"]["successCount"] == 400
+
+
 def test_a_strangers_large_body_is_refused_before_any_parse(monkeypatch):
     """Credentials are checked before a large body is parsed: a client without a token costs the
     server the read of its body, never the parse (the parse of 8 MiB holds the GIL in C for tens of ms)."""
@@ -173,7 +195,7 @@ def test_a_strangers_large_body_is_refused_before_any_parse(monkeypatch):
 
     monkeypatch.setattr(adapter, "parsed_beside_the_loop", counted)
     body = json.dumps(allocation(loadAmount=5)).encode() + b" " * OFF_LOOP_BYTES
-    with ServerThread(Settings(seed=7)) as running, httpx.Client(base_url=running.url, timeout=30) as client:
+    with ServerThread(Settings(seed=7, max_call_bytes=8 * 2**20)) as running, httpx.Client(base_url=running.url, timeout=30) as client:
         assert_envelope(client.post(ALLOCATE, content=body, headers=JSON), 401, "Full authentication is required to access this resource")
         assert_envelope(client.post(ALLOCATE, content=body, headers={**JSON, "Authorization": "Bearer nope", "partnerId": DOCS_PARTNER}),
                         401, "Invalid access token")
@@ -680,6 +702,36 @@ def test_a_connection_cap_leaves_room_for_health_and_admin_calls():
                 sock.close()
         time.sleep(0.3)
         assert exchange(port, request("GET", "/__sandbox/health")).status == 200
+        capped.stop()
+
+
+def test_when_every_place_is_taken_the_slowest_head_gives_its_place_up():
+    """Slowloris heads hold every API connection; once the oldest has dribbled for over
+    EVICT_AFTER_SECONDS, a new connection takes its place (the head gets a 408) and is served in
+    full, and the lingering refusals hold no place: health never sees a 503."""
+    with SandboxProcess("--seed", "7", "--max-connections", "8", "--admin-connections", "2", "--header-timeout", "30") as capped:
+        port = int(capped.url.rsplit(":", 1)[1])
+        held = []
+        try:
+            for _ in range(8):
+                sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+                sock.sendall(b"GET /api/v0/coins/balance HTTP/1.1\r\nHost: x\r\n")
+                held.append(sock)
+                time.sleep(0.05)
+            time.sleep(EVICT_AFTER_SECONDS + 0.2)
+            answer = exchange(port, request("POST", "/oauth/token", {"Authorization": DOCS_BASIC,
+                                            "Content-Type": "application/x-www-form-urlencoded"},
+                                            "&".join(f"{k}={v}" for k, v in DOCS_LOGIN.items()).replace("@", "%40").encode()))
+            assert answer.status == 200 and b'"access_token"' in answer.body
+            first = held[0].recv(65536)  # the oldest head was the one refused
+            assert first.startswith(b"HTTP/1.1 408 ") and first.endswith(
+                b'"payload":"The request\'s line and headers did not arrive within 1 s"}')
+            for _ in range(7):  # each new connection takes the next oldest head's place
+                assert exchange(port, request("GET", "/__sandbox/health")).status == 200
+            assert exchange(port, request("GET", "/__sandbox/health")).status == 200  # the reserve: no head left to evict
+        finally:
+            for sock in held:
+                sock.close()
         capped.stop()
 
 

@@ -204,7 +204,7 @@ VALID: dict[str, dict] = {
 
 @pytest.fixture(scope="module")
 def status_server():
-    small = {"max_body_bytes": LIMIT, "max_state_bytes": LIMIT}  # PUT /__sandbox/state has a limit of its own
+    small = {"max_body_bytes": LIMIT, "max_call_bytes": LIMIT, "max_state_bytes": LIMIT}  # PUT /__sandbox/state has a limit of its own
     with ServerThread(Settings(admin_token=ADMIN, validate_responses=True, seed=7, **small)) as running:
         with httpx.Client(base_url=running.url, timeout=30) as client:
             yield client, openapi.build(ROUTES, running.state.settings, running.state.schemas)

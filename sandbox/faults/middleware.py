@@ -47,7 +47,7 @@ class FaultMiddleware:
         headers = header_dict(scope["headers"])
         body = None
         if engine.needs_body:
-            body, receive = await read_json(receive, self.state.settings.max_body_bytes)
+            body, receive = await read_json(receive, self.state.settings.body_limit(route.limit if route else "call"))
         ex = effects.Exchange(scope, receive, send, self.state, route)
         claimed, proven = self.partners_of(headers)
         request = Incoming(

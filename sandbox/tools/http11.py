@@ -32,7 +32,9 @@ if TYPE_CHECKING:
 
 SWEEP_SECONDS = 0.5
 LINGER_SECONDS = 2.0  # after a refusal, the client's unread bytes are taken (not reset) this long
+LINGER_MAX = 64  # refused connections lingering at once; beyond, a refusal closes at once
 FILE_HEADROOM = 64  # descriptors kept for everything but connections (the listener, files, pipes)
+EVICT_AFTER_SECONDS = 1.0  # when every place is taken, a head still incomplete this long gives its place up
 OWN_API = b"/__sandbox/"
 _REQUEST_LINE = re.compile(rb"\s*([!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}) (/[^ ?#\r\n]{0,2048})")
 _FRAMING = (b"content-length", b"transfer-encoding")
@@ -52,7 +54,7 @@ class Limits(NamedTuple):
 def limits_of(settings: "Settings") -> Limits:
     """The settings' limits, the connection cap lowered to what the process's file limit allows."""
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    fits = (soft if soft != resource.RLIM_INFINITY else 1 << 20) - FILE_HEADROOM
+    fits = (soft if soft != resource.RLIM_INFINITY else 1 << 20) - FILE_HEADROOM - LINGER_MAX
     total = max(2, min(settings.max_connections + settings.admin_connections, fits))
     reserve = min(settings.admin_connections, total // 2)
     return Limits(settings.max_header_bytes, settings.header_timeout, settings.body_timeout, settings.idle_timeout,
@@ -62,21 +64,24 @@ def limits_of(settings: "Settings") -> Limits:
 def protocol_class(settings: "Settings", app: "SandboxApp") -> type["SandboxProtocol"]:
     """The protocol uvicorn builds for each connection, bound to this server's limits and routes."""
     return type("SandboxProtocol", (SandboxProtocol,), {"limits": limits_of(settings), "router": app.sandbox.router,
-                                                         "sweeping": False})
+                                                         "sweeping": False, "lingering": 0})
 
 
 class SandboxProtocol(HttpToolsProtocol):
     limits: Limits
     router: "Router"
     sweeping: bool  # one sweep per server runs while it has connections
+    lingering: int  # refused connections of this server still open, taking their clients' last bytes
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.phase = IDLE
+        self.since = 0.0  # loop time the current phase began
         self.deadline = 0.0  # loop time the current phase must end by (0: none)
         self.stalled_at = 0.0  # loop time the transport stopped taking our writes (0: it takes them)
         self.head_bytes = 0
         self.refused = False
+        self.lingers = False  # refused, and counted in `lingering` until it closes
         self.admin_only = False  # opened in the reserve: only /__sandbox/ calls are served
         self.replaying = False  # feeding llhttp a made-up head after an Upgrade (see served_as_http11)
 
@@ -90,6 +95,10 @@ class SandboxProtocol(HttpToolsProtocol):
             cls.sweeping = True
             self.loop.call_later(SWEEP_SECONDS, _sweep, cls, self.connections, self.loop)
         opened, limits = len(self.connections), self.limits
+        if opened > limits.connections:
+            opened -= sum(1 for other in self.connections if getattr(other, "refused", False))  # leaving: no place held
+            if opened > limits.connections and self.evict_slowest_head():
+                opened -= 1
         if opened > limits.connections + limits.reserve:
             self.refuse(errors.TooManyConnections(limit=limits.connections + limits.reserve))
         self.admin_only = opened > limits.connections
@@ -124,6 +133,9 @@ class SandboxProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.phase, self.deadline, self.stalled_at = IDLE, 0.0, 0.0
+        if self.lingers:
+            self.lingers = False
+            type(self).lingering -= 1
         super().connection_lost(exc)
 
     def pause_writing(self) -> None:
@@ -178,8 +190,23 @@ class SandboxProtocol(HttpToolsProtocol):
 
     # --- limits ---------------------------------------------------------------------------------
     def enter(self, phase: str, seconds: float) -> None:
-        self.phase = phase
-        self.deadline = self.loop.time() + seconds if seconds else 0.0
+        self.phase, self.since = phase, self.loop.time()
+        self.deadline = self.since + seconds if seconds else 0.0
+
+    def evict_slowest_head(self) -> bool:
+        """Every place is taken: the connection whose head has been arriving longest, if for over
+        EVICT_AFTER_SECONDS, is refused (408) and gives its place to this new one. A real client
+        sends its head in one segment, so heads that dribble (slowloris) go first, and they can
+        hold the server for a second at most, not for the header timeout."""
+        cls, oldest = type(self), None
+        started = self.loop.time() - EVICT_AFTER_SECONDS
+        for other in self.connections:
+            if isinstance(other, cls) and other.phase == HEAD and not other.refused and other.since < started:
+                oldest, started = other, other.since
+        if oldest is None:
+            return False
+        oldest.refuse(errors.RequestTimeout(part="line and headers", seconds=EVICT_AFTER_SECONDS))
+        return True
 
     def expire(self, now: float) -> None:
         """Called by the sweep for a connection past its deadline, or whose writes stalled."""
@@ -227,10 +254,13 @@ class SandboxProtocol(HttpToolsProtocol):
             if name.lower() != "connection":
                 lines.append(f"{name.lower()}: {value}\r\n".encode("latin-1"))
         self.transport.write(b"".join([*lines, b"\r\n", body]))
-        if self.transport.can_write_eof():
+        cls = type(self)
+        if cls.lingering < LINGER_MAX and self.transport.can_write_eof():
             self.transport.write_eof()  # half-close: the client reads the answer while we take its rest
             self.loop.call_later(LINGER_SECONDS, self.transport.close)
-        else:  # pragma: no cover - TCP transports can
+            self.lingers = True
+            cls.lingering += 1
+        else:  # a flood of refusals: each descriptor is given back at once (unread bytes may reset it)
             self.transport.close()
 
     def route_envelope(self) -> str:

@@ -78,8 +78,7 @@ class Endpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route, state = self.route, self.state
         try:
-            raw = await read_body(scope, receive, state.settings.max_state_bytes if route.operation == STATE_PUT
-                                  else state.settings.max_body_bytes)
+            raw = await read_body(scope, receive, state.settings.body_limit(route.limit))
             call = authenticated(state, route, scope)  # before any parse: a stranger's body costs no parsing
             early = await parsed_beside_the_loop(raw, state.settings.max_depth) if (
                 len(raw) >= OFF_LOOP_BYTES and route.body == "json") else None
@@ -132,9 +131,6 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
         chunks.append(chunk)
         more = message.get("more_body", False)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
-STATE_PUT = "sandbox-state-put"  # a dump of the whole state may be larger than any request: its own limit
 
 
 class Checks(NamedTuple):

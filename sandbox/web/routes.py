@@ -32,6 +32,7 @@ class Route:
     body: str = "json"  # json | form | none
     summary: str = ""
     source: str = ""  # the EnKash docs page, or "sandbox" for the sandbox's own API
+    limit: str = "call"  # body limit (Settings.body_limit): call (one record), upload (many), state (a dump)
 
 
 ROUTES: tuple[Route, ...] = (
@@ -47,7 +48,7 @@ ROUTES: tuple[Route, ...] = (
           "partner", "A", "json", "Incentive allocation (the guide's path)", "https://docs.enkash.com/doc-1039496"),
     Route("POST", f"{PARTNER}/bulk-create-allocate-points-json", "bulk-create-allocate-points",
           rewards.bulk_create_allocate_points, "partner", "A", "json",
-          "Bulk create users and allocate points", "https://docs.enkash.com/api-9796906"),
+          "Bulk create users and allocate points", "https://docs.enkash.com/api-9796906", limit="upload"),
     Route("POST", f"{PARTNER}/cardAccount/get", "card-account-get", rewards.card_account_get, "partner", "B", "json",
           "Reward account details", "https://docs.enkash.com/api-9796909"),
     Route("POST", f"{PARTNER}/search", "search", rewards.search, "partner", "A", "json",
@@ -116,13 +117,13 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/__sandbox/scenarios/{name}", "sandbox-scenarios-load", faults.scenario_load, "admin", "none", "none",
           "Arm a fault scenario, replacing the armed rules", "sandbox"),
     Route("POST", "/__sandbox/fixtures", "sandbox-fixtures-load", admin.fixtures_load, "admin", "none", "raw",
-          "Add fixture records (YAML or JSON body) to the live state and to what reset rebuilds", "sandbox"),
+          "Add fixture records (YAML or JSON body) to the live state and to what reset rebuilds", "sandbox", limit="upload"),
     Route("DELETE", "/__sandbox/fixtures", "sandbox-fixtures-forget", admin.fixtures_forget, "admin", "none", "none",
           "Drop the fixtures loaded at run time and reset to the ones the sandbox started with", "sandbox"),
     Route("GET", "/__sandbox/state", "sandbox-state-get", admin.state_get, "admin", "none", "none",
           "The whole state as one document (restore it with PUT)", "sandbox"),
     Route("PUT", "/__sandbox/state", "sandbox-state-put", admin.state_put, "admin", "none", "json",
-          "Replace the whole state by a document from GET /__sandbox/state", "sandbox"),
+          "Replace the whole state by a document from GET /__sandbox/state", "sandbox", limit="state"),
     Route("GET", "/__sandbox/journal", "sandbox-journal", admin.journal_list, "admin", "none", "none",
           "Recorded requests, newest first (query: path, status, reference, partner, method, limit)", "sandbox"),
     Route("GET", "/__sandbox/journal/count", "sandbox-journal-count", admin.journal_count, "admin", "none", "none",
@@ -165,5 +166,6 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", f"{UI}/clock", "sandbox-ui-clock", ui_do.clock, "ui", "html", "form", "Inspector: freeze, run, set or advance the clock", "sandbox"),
     Route("POST", f"{UI}/reset", "sandbox-ui-reset", ui_do.reset, "ui", "html", "form", "Inspector: reset", "sandbox"),
     Route("GET", f"{UI}/state", "sandbox-ui-state", ui.state_download, "ui", "html", "none", "Inspector: download the state document", "sandbox"),
-    Route("POST", f"{UI}/state", "sandbox-ui-state-upload", ui_do.state_upload, "ui", "html", "raw", "Inspector: upload a state document", "sandbox"),
+    Route("POST", f"{UI}/state", "sandbox-ui-state-upload", ui_do.state_upload, "ui", "html", "raw", "Inspector: upload a state document", "sandbox",
+          limit="state"),
 )

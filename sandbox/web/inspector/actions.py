@@ -88,7 +88,7 @@ def clock(call: Call) -> Reply:
 
 
 def _uploaded(call: Call, field: str) -> bytes:
-    """One file of a multipart/form-data body (the body was read within max_body_bytes)."""
+    """One file of a multipart/form-data body (the body was read within max_state_bytes)."""
     media = call.headers.get("content-type", "")
     if not media.lower().startswith("multipart/form-data"):
         raise errors.UnsupportedMediaType(expected="multipart/form-data")
