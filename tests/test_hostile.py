@@ -735,6 +735,32 @@ def test_when_every_place_is_taken_the_slowest_head_gives_its_place_up():
         capped.stop()
 
 
+def test_sockets_held_open_empty_give_their_places_up_too():
+    """Connections opened and never written to fill every place and the reserve; past
+    EVICT_AFTER_SECONDS the oldest is refused for each new one, so health still gets through."""
+    with SandboxProcess("--seed", "7", "--max-connections", "4", "--admin-connections", "2", "--idle-timeout", "30") as capped:
+        port = int(capped.url.rsplit(":", 1)[1])
+        held = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(6)]
+        try:
+            time.sleep(0.2)
+            assert exchange(port, request("GET", "/__sandbox/health")).status == 503  # all six are young
+            time.sleep(EVICT_AFTER_SECONDS)
+            for _ in range(3):
+                assert exchange(port, request("GET", "/__sandbox/health")).status == 200
+            answers = []
+            for sock in held:  # the six opened within one turn of the loop: any three of them
+                sock.setblocking(False)
+                try:
+                    answers.append(sock.recv(65536)[:28])
+                except BlockingIOError:
+                    answers.append(b"")
+            assert sorted(answers) == [b""] * 3 + [b"HTTP/1.1 408 Request Timeout"] * 3
+        finally:
+            for sock in held:
+                sock.close()
+        capped.stop()
+
+
 def test_slowloris_heads_for_other_paths_cannot_hold_the_reserve():
     """A reserve connection whose request line names an EnKash path is refused as soon as that
     line is in, not when its head ends (the header timeout, 30 s here): the reserve is back for

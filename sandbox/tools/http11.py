@@ -81,6 +81,7 @@ class SandboxProtocol(HttpToolsProtocol):
         self.stalled_at = 0.0  # loop time the transport stopped taking our writes (0: it takes them)
         self.head_bytes = 0
         self.refused = False
+        self.used = False  # a request has begun on it
         self.lingers = False  # refused, and counted in `lingering` until it closes
         self.admin_only = False  # opened in the reserve: only /__sandbox/ calls are served
         self.replaying = False  # feeding llhttp a made-up head after an Upgrade (see served_as_http11)
@@ -152,6 +153,7 @@ class SandboxProtocol(HttpToolsProtocol):
             return
         if self.phase != HEAD:  # a pipelined request starts while the one before is answered
             self.enter(HEAD, self.limits.header_timeout)
+        self.used = True
         self.head_bytes = 0
         super().on_message_begin()
 
@@ -194,14 +196,16 @@ class SandboxProtocol(HttpToolsProtocol):
         self.deadline = self.since + seconds if seconds else 0.0
 
     def evict_slowest_head(self) -> bool:
-        """Every place is taken: the connection whose head has been arriving longest, if for over
-        EVICT_AFTER_SECONDS, is refused (408) and gives its place to this new one. A real client
-        sends its head in one segment, so heads that dribble (slowloris) go first, and they can
-        hold the server for a second at most, not for the header timeout."""
+        """Every place is taken: the connection whose head has been arriving longest (or that was
+        opened and has sent nothing), if for over EVICT_AFTER_SECONDS, is refused (408) and gives
+        its place to this new one. A real client sends its head in one segment as soon as it has
+        connected, so heads that dribble (slowloris) and sockets held open empty go first, and
+        they hold the server for a second at most, not for the header or idle timeout."""
         cls, oldest = type(self), None
         started = self.loop.time() - EVICT_AFTER_SECONDS
         for other in self.connections:
-            if isinstance(other, cls) and other.phase == HEAD and not other.refused and other.since < started:
+            if isinstance(other, cls) and (other.phase == HEAD or other.phase == IDLE and not other.used) and (
+                    not other.refused and other.since < started):
                 oldest, started = other, other.since
         if oldest is None:
             return False
