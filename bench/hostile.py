@@ -169,21 +169,23 @@ def flood(port: int, data: bytes, count: int, workers: int = 8) -> list[Answer]:
         return list(pool.map(lambda _: exchange(port, data), range(count)))
 
 
-def slowloris(port: int, connections: int, seconds: float) -> list[Answer]:
-    """`connections` sockets that each send a request head one byte a second and never end it."""
+def slowloris(port: int, connections: int, seconds: float, head: bytes = b"GET / HTTP/1.1\r\nHost: x\r\n",
+              dribble: bytes = b"X") -> list[Answer]:
+    """`connections` sockets that each send a request head one byte a second and never end it
+    (with `head` and `dribble` empty: sockets opened and held, never written to)."""
     socks: list[socket.socket] = []
     for _ in range(connections):
         try:
             sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+            sock.sendall(head)
             socks.append(sock)
         except OSError:
             break
     ends = time.monotonic() + seconds
     while time.monotonic() < ends:
-        for sock in socks:
+        for sock in socks if dribble else ():
             try:
-                sock.sendall(b"X")
+                sock.sendall(dribble)
             except OSError:
                 pass
         time.sleep(1)
@@ -223,6 +225,8 @@ def attacks(args: argparse.Namespace, token: str) -> list[tuple[str, Callable[[i
          lambda port: flood(port, request("POST", "/oauth/token", {"X-Sandbox-Fault": "garbage; bytes=100000000"}), args.repeat // 5)),
         (f"slowloris: {args.slowloris} connections dribbling a head for 12 s",
          lambda port: slowloris(port, args.slowloris, 12)),
+        (f"empty sockets: {args.slowloris} connections opened and held for 12 s, never written to",
+         lambda port: slowloris(port, args.slowloris, 12, b"", b"")),
     ]
 
 

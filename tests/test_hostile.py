@@ -725,7 +725,7 @@ def test_when_every_place_is_taken_the_slowest_head_gives_its_place_up():
             assert answer.status == 200 and b'"access_token"' in answer.body
             first = held[0].recv(65536)  # the oldest head was the one refused
             assert first.startswith(b"HTTP/1.1 408 ") and first.endswith(
-                b'"payload":"The request\'s line and headers did not arrive within 1 s"}')
+                b'"payload":"The request\'s line and headers did not arrive within %g s"}' % EVICT_AFTER_SECONDS)
             for _ in range(7):  # each new connection takes the next oldest head's place
                 assert exchange(port, request("GET", "/__sandbox/health")).status == 200
             assert exchange(port, request("GET", "/__sandbox/health")).status == 200  # the reserve: no head left to evict

@@ -34,7 +34,7 @@ SWEEP_SECONDS = 0.5
 LINGER_SECONDS = 2.0  # after a refusal, the client's unread bytes are taken (not reset) this long
 LINGER_MAX = 64  # refused connections lingering at once; beyond, a refusal closes at once
 FILE_HEADROOM = 64  # descriptors kept for everything but connections (the listener, files, pipes)
-EVICT_AFTER_SECONDS = 1.0  # when every place is taken, a head still incomplete this long gives its place up
+EVICT_AFTER_SECONDS = 0.5  # when every place is taken, a head still incomplete this long gives its place up
 OWN_API = b"/__sandbox/"
 _REQUEST_LINE = re.compile(rb"\s*([!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}) (/[^ ?#\r\n]{0,2048})")
 _FRAMING = (b"content-length", b"transfer-encoding")
@@ -200,7 +200,7 @@ class SandboxProtocol(HttpToolsProtocol):
         opened and has sent nothing), if for over EVICT_AFTER_SECONDS, is refused (408) and gives
         its place to this new one. A real client sends its head in one segment as soon as it has
         connected, so heads that dribble (slowloris) and sockets held open empty go first, and
-        they hold the server for a second at most, not for the header or idle timeout."""
+        they hold the server for half a second at most, not for the header or idle timeout."""
         cls, oldest = type(self), None
         started = self.loop.time() - EVICT_AFTER_SECONDS
         for other in self.connections:
