@@ -131,3 +131,49 @@ def test_bulk_docs_sample_query_and_bare_token_header(other_partner):
                "loadAmount": 100, "remarks": "good", "uniqueReferenceNumber": "test123457"}],
     )
     assert payload_of(response)["successCount"] == 1
+
+
+def test_a_long_bulk_lets_other_calls_through_between_slices_of_whole_rows():
+    """A bulk pauses after every BULK_SLICE rows (sandbox/web/adapter.py in_turns): a health call
+    sent while 1,000 rows are applied is answered before the bulk ends, and every row is applied
+    whole: the account is debited once per row, the ledger stays in step."""
+    import asyncio
+
+    import httpx
+
+    from conftest import OTHER_BASIC, OTHER_LOGIN
+    from sandbox.domain.rewards import BULK_SLICE
+    from sandbox.settings import Settings
+    from sandbox.web.app import create_app
+
+    assert 1000 > 3 * BULK_SLICE
+    app = create_app(Settings(seed=7))
+
+    async def run() -> tuple[list[str], httpx.Response, dict]:
+        done: list[str] = []
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sandbox") as client:
+            token = (await client.post("/oauth/token", headers={"Authorization": OTHER_BASIC}, data=OTHER_LOGIN)).json()["access_token"]
+            headers = {"Authorization": f"Bearer {token}", "partnerId": "CRMTTTMUF"}
+
+            async def upload() -> httpx.Response:
+                answer = await client.post(PARTNER_PATH + BULK, json=[{**row(n, 1), "mobile": f"70{n:08d}", "uniqueReferenceNumber": f"TURN-{n}"}
+                                                                  for n in range(1000)],
+                                           params={"companyId": OTHER_COMPANY, "cardAccountId": OTHER_ACCOUNT,
+                                                   "isPointsAllocation": "true"}, headers=headers)
+                done.append("bulk")
+                return answer
+
+            async def health() -> None:
+                await asyncio.sleep(0)  # the bulk starts first
+                assert (await client.get("/__sandbox/health")).status_code == 200
+                done.append("health")
+
+            bulk, _ = await asyncio.gather(upload(), health())
+            account = (await client.post(PARTNER_PATH + "/cardAccount/get", json={"companyId": OTHER_COMPANY, "cardAccountId": OTHER_ACCOUNT},
+                                         headers=headers)).json()["payload"]
+        return done, bulk, account
+
+    done, bulk, account = asyncio.run(run())
+    assert done == ["health", "bulk"]
+    assert (payload_of(bulk)["successCount"], payload_of(bulk)["failedCount"]) == (1000, 0)
+    assert account["availableBalance"] == 500000 - 1000

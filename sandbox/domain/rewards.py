@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Iterable, NamedTuple
+from typing import Generator, Iterable, NamedTuple
 
 from sandbox.state.ledger import Posting, canonical
 from sandbox.state.store import POINT, WORLD, Card, CardAccount, SsoGrant, Store, User
@@ -208,11 +208,16 @@ class BulkOutcome(NamedTuple):
     reason: str | None = None
 
 
+BULK_SLICE = 250  # bulk rows applied between two pauses (a 10,000-row upload held every other client ~1 s)
+
+
 def bulk_allocate(
     store: Store, partner_id: str, company_id: str | None, card_account_id: str,
     is_points_allocation: bool, rows: Iterable[BulkRow], max_rows: int, policy: RewardPolicy = DEFAULT_POLICY,
-) -> list[BulkOutcome]:
-    """The page's documented refusals (api-9796906), account first, then its primary card."""
+) -> Generator[None, None, list[BulkOutcome]]:
+    """The page's documented refusals (api-9796906), account first, then its primary card; then
+    the rows, each whole, pausing (a bare `yield`) after every BULK_SLICE of them so the caller
+    can serve other requests in between: rows are independent, so a pause never splits one."""
     if not company_id:
         raise errors.CompanyIdRequired()
     account = _bulk_account(store, partner_id, company_id, card_account_id, policy)
@@ -226,7 +231,13 @@ def bulk_allocate(
         raise errors.PrimaryCardKycPending()
     if bin_of(primary.masked_number) not in policy.plan_master_bins:
         raise errors.BinTypeNotMapped()
-    return [_bulk_row(store, partner_id, account, is_points_allocation, row, policy) for row in rows]
+    outcomes: list[BulkOutcome] = []
+    for start in range(0, len(rows), BULK_SLICE):
+        if start:
+            yield
+        outcomes += [_bulk_row(store, partner_id, account, is_points_allocation, row, policy)
+                     for row in rows[start:start + BULK_SLICE]]
+    return outcomes
 
 
 def _bulk_account(store: Store, partner_id: str, company_id: str, card_account_id: str, policy: RewardPolicy) -> CardAccount:

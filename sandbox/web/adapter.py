@@ -2,7 +2,8 @@
 envelope here, and every SandboxError becomes the documented envelope here and nowhere else.
 
 Endpoints are plain synchronous functions of a `Call`, so once the body is read the whole
-operation runs without yielding to the event loop: concurrent requests cannot interleave.
+operation runs without yielding to the event loop: concurrent requests cannot interleave. The one
+long job, the bulk upload, is a generator that pauses between slices of whole rows (in_turns).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import ctypes
 import ctypes.util
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from types import GeneratorType
+from typing import TYPE_CHECKING, Any, Generator, NamedTuple
 from urllib.parse import parse_qsl
 
 from starlette.types import Receive, Scope, Send
@@ -90,6 +92,8 @@ class Endpoint:
             if spec.OUTCOME in scope:
                 call.outcome = scope[spec.OUTCOME]
             result = route.endpoint(call)
+            if isinstance(result, GeneratorType):
+                result = await in_turns(result)
             reply = result if isinstance(result, Reply) else Reply(envelope.success(route.envelope, result))
         except errors.SandboxError as failure:
             reply = failure_reply(state.settings, route, failure)
@@ -107,6 +111,17 @@ class Endpoint:
         await write(send, reply)
         if len(raw) >= OFF_LOOP_BYTES:
             _PARSER.submit(_give_back_memory)
+
+
+async def in_turns(steps: Generator[None, None, Any]) -> Any:
+    """Run an endpoint that pauses between slices of a long job (the bulk upload) with a turn of
+    the loop at each pause, so other clients are served meanwhile; its result, or its refusal."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+        await asyncio.sleep(0)
 
 
 def _libc_trim() -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import weakref
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generator
 
 from sandbox.contract import envelope, jsonio
 from sandbox.contract.envelope import Reply
@@ -75,12 +75,18 @@ def allocation_payload(result: Allocated) -> dict[str, Any]:
     }
 
 
-def bulk_create_allocate_points(call: Call) -> dict[str, Any]:
+def bulk_create_allocate_points(call: Call) -> Generator[None, None, dict[str, Any]]:
+    """In turns (the adapter serves other requests at each `yield`): the rows are checked, then
+    applied, a slice at a time."""
     query = call.query
     company_id, card_account_id = query.get("companyId") or "", query["cardAccountId"]
     target = {"companyId": company_id, "cardAccountId": card_account_id}
-    rows = [_bulk_row(call, index, row, target) for index, row in enumerate(call.body)]
-    outcomes = rewards.bulk_allocate(
+    body: list[dict[str, Any]] = call.body
+    rows: list[BulkRow] = []
+    for start in range(0, len(body), rewards.BULK_SLICE):
+        rows += [_bulk_row(call, index, body[index], target) for index in range(start, min(start + rewards.BULK_SLICE, len(body)))]
+        yield
+    outcomes = yield from rewards.bulk_allocate(
         call.store, call.partner_id, company_id, card_account_id,
         query["isPointsAllocation"].lower() in SPRING_TRUE, rows, call.settings.bulk_max_rows, policy(call.settings),
     )
