@@ -20,7 +20,7 @@ from array import array
 from datetime import datetime, timedelta
 from functools import partial
 from operator import attrgetter
-from itertools import accumulate, islice
+from itertools import accumulate, chain, groupby, islice, repeat
 from decimal import Decimal
 from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
@@ -175,7 +175,7 @@ class Ledger:
         # the columns, one item per posting (by position)
         self._ids: list[str] = []
         self._refs: list[str] = []
-        self._memos: list[str] = []
+        self._memos: dict[int, Any] = {}  # by position, only a memo that is not "" (a top-up has none)
         self._meta = array("I")  # -> _metas: (kind, unit, scope, the epoch in the posting's time zone)
         self._metas: list[tuple[Any, Any, Any, datetime]] = []
         self._meta_codes: dict[tuple[Any, ...], tuple[int, datetime]] = {}  # -> (code, epoch)
@@ -296,7 +296,8 @@ class Ledger:
         self._meta.append(meta[0])
         self._ids.append(posting_id)
         self._refs.append(reference)
-        self._memos.append(memo)
+        if memo != "":
+            self._memos[position] = memo
         self._by_id[posting_id] = position
         balances, by_account = self._balances, self._by_account
         for account, after in zip(lines[0::3], afters):
@@ -320,7 +321,8 @@ class Ledger:
         if self._ids:
             raise LedgerError("_fill needs an empty ledger")
         positions = list(range(len(ids)))
-        self._ids, self._refs, self._memos = list(ids), list(refs), list(memos)
+        self._ids, self._refs = list(ids), list(refs)
+        self._memos = {position: memo for position, memo in zip(positions, memos) if memo != ""}
         self._by_id = dict(zip(ids, positions))
         if len(self._by_id) != len(ids):
             raise LedgerError("a posting id is there twice")
@@ -340,24 +342,26 @@ class Ledger:
                     self._odd_at[position] = at
         self._fill_fingerprints(fingerprints)
         by_reference = self._by_reference
-        for position, meta, reference in zip(positions, metas, refs):
-            if reference:
-                by_reference.setdefault(meta[2], {})[reference] = position
-        template_of, templates, by_account, line = self._template_of, self._templates, self._by_account, 0
-        for position, width in enumerate(widths):
-            if width == 2:  # nearly every posting: one account to another
-                key: tuple[Any, ...] = (accounts[line], amounts[line], accounts[line + 1], amounts[line + 1])
-            else:
-                key = tuple(x for pair in zip(accounts[line:line + width], amounts[line:line + width]) for x in pair)
+        for scope in {meta[2] for meta in metas}:
+            by_reference.setdefault(scope, {}).update(
+                (reference, position) for position, meta, reference in zip(positions, metas, refs) if reference and meta[2] == scope)
+        template_of, made = self._template_of, {}
+        if widths.count(2) == len(widths):  # nearly every state: one account to another
+            keys: list[tuple[Any, ...]] = list(zip(accounts[0::2], amounts[0::2], accounts[1::2], amounts[1::2]))
+        else:
+            ends = list(accumulate(widths))
+            keys = [tuple(x for pair in zip(accounts[end - width:end], amounts[end - width:end]) for x in pair) for end, width in zip(ends, widths)]
+        for key in set(keys):
             template = template_of.get(key)
             if template is None:
                 template = tuple(decimal_of[x] if i % 2 else x for i, x in enumerate(key))
                 if len(template_of) < _TEMPLATES:
                     template_of[key] = template
-            templates.append(template)
-            for account in template[0::2]:
-                by_account[account].append(position)
-            line += width
+            made[key] = template
+        self._templates = list(map(made.__getitem__, keys))
+        owner = list(chain.from_iterable(map(repeat, positions, widths)))  # the posting of each line
+        for account, lines in groupby(sorted(range(len(accounts)), key=accounts.__getitem__), key=accounts.__getitem__):
+            self._by_account[account].extend(map(owner.__getitem__, lines))  # in order: the sort is stable
         self._first = array("I", accumulate(widths[:-1], initial=0)) if widths else array("I")
         try:
             self._afters = array("q", helds)  # type: ignore[arg-type]
@@ -405,7 +409,7 @@ class Ledger:
             return None
         if any(m[0].__class__ is not str or m[1].__class__ is not str or m[2].__class__ is not str for m in self._metas):
             return None
-        if any(v.__class__ is not str for v in self._refs) or any(v.__class__ is not str for v in self._memos):
+        if any(v.__class__ is not str for v in self._refs) or any(v.__class__ is not str for v in self._memos.values()):
             return None
         metas = [self._metas[code] for code in self._meta]
         fps, odd_fps = self._fps, self._odd_fps
@@ -429,7 +433,7 @@ class Ledger:
         odd_afters = self._odd_afters
         afters = [str(b) if b != _ODD else str(odd_afters[i]) for i, b in enumerate(self._afters)]
         return {"id": list(self._ids), "kind": [m[0] for m in metas], "unit": [m[1] for m in metas], "at": ats,
-                "scope": [m[2] for m in metas], "reference": list(self._refs), "fingerprint": fingerprints, "memo": list(self._memos),
+                "scope": [m[2] for m in metas], "reference": list(self._refs), "fingerprint": fingerprints, "memo": [self._memos.get(p, "") for p in range(len(self._ids))],
                 "lines": widths, "account": accounts, "amount": amounts, "balance_after": afters}
 
     def _view(self, position: int) -> Posting:
@@ -464,7 +468,7 @@ class Ledger:
         if fingerprint is None:
             packed = self._fps[position * _FP:(position + 1) * _FP]
             fingerprint = "" if packed == _NO_FP else packed.hex()
-        return _new_posting((self._ids[position], kind, unit, at, lines, scope, self._refs[position], fingerprint, self._memos[position]))
+        return _new_posting((self._ids[position], kind, unit, at, lines, scope, self._refs[position], fingerprint, self._memos.get(position, "")))
 
     def by_reference(self, scope: str, reference: str) -> Posting | None:
         position = self._by_reference.get(scope, {}).get(reference)
