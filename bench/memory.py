@@ -73,7 +73,7 @@ def main() -> None:
     state = app.sandbox  # type: ignore[attr-defined]
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "state.json"
-        snapshot.write_file(path, snapshot.dump(state.store, state.seed))
+        snapshot.write_file(path, snapshot.dump(state.store, state.seed, columns=True))  # as the server saves it
         size = os.path.getsize(path)
         del app, state
         gc.collect()

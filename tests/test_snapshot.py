@@ -157,12 +157,17 @@ def test_state_file_is_saved_on_clean_shutdown_and_restored_at_start(tmp_path: P
         card = partner.allocate(**new_user(loadAmount=42)).json()["payload"]["enKashCardId"]
         code, lines = first.stop()
     assert code in (0, -15) and f"state saved to {path}" in lines
-    saved = path.read_text()
-    assert json.loads(saved)["format"] == "enkash-sandbox-state"
+    saved = json.loads(path.read_text())
+    assert saved["format"] == "enkash-sandbox-state" and saved["version"] == 3 and "columns" in saved["ledger"]  # postings as columns
 
     with SandboxProcess(*flags) as second, httpx.Client(base_url=second.url) as client:
         assert f"state restored from {path}" in second.startup
-        assert client.get("/__sandbox/state").json() == json.loads(saved)
+        restored = client.get("/__sandbox/state").json()  # version 2, postings as records: the same state
+        assert {k: v for k, v in restored.items() if k not in ("version", "ledger")} == {k: v for k, v in saved.items() if k not in ("version", "ledger")}
+        assert [p["fields"]["id"] for p in restored["ledger"]["postings"]] == saved["ledger"]["columns"]["id"]
+        assert (restored["ledger"]["balances"], restored["ledger"]["statuses"]) == (saved["ledger"]["balances"], saved["ledger"]["statuses"])
+        assert client.put("/__sandbox/state", json=saved).status_code < 300  # a state file is a document PUT takes too
+        assert client.get("/__sandbox/state").json() == restored
         partner = Partner(client, DOCS_BASIC, DOCS_LOGIN, DOCS_PARTNER)
         assert partner.card(card)["otbBalance"] == 42
         second.stop()

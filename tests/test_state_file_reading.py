@@ -101,3 +101,82 @@ def test_the_postings_are_written_as_the_generic_walk_writes_them():
     odd = [*postings, whole._replace(memo=None)]  # a value no posting holds today: the generic walk, same words
     assert snapshot._encoded_postings(odd) == snapshot.encode(odd, "ledger.postings")
     assert snapshot._encoded_postings(odd)[-1]["fields"]["memo"] is None
+
+
+# --- version 3: the state file's postings as columns (docs/performance.md, issue 17) -----------
+def _odd_store():  # type: ignore[no-untyped-def]
+    """The default state plus postings whose values a column cannot hold as such (kept as odd)."""
+    from datetime import datetime, timedelta, timezone
+
+    app = create_app(Settings())
+    store = app.sandbox.store
+    ledger, card = store.ledger, next(iter(store.cards))
+    at = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=timezone(timedelta(hours=5, minutes=30)))
+    for n, (amount, fingerprint) in enumerate([(Decimal("0.25"), "ABCDEF0123456789ABCDEF01"), (Decimal(3), "0" * 24),
+                                               (Decimal(1), "short"), (Decimal("2.50"), "")]):
+        ledger.post(f"ODD{n}", "X", "POINT", at, [("world", -amount), (card, amount)], scope="S", reference=f"R{n}", fingerprint=fingerprint)
+    ledger.post("ODD9", "X", "POINT", at, [("world", Decimal(-2)), (card, Decimal(1)), ("redeemed", Decimal(1))], memo="three lines")
+    store.clock.set(store.clock.now())
+    store.clock.frozen = True  # every dump below reads the same time
+    return app
+
+
+def test_a_state_file_with_columns_restores_the_same_state():
+    """dump(columns=True) writes version 3; restoring it gives what restoring version 2 gives, to
+    the last Decimal and time zone, fractions, odd fingerprints and three-line postings included."""
+    from sandbox.state.clock import Clock
+
+    app = _odd_store()
+    store, seed = app.sandbox.store, app.sandbox.seed
+    columns, records = snapshot.dump(store, seed, columns=True), snapshot.dump(store, seed)
+    assert columns["version"] == 3 and "postings" not in columns["ledger"] and records["version"] == 2
+    from_columns, _ = snapshot.restore(jsonio.loads(jsonio.dumps(columns)), Clock())
+    from_records, _ = snapshot.restore(jsonio.loads(jsonio.dumps(records)), Clock())
+    assert snapshot.dump(from_columns, seed) == snapshot.dump(from_records, seed) == records
+    assert list(from_columns.ledger.postings) == list(from_records.ledger.postings) == list(store.ledger.postings)
+    assert [repr(p) for p in from_columns.ledger.postings] == [repr(p) for p in store.ledger.postings]
+    assert {a: str(from_columns.balance(a)) for a in store.ledger.accounts()} == {a: str(store.balance(a)) for a in store.ledger.accounts()}
+    assert from_columns.ledger.replayed_balances() == {a: from_columns.balance(a) for a in store.ledger.accounts()}
+    again = snapshot.dump(from_columns, seed, columns=True)
+    assert again == columns and snapshot.dump(from_columns, seed) == records
+
+
+def _refused(change) -> str:  # type: ignore[no-untyped-def]
+    from sandbox.state.clock import Clock
+
+    app = _odd_store()
+    doc = jsonio.loads(jsonio.dumps(snapshot.dump(app.sandbox.store, app.sandbox.seed, columns=True)))
+    change(doc["ledger"]["columns"])
+    with pytest.raises(snapshot.SnapshotError) as refused:
+        snapshot.restore(doc, Clock())
+    return str(refused.value)
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    (lambda c: c["amount"].__setitem__(0, "-999"), "balance_after of world is"),
+    (lambda c: c["balance_after"].__setitem__(1, "1"), "balance_after of"),
+    (lambda c: (c["amount"].__setitem__(1, str(int(c["amount"][1]) + 5)), c["balance_after"].__setitem__(1, str(int(c["balance_after"][1]) + 5))),
+     "does not balance: its amounts sum to 5"),
+    (lambda c: c["id"].__setitem__(1, c["id"][0]), "is posted twice"),
+    (lambda c: c["reference"].__setitem__(-2, c["reference"][-3]) if c["scope"][-2] == c["scope"][-3] else None, "posted twice in"),
+    (lambda c: c["kind"].pop(), "has"),
+    (lambda c: c["account"].__setitem__(0, "nobody"), "is no open POINT account"),
+    (lambda c: c["unit"].__setitem__(0, "COIN"), "is no open COIN account"),
+    (lambda c: c["at"].__setitem__(0, "1000-01-01T00:00:00+00:00"), "at[0]"),
+    (lambda c: c["amount"].__setitem__(0, "1_000"), "amount"),
+])
+def test_a_state_file_with_columns_is_checked_as_a_document_of_records_is(change, words):
+    assert words in _refused(change)
+
+
+def test_a_floored_account_may_not_go_below_zero_in_columns():
+    def overdraw(c):  # type: ignore[no-untyped-def]
+        n = c["account"].index(next(a for a in c["account"] if a.startswith("EKC")))  # a card's first line
+        delta = int(c["balance_after"][n]) + 1
+        c["amount"][n] = str(int(c["amount"][n]) - delta)
+        c["balance_after"][n] = str(int(c["balance_after"][n]) - delta)
+        partner = n + 1 if n % 2 == 0 else n - 1
+        c["amount"][partner] = str(int(c["amount"][partner]) + delta)
+        c["balance_after"][partner] = str(int(c["balance_after"][partner]) + delta)
+    words = _refused(overdraw)
+    assert "below zero" in words or "balance_after" in words

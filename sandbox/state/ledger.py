@@ -3,15 +3,26 @@
 Every posting's entries sum to zero per unit, so the sum of all balances of a unit is always
 zero (system accounts like `world` carry the other side). Floored accounts never go negative.
 Per-account and per-reference indexes keep lookups independent of the ledger's size.
+
+Memory (issue 17: at most 400 bytes a posting in a store of 1,000,000): postings are not held as
+objects. The ledger keeps columns (ids, references and memos as the strings they are; times as
+microseconds, fingerprints as their 12 bytes, balances as 64-bit ints in arrays; kind, unit,
+scope and time zone, and the accounts and amounts of a posting, as shared tuples) and builds a
+Posting when one is read. What does not fit a column (a fingerprint that is not 24 hex digits, a
+balance with a fraction or beyond 64 bits, a time with fold=1) is kept as it is, by position, in a
+small dict.
 """
 
 from __future__ import annotations
 
 import heapq
-from datetime import datetime
-from itertools import islice
+from array import array
+from datetime import datetime, timedelta
+from functools import partial
+from operator import attrgetter
+from itertools import accumulate, chain, groupby, islice, repeat
 from decimal import Decimal
-from typing import Iterable, Iterator, NamedTuple
+from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
 ZERO = Decimal(0)
 
@@ -89,30 +100,106 @@ class Posting(NamedTuple):
         return tuple(lines)
 
 
-def _newest(positions: list[int], n: int) -> Iterator[tuple[int, int]]:
+def _newest(positions: Sequence[int], n: int) -> Iterator[tuple[int, int]]:
     """One account's history for heapq.merge: (-position, its index), newest first."""
     return ((-p, n) for p in reversed(positions))
 
 
+_ODD = -(2**63)  # in an int64 column: the value is in the column's dict of odd values
+_US = timedelta(microseconds=1)
+_FP = 12  # bytes of a fingerprint as request fingerprints are made (blake2b, 24 hex digits)
+_NO_FP = bytes(_FP)  # the column's bytes for "" (a real all-zero fingerprint is kept as odd)
+_LOWEST, _HIGHEST = -(2**63), 2**63 - 1  # _LOWEST is _ODD
+_VIEWS = 4_096  # postings kept built (the newest posted, the last read): a page read again is not rebuilt
+_TEMPLATES = 20_000  # shared (account, amount, ...) tuples at most; later ones are held per posting
+_new_posting = partial(tuple.__new__, Posting)  # a Posting from its fields without NamedTuple's __new__
+
+
+def _packed(fingerprint: Any) -> bytes | None:
+    """A fingerprint's 12 bytes when it is 24 lowercase hex digits (not all zero), else None."""
+    if fingerprint.__class__ is not str or len(fingerprint) != 2 * _FP:
+        return None
+    try:
+        packed = bytes.fromhex(fingerprint)  # 24 characters give 12 bytes only without whitespace
+    except ValueError:
+        return None
+    if len(packed) != _FP or packed == _NO_FP or not (fingerprint.islower() or fingerprint.isdigit()):
+        return None  # what .hex() does not write back: whitespace, upper case, all zeros
+    return packed
+
+
+class _Postings(Sequence[Posting]):
+    """`Ledger.postings`: the postings in order, each built from the ledger's columns when read."""
+
+    __slots__ = ("_ledger",)
+
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+
+    def __len__(self) -> int:
+        return len(self._ledger._ids)
+
+    def __getitem__(self, index: Any) -> Any:
+        ledger = self._ledger
+        if isinstance(index, slice):
+            return [ledger._view(p) for p in range(*index.indices(len(ledger._ids)))]
+        if index < 0:
+            index += len(ledger._ids)
+        if not 0 <= index < len(ledger._ids):
+            raise IndexError("posting index out of range")
+        return ledger._view(index)
+
+    def __iter__(self) -> Iterator[Posting]:
+        return map(self._ledger._view, range(len(self._ledger._ids)))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (list, tuple, _Postings)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} postings>"
+
+
 class Ledger:
     def __init__(self) -> None:
-        self.postings: list[Posting] = []
         self._balances: dict[str, Decimal] = {}
         self._units: dict[str, str] = {}
         self._floored: set[str] = set()
-        self._by_account: dict[str, list[int]] = {}
+        self._by_account: dict[str, array[int]] = {}  # account -> positions of its postings
         self._by_reference: dict[str, dict[str, int]] = {}  # scope -> reference -> position
         self._by_id: dict[str, int] = {}
         # one Decimal object per distinct amount text (partners repeat amounts): ~200 bytes less
         # per posting; keyed by the text, so 1 and 1.00 stay distinct
         self._amounts: dict[str, Decimal] = {}
+        # the columns, one item per posting (by position)
+        self._ids: list[str] = []
+        self._refs: list[str] = []
+        self._memos: dict[int, Any] = {}  # by position, only a memo that is not "" (a top-up has none)
+        self._meta = array("I")  # -> _metas: (kind, unit, scope, the epoch in the posting's time zone)
+        self._metas: list[tuple[Any, Any, Any, datetime]] = []
+        self._meta_codes: dict[tuple[Any, ...], tuple[int, datetime]] = {}  # -> (code, epoch)
+        self._at = array("q")  # microseconds of wall time since the epoch of its zone
+        self._odd_at: dict[int, Any] = {}
+        self._fps = bytearray()  # _FP bytes a posting
+        self._odd_fps: dict[int, Any] = {}
+        self._templates: list[tuple[Any, ...]] = []  # (account, amount, account, amount, ...), shared
+        self._template_of: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # by (account, amount text, ...)
+        self._first = array("I")  # where a posting's balances start in _afters
+        self._afters = array("q")  # balance_after of every line, in order
+        self._odd_afters: dict[int, Any] = {}  # by index in _afters
+        self._views: dict[int, Posting] = {}  # postings built or posted lately, by position (bounded)
+
+    @property
+    def postings(self) -> _Postings:
+        return _Postings(self)
 
     def open(self, account: str, unit: str, floored: bool = True) -> None:
         if account in self._units:
             raise LedgerError(f"account {account} is already open")
         self._units[account] = unit
         self._balances[account] = ZERO
-        self._by_account[account] = []
+        self._by_account[account] = array("i")
         if floored:
             self._floored.add(account)
 
@@ -136,8 +223,9 @@ class Ledger:
     ) -> Posting:
         moves = list(moves)
         total = ZERO
-        lines: list[str | Decimal] = []
+        lines: list[Any] = []
         afters: list[Decimal] = []
+        key: list[str] = []
         for account, amount in moves:
             if self._units.get(account) != unit:
                 raise LedgerError(f"account {account} is not an open {unit} account")
@@ -146,18 +234,19 @@ class Ledger:
             if after < ZERO and account in self._floored:
                 raise LedgerError(f"account {account} would go below zero")
             total += amount
-            lines += (account, self._shared(amount), held(after))
+            text = str(amount)
+            lines += (account, self._shared(amount, text), held(after))
+            key += (account, text)
             afters.append(after)
         if total != ZERO:
             raise LedgerError(f"posting {posting_id} does not balance: {total}")
         if reference and reference in self._by_reference.get(scope, ()):
             raise LedgerError(f"reference {reference} already posted in {scope}")
-        posting = Posting(posting_id, kind, unit, at, tuple(lines), scope, reference, fingerprint, memo)
-        self._append(posting, afters)
+        posting = _new_posting((posting_id, kind, unit, at, tuple(lines), scope, reference, fingerprint, memo))
+        self._append(posting, afters, tuple(key))
         return posting
 
-    def _shared(self, amount: Decimal) -> Decimal:
-        key = str(amount)
+    def _shared(self, amount: Decimal, key: str) -> Decimal:
         found = self._amounts.get(key)
         if found is None:
             found = amount
@@ -165,51 +254,254 @@ class Ledger:
                 self._amounts[key] = amount
         return found
 
-    def _append(self, posting: Posting, afters: list[Decimal]) -> None:
-        """Index `posting`; `afters`: its balances as the Decimals the caller computed or read (the
-        lines may hold them as ints), so no Decimal is made again."""
-        position = len(self.postings)
-        self.postings.append(posting)
-        self._by_id[posting.id] = position
-        for account, after in zip(posting.lines[0::3], afters):
-            self._balances[account] = after  # type: ignore[index]
-            self._by_account[account].append(position)  # type: ignore[index]
-        if posting.reference:
-            self._by_reference.setdefault(posting.scope, {})[posting.reference] = position
+    def _append(self, posting: Posting, afters: list[Decimal], key: tuple[str, ...]) -> None:
+        """File `posting` in the columns and index it. `afters`: its balances as the Decimals the
+        caller computed or read (the lines may hold them as ints), so no Decimal is made again;
+        `key`: its accounts and amounts' texts, which pick its shared template. (On every top-up:
+        locals and two-line fast paths, about 2 us.)"""
+        posting_id, kind, unit, at, lines, scope, reference, fingerprint, memo = posting
+        position = len(self._ids)
+        zone = at.tzinfo if at.__class__ is datetime else None
+        meta = self._meta_codes.get((kind, unit, scope, zone))
+        if meta is None:
+            meta = self._meta_codes[(kind, unit, scope, zone)] = (len(self._metas), datetime(1970, 1, 1, tzinfo=zone))
+            self._metas.append((kind, unit, scope, meta[1]))
+        if at.__class__ is datetime and not at.fold:
+            self._at.append((at - meta[1]) // _US)
+        else:
+            self._at.append(_ODD)
+            self._odd_at[position] = at
+        packed = _packed(fingerprint)
+        if packed is not None:
+            self._fps += packed
+        else:
+            self._fps += _NO_FP
+            if fingerprint != "" or fingerprint.__class__ is not str:
+                self._odd_fps[position] = fingerprint
+        template = self._template_of.get(key)
+        if template is None:
+            template = tuple(x for i, x in enumerate(lines) if i % 3 != 2)
+            if len(self._template_of) < _TEMPLATES:
+                self._template_of[key] = template
+        self._templates.append(template)
+        column = self._afters
+        first = len(column)
+        self._first.append(first)
+        for balance in lines[2::3]:
+            if balance.__class__ is int and _LOWEST < balance <= _HIGHEST:
+                column.append(balance)
+            else:
+                self._odd_afters[len(column)] = balance
+                column.append(_ODD)
+        self._meta.append(meta[0])
+        self._ids.append(posting_id)
+        self._refs.append(reference)
+        if memo != "":
+            self._memos[position] = memo
+        self._by_id[posting_id] = position
+        balances, by_account = self._balances, self._by_account
+        for account, after in zip(lines[0::3], afters):
+            balances[account] = after
+            by_account[account].append(position)
+        if reference:
+            self._by_reference.setdefault(scope, {})[reference] = position
+        views = self._views
+        if len(views) >= _VIEWS:
+            views.clear()
+        views[position] = posting
+
+    def _fill(self, ids: list[str], metas: list[tuple[Any, Any, Any, Any]], ats: list[datetime], refs: list[str],
+              fingerprints: list[str], memos: list[str], widths: list[int], accounts: list[str], amounts: list[str],
+              decimal_of: dict[str, Decimal], helds: list[Decimal | int], balances: dict[str, Decimal]) -> None:
+        """The postings of a state file into an empty ledger at once, already checked by the caller
+        (snapshot: each balances, each balance follows, ids and references once): the columns
+        _append makes, built in bulk. `metas`: (kind, unit, scope, time zone) a posting; `amounts`:
+        the texts (`decimal_of` gives each one's Decimal); `helds`: the balances as lines hold them;
+        `balances`: each account's last."""
+        if self._ids:
+            raise LedgerError("_fill needs an empty ledger")
+        positions = list(range(len(ids)))
+        self._ids, self._refs = list(ids), list(refs)
+        self._memos = {position: memo for position, memo in zip(positions, memos) if memo != ""}
+        self._by_id = dict(zip(ids, positions))
+        if len(self._by_id) != len(ids):
+            raise LedgerError("a posting id is there twice")
+        for meta in set(metas):
+            if meta not in self._meta_codes:
+                self._meta_codes[meta] = (len(self._metas), datetime(1970, 1, 1, tzinfo=meta[3]))
+                self._metas.append((*meta[:3], self._meta_codes[meta][1]))
+        found = [self._meta_codes[meta] for meta in metas]
+        self._meta = array("I", [code for code, _ in found])
+        if all(at.__class__ is datetime for at in ats) and not any(map(attrgetter("fold"), ats)):
+            self._at = array("q", [(at - epoch) // _US for at, (_, epoch) in zip(ats, found)])
+        else:
+            self._at = array("q")
+            for position, (at, (_, epoch)) in enumerate(zip(ats, found)):
+                self._at.append((at - epoch) // _US if at.__class__ is datetime and not at.fold else _ODD)
+                if self._at[-1] == _ODD:
+                    self._odd_at[position] = at
+        self._fill_fingerprints(fingerprints)
+        by_reference = self._by_reference
+        for scope in {meta[2] for meta in metas}:
+            by_reference.setdefault(scope, {}).update(
+                (reference, position) for position, meta, reference in zip(positions, metas, refs) if reference and meta[2] == scope)
+        template_of, made = self._template_of, {}
+        if widths.count(2) == len(widths):  # nearly every state: one account to another
+            keys: list[tuple[Any, ...]] = list(zip(accounts[0::2], amounts[0::2], accounts[1::2], amounts[1::2]))
+        else:
+            ends = list(accumulate(widths))
+            keys = [tuple(x for pair in zip(accounts[end - width:end], amounts[end - width:end]) for x in pair) for end, width in zip(ends, widths)]
+        for key in set(keys):
+            template = template_of.get(key)
+            if template is None:
+                template = tuple(decimal_of[x] if i % 2 else x for i, x in enumerate(key))
+                if len(template_of) < _TEMPLATES:
+                    template_of[key] = template
+            made[key] = template
+        self._templates = list(map(made.__getitem__, keys))
+        owner = list(chain.from_iterable(map(repeat, positions, widths)))  # the posting of each line
+        for account, lines in groupby(sorted(range(len(accounts)), key=accounts.__getitem__), key=accounts.__getitem__):
+            self._by_account[account].extend(map(owner.__getitem__, lines))  # in order: the sort is stable
+        self._first = array("I", accumulate(widths[:-1], initial=0)) if widths else array("I")
+        try:
+            self._afters = array("q", helds)  # type: ignore[arg-type]
+        except (TypeError, OverflowError):  # a balance with a fraction, or beyond 64 bits
+            self._afters = array("q")
+            for index, held in enumerate(helds):
+                if held.__class__ is int and _LOWEST < held <= _HIGHEST:  # type: ignore[operator]
+                    self._afters.append(held)  # type: ignore[arg-type]
+                else:
+                    self._afters.append(_ODD)
+                    self._odd_afters[index] = held
+        if _ODD in self._afters:  # only a document's own -2**63, which the column cannot tell from odd
+            for index in [i for i, held in enumerate(self._afters) if held == _ODD and i not in self._odd_afters]:
+                self._odd_afters[index] = _ODD
+        self._balances.update(balances)
+
+    def _fill_fingerprints(self, fingerprints: list[str]) -> None:
+        """The fingerprint column at once when every one is 24 lower-case hex digits or "" (all of
+        a state the sandbox wrote), else one by one as _append does."""
+        blank = "0" * (2 * _FP)
+        joined = "".join([f or blank for f in fingerprints])
+        try:
+            packed = bytes.fromhex(joined) if len(joined) == 2 * _FP * len(fingerprints) and joined == joined.lower() else None
+        except ValueError:
+            packed = None
+        if packed is not None and len(packed) == _FP * len(fingerprints):
+            self._fps = bytearray(packed)
+            if blank in fingerprints:  # a real all-zero fingerprint: its bytes say "", so it is kept as odd
+                self._odd_fps.update((position, f) for position, f in enumerate(fingerprints) if f == blank)
+            return
+        column: list[bytes] = []
+        for position, fingerprint in enumerate(fingerprints):
+            found = _packed(fingerprint)
+            if found is None:
+                found = _NO_FP
+                if fingerprint != "":
+                    self._odd_fps[position] = fingerprint
+            column.append(found)
+        self._fps = bytearray(b"".join(column))
+
+    def _columns(self) -> dict[str, list[Any]] | None:
+        """The postings as a state file's columns (snapshot.dump): text as the v2 document writes
+        it; None when a value is not of the types a file's columns hold (the caller writes v2)."""
+        if any(v.__class__ is not datetime for v in self._odd_at.values()) or any(v.__class__ is not str for v in self._odd_fps.values()):
+            return None
+        if any(m[0].__class__ is not str or m[1].__class__ is not str or m[2].__class__ is not str for m in self._metas):
+            return None
+        if any(v.__class__ is not str for v in self._refs) or any(v.__class__ is not str for v in self._memos.values()):
+            return None
+        metas = [self._metas[code] for code in self._meta]
+        fps, odd_fps = self._fps, self._odd_fps
+        ats = []
+        for position, (meta, us) in enumerate(zip(metas, self._at)):
+            ats.append((meta[3] + timedelta(microseconds=us) if us != _ODD else self._odd_at[position]).isoformat())
+        fingerprints = []
+        for position in range(len(self._ids)):
+            odd = odd_fps.get(position)
+            if odd is None:
+                packed = fps[position * _FP:(position + 1) * _FP]
+                odd = "" if packed == _NO_FP else packed.hex()
+            fingerprints.append(odd)
+        accounts, amounts, widths = [], [], []
+        for template in self._templates:
+            widths.append(len(template) // 2)
+            accounts += template[0::2]
+            amounts += map(str, template[1::2])
+        if any(a.__class__ is not str for a in accounts):
+            return None
+        odd_afters = self._odd_afters
+        afters = [str(b) if b != _ODD else str(odd_afters[i]) for i, b in enumerate(self._afters)]
+        return {"id": list(self._ids), "kind": [m[0] for m in metas], "unit": [m[1] for m in metas], "at": ats,
+                "scope": [m[2] for m in metas], "reference": list(self._refs), "fingerprint": fingerprints, "memo": [self._memos.get(p, "") for p in range(len(self._ids))],
+                "lines": widths, "account": accounts, "amount": amounts, "balance_after": afters}
+
+    def _view(self, position: int) -> Posting:
+        """The posting at `position`: kept, or built from the columns."""
+        posting = self._views.get(position)
+        if posting is None:
+            posting = self._build(position)
+            if len(self._views) >= _VIEWS:
+                self._views.clear()
+            self._views[position] = posting
+        return posting
+
+    def _build(self, position: int) -> Posting:
+        kind, unit, scope, epoch = self._metas[self._meta[position]]
+        us = self._at[position]
+        at = epoch + timedelta(microseconds=us) if us != _ODD else self._odd_at[position]
+        template, first, afters = self._templates[position], self._first[position], self._afters
+        if len(template) == 4:
+            before, after = afters[first], afters[first + 1]
+            if before == _ODD:
+                before = self._odd_afters[first]
+            if after == _ODD:
+                after = self._odd_afters[first + 1]
+            lines = (template[0], template[1], before, template[2], template[3], after)
+        else:
+            items: list[Any] = []
+            for i in range(0, len(template), 2):
+                balance = afters[first + i // 2]
+                items += (template[i], template[i + 1], balance if balance != _ODD else self._odd_afters[first + i // 2])
+            lines = tuple(items)
+        fingerprint = self._odd_fps.get(position)
+        if fingerprint is None:
+            packed = self._fps[position * _FP:(position + 1) * _FP]
+            fingerprint = "" if packed == _NO_FP else packed.hex()
+        return _new_posting((self._ids[position], kind, unit, at, lines, scope, self._refs[position], fingerprint, self._memos.get(position, "")))
 
     def by_reference(self, scope: str, reference: str) -> Posting | None:
         position = self._by_reference.get(scope, {}).get(reference)
-        return None if position is None else self.postings[position]
+        return None if position is None else self._view(position)
 
     def by_id(self, posting_id: str) -> Posting | None:
         position = self._by_id.get(posting_id)
-        return None if position is None else self.postings[position]
+        return None if position is None else self._view(position)
 
     def position(self, posting_id: str) -> int:
         """Order of posting: later postings have higher positions."""
         return self._by_id[posting_id]
 
     def history(self, account: str, newest_first: bool = True) -> Iterator[Posting]:
-        positions = self._by_account.get(account, [])
-        ordered = reversed(positions) if newest_first else iter(positions)
-        return (self.postings[p] for p in ordered)
+        positions = self._by_account.get(account, ())
+        return map(self._view, reversed(positions) if newest_first else iter(positions))
 
     def newest_first(self, accounts: list[str], skip: int = 0) -> Iterator[tuple[int, Posting]]:
         """(index in `accounts`, posting) over these accounts' histories merged, newest first (a
         posting of two of them once for each, in the order given), after the first `skip`: one
         account's is read at its place, several are merged lazily, so a page costs its own rows."""
+        view = self._view
         if len(accounts) == 1:
-            positions = self._by_account.get(accounts[0], [])
-            postings = self.postings
-            return ((0, postings[positions[i]]) for i in range(len(positions) - 1 - skip, -1, -1))
-        streams = [_newest(self._by_account.get(account, []), n) for n, account in enumerate(accounts)]
-        return islice(((n, self.postings[-negative]) for negative, n in heapq.merge(*streams)), skip, None)
+            positions = self._by_account.get(accounts[0], ())
+            return ((0, view(positions[i])) for i in range(len(positions) - 1 - skip, -1, -1))
+        streams = [_newest(self._by_account.get(account, ()), n) for n, account in enumerate(accounts)]
+        return islice(((n, view(-negative)) for negative, n in heapq.merge(*streams)), skip, None)
 
     def postings_of(self, account: str, indices: Iterable[int]) -> list[Posting]:
         """The account's postings at these places in its own history (0: its first): a page, or
         a chart's samples, without walking the rest of a long history."""
-        positions = self._by_account.get(account, [])
-        return [self.postings[positions[i]] for i in indices]
+        positions = self._by_account.get(account, ())
+        return [self._view(positions[i]) for i in indices]
 
     def count(self, account: str) -> int:
         return len(self._by_account.get(account, ()))
@@ -223,8 +515,7 @@ class Ledger:
     def replayed_balances(self) -> dict[str, Decimal]:
         """Balances recomputed from the entries alone; equal to the cache when all is well."""
         balances = {account: ZERO for account in self._units}
-        for posting in self.postings:
-            lines = posting.lines
-            for i in range(0, len(lines), 3):
-                balances[lines[i]] += lines[i + 1]  # type: ignore[index,operator]
+        for template in self._templates:
+            for i in range(0, len(template), 2):
+                balances[template[i]] += template[i + 1]
         return balances
