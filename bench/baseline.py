@@ -18,13 +18,26 @@ async def constant(request: Request) -> Response:
     return Response(BODY, media_type="application/json")
 
 
-app = Starlette(routes=[Route("/", constant, methods=["GET", "POST"])])
+async def large(request: Request) -> Response:
+    """The bytes of --body-file: what sending a read's large answer costs this stack by itself."""
+    return Response(LARGE, media_type="application/json")
+
+
+LARGE = b""
+
+
+app = Starlette(routes=[Route("/", constant, methods=["GET", "POST"]), Route("/large", large, methods=["GET", "POST"])])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--body-file", help="served at /large (default: empty)")
     args = parser.parse_args()
+    if args.body_file:
+        global LARGE
+        with open(args.body_file, "rb") as body:
+            LARGE = body.read()
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False,
                 lifespan="off", server_header=False)
 

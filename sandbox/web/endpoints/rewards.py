@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import weakref
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
 
 from sandbox.contract import envelope, jsonio
 from sandbox.contract.envelope import Reply
@@ -221,38 +221,87 @@ class TransactionRows:
     once per card side and kept; only what can change after it was posted is filled in on each
     request: the holder's name and the company's (and id) once per card, the transaction's status
     per row. The page goes out as one raw JSON array (jsonio.Raw), byte for byte what the row
-    dicts of transaction_row() would print. Bounded: at most `size` rows a store, all dropped
-    when full, so memory follows the rows read, not every posting."""
+    dicts of transaction_row() would print.
 
-    def __init__(self, size: int = 100_000) -> None:
+    One card's page (statements.HistoryPage) is kept whole as well, under its card, places,
+    holder's and company's names: the same places of a history are the same postings, so a page
+    read again costs a check that none of its statuses changed since (C loops over its ids), not
+    a step per row. Bounded: at most `size` rows and `page_bytes` of pages a store (rows all
+    dropped when full, pages oldest first), so memory follows what is read, not every posting."""
+
+    def __init__(self, size: int = 100_000, page_bytes: int = 16 << 20) -> None:
         self.size = size
-        self._stores: weakref.WeakKeyDictionary[Store, dict[tuple[str, str], tuple[bytes, bytes, bytes]]] = weakref.WeakKeyDictionary()
+        self.page_bytes = page_bytes
+        self._stores: weakref.WeakKeyDictionary[Store, _Kept] = weakref.WeakKeyDictionary()
 
-    def page(self, store: Store, company_id: str, page: list[statements.CardTransaction]) -> jsonio.Raw:
+    def page(self, store: Store, company_id: str, page: list[statements.CardTransaction] | statements.HistoryPage) -> jsonio.Raw:
         kept = self._stores.get(store)
         if kept is None:
-            kept = self._stores[store] = {}
+            kept = self._stores[store] = _Kept()
+        if isinstance(page, statements.HistoryPage):
+            return jsonio.Raw(self._history(kept, store, company_id, page))
+        return jsonio.Raw(self._rows(kept, store, company_id, page))
+
+    def _history(self, kept: "_Kept", store: Store, company_id: str, page: statements.HistoryPage) -> bytes:
+        if not len(page):
+            return b"[]"
+        card = page.card
+        key = (card.card_id, page.start, page.stop, store.users[card.user_id].first_name, store.companies[company_id].name, company_id)
+        statuses = store.txn_status
+        found = kept.pages.get(key)
+        if found is not None:
+            ids, members, seen, text = found
+            if (None if statuses.keys().isdisjoint(members) else tuple(map(statuses.get, ids))) == seen:
+                return text
+        postings = page.postings()
+        text = self._rows(kept, store, company_id, [statements.CardTransaction(p, card) for p in postings])
+        ids = tuple(p.id for p in postings)
+        members = frozenset(ids)
+        seen = None if statuses.keys().isdisjoint(members) else tuple(map(statuses.get, ids))
+        pages = kept.pages
+        if found is not None:
+            kept.held -= len(found[3])
+        pages[key] = (ids, members, seen, text)
+        kept.held += len(text)
+        while kept.held > self.page_bytes and pages:
+            kept.held -= len(pages.pop(next(iter(pages)))[3])
+        return text
+
+    def _rows(self, kept: "_Kept", store: Store, company_id: str, page: Iterable[statements.CardTransaction]) -> bytes:
+        rows = kept.rows
         company = b',"companyName":' + jsonio.dumps(store.companies[company_id].name) + b',"companyId":' + jsonio.dumps(company_id) + b","
         statuses = store.txn_status
         holders: dict[str, bytes] = {}
-        out: list[bytes] = []
+        out: list[bytes] = [b"["]
         for txn in page:
             posting, card = txn
             key = (posting.id, card.card_id)
-            parts = kept.get(key)
+            parts = rows.get(key)
             if parts is None:
-                if len(kept) >= self.size:
-                    kept.clear()
-                parts = kept[key] = _row_parts(txn)
+                if len(rows) >= self.size:
+                    rows.clear()
+                parts = rows[key] = _row_parts(txn)
             holder = holders.get(card.card_id)
             if holder is None:
                 holder = holders[card.card_id] = jsonio.dumps(store.users[card.user_id].first_name) + company
             status = statuses.get(posting.id)
             out += parts[0], holder, parts[1], _SUCCESS if status is None else jsonio.dumps(status), parts[2], b","
-        if out:
-            out[-1] = b"]"
-            return jsonio.Raw(b"[" + b"".join(out))
-        return jsonio.Raw(b"[]")
+        if len(out) == 1:
+            return b"[]"
+        out[-1] = b"]"
+        return b"".join(out)
+
+
+class _Kept:
+    """What TransactionRows keeps for one store: row parts by (posting, card), whole pages by
+    HistoryPage name with the bytes they hold in all."""
+
+    __slots__ = ("rows", "pages", "held")
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], tuple[bytes, bytes, bytes]] = {}
+        self.pages: dict[tuple[str, int, int, str, str, str], tuple[tuple[str, ...], frozenset[str], tuple[str | None, ...] | None, bytes]] = {}
+        self.held = 0
 
 
 _ROWS = TransactionRows()
