@@ -140,9 +140,10 @@ def transactions(store: Store, partner_id: str, query: TransactionQuery, offset:
     cards = _cards(store, query)
     ledger = store.ledger
     if not _row_filtered(query):
-        total = sum(ledger.count(card.card_id) for card in cards)
         if len(cards) == 1:
+            total = ledger.count(cards[0].card_id)
             return total, HistoryPage(ledger, cards[0], max(total - offset - limit, 0), max(total - offset, 0))
+        total = sum(ledger.count(card.card_id) for card in cards)
         rows = ledger.newest_first([card.card_id for card in cards], offset)
         return total, [_row((posting, cards[i])) for i, posting in islice(rows, limit)]
     total, page, end = 0, [], offset + limit

@@ -235,11 +235,15 @@ class TransactionRows:
         self.size = size
         self.page_bytes = page_bytes
         self._stores: weakref.WeakKeyDictionary[Store, _Kept] = weakref.WeakKeyDictionary()
+        self._last: tuple[weakref.ref[Store], _Kept] | None = None  # the store read last: no weak reference made per request
 
     def page(self, store: Store, company_id: str, page: list[statements.CardTransaction] | statements.HistoryPage) -> jsonio.Raw:
-        kept = self._stores.get(store)
-        if kept is None:
-            kept = self._stores[store] = _Kept()
+        last = self._last
+        if last is not None and last[0]() is store:
+            kept = last[1]
+        else:
+            kept = self._stores.get(store) or self._stores.setdefault(store, _Kept())
+            self._last = (weakref.ref(store), kept)
         if isinstance(page, statements.HistoryPage):
             return jsonio.Raw(self._history(kept, store, company_id, page))
         postings, cards = zip(*page) if page else ((), ())
