@@ -19,11 +19,16 @@ async def constant(request: Request) -> Response:
 
 
 async def large(request: Request) -> Response:
-    """The bytes of --body-file: what sending a read's large answer costs this stack by itself."""
-    return Response(LARGE, media_type="application/json")
+    """A constant JSON body of `?bytes=N` bytes: what this stack spends to send a large answer
+    (bench case 6b puts it beside the 100-row page of transaction/all)."""
+    size = int(request.query_params.get("bytes", "0"))
+    body = _LARGE.get(size)
+    if body is None:
+        body = _LARGE[size] = b'{"data":"' + b"x" * max(size - 11, 0) + b'"}'
+    return Response(body, media_type="application/json")
 
 
-LARGE = b""
+_LARGE: dict[int, bytes] = {}
 
 
 app = Starlette(routes=[Route("/", constant, methods=["GET", "POST"]), Route("/large", large, methods=["GET", "POST"])])
@@ -32,12 +37,7 @@ app = Starlette(routes=[Route("/", constant, methods=["GET", "POST"]), Route("/l
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--body-file", help="served at /large (default: empty)")
     args = parser.parse_args()
-    if args.body_file:
-        global LARGE
-        with open(args.body_file, "rb") as body:
-            LARGE = body.read()
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False,
                 lifespan="off", server_header=False)
 
