@@ -15,7 +15,6 @@ from sandbox.domain import errors, rewards, statements
 from sandbox.domain.rewards import Allocated, Allocation, BulkOutcome, BulkRow, RewardPolicy
 from sandbox.domain.statements import TransactionQuery
 from sandbox.web.adapter import Call
-from sandbox.state.ledger import Posting
 from sandbox.state.store import Card, Store
 from sandbox.web.endpoints.fields import amount, fingerprint, first, moment, optional_amount, paging
 
@@ -220,16 +219,18 @@ def transaction_all(call: Call) -> dict[str, Any]:
 
 class TransactionRows:
     """transaction/all's rows as JSON. A posting never changes, so the bytes of its row are made
-    once per card side and kept; only what can change after it was posted is filled in on each
-    request: the holder's name and the company's (and id) once per card, the transaction's status
-    per row. The page goes out as one raw JSON array (jsonio.Raw), byte for byte what the row
-    dicts of transaction_row() would print.
+    once and kept, for each view of its card: the holder's name and the company's name and id,
+    which can change after it was posted, are part of the view's name. A row is kept as printed
+    with the status SUCCESS; the few rows whose status is another (store.txn_status) have it put
+    in on each request. The page goes out as one raw JSON array (jsonio.Raw), byte for byte what
+    the row documents of transaction_row() print, put together by loops in C (map, join): no
+    Python step per row but for a row made the first time or a status not SUCCESS.
 
-    One card's page (statements.HistoryPage) is kept whole as well, under its card, places,
-    holder's and company's names: the same places of a history are the same postings, so a page
-    read again costs a check that none of its statuses changed since (C loops over its ids), not
-    a step per row. Bounded: at most `size` rows and `page_bytes` of pages a store (rows all
-    dropped when full, pages oldest first), so memory follows what is read, not every posting."""
+    One card's page (statements.HistoryPage) is kept whole as well, under its view and places:
+    the same places of a history are the same postings, so a page read again costs a check that
+    none of its statuses changed since (C loops over its ids). Bounded: at most `size` rows and
+    `page_bytes` of pages a store (rows all dropped when full, pages oldest first), so memory
+    follows what is read, not every posting."""
 
     def __init__(self, size: int = 100_000, page_bytes: int = 16 << 20) -> None:
         self.size = size
@@ -246,14 +247,21 @@ class TransactionRows:
             self._last = (weakref.ref(store), kept)
         if isinstance(page, statements.HistoryPage):
             return jsonio.Raw(self._history(kept, store, company_id, page))
-        postings, cards = zip(*page) if page else ((), ())
-        return jsonio.Raw(self._rows(kept, store, company_id, list(map(_ID, postings)), postings, cards))
+        views: dict[str, tuple[_View, dict[str, bytes]]] = {}
+        rows = []
+        for posting, card in page:  # several cards (or a filtered page): one view per card
+            found = views.get(card.card_id)
+            if found is None:
+                found = views[card.card_id] = self._view(kept, store, company_id, card)
+            rows.append(found[1].get(posting.id) or self._made(kept, *found, statements.CardTransaction(posting, card)))
+        return jsonio.Raw(_array(rows, [posting.id for posting, _ in page], store))
 
     def _history(self, kept: "_Kept", store: Store, company_id: str, page: statements.HistoryPage) -> bytes:
         if not len(page):
             return b"[]"
         card = page.card
-        key = (card.card_id, page.start, page.stop, store.users[card.user_id].first_name, store.companies[company_id].name, company_id)
+        name, view = self._view(kept, store, company_id, card)
+        key = (name, page.start, page.stop)
         statuses = store.txn_status
         found = kept.pages.get(key)
         if found is not None:
@@ -262,7 +270,12 @@ class TransactionRows:
                 return text
         postings = page.postings()
         ids = tuple(map(_ID, postings))
-        text = self._rows(kept, store, company_id, ids, postings, [card] * len(postings))
+        rows = list(map(view.get, ids))
+        if None in rows:
+            for i, row in enumerate(rows):
+                if row is None:
+                    rows[i] = self._made(kept, name, view, statements.CardTransaction(postings[i], card))
+        text = _array(rows, ids, store)
         members = frozenset(ids)
         seen = None if statuses.keys().isdisjoint(members) else tuple(map(statuses.get, ids))
         pages = kept.pages
@@ -274,66 +287,54 @@ class TransactionRows:
             kept.held -= len(pages.pop(next(iter(pages)))[3])
         return text
 
-    def _rows(self, kept: "_Kept", store: Store, company_id: str, ids: Sequence[str], postings: Sequence[Posting],
-              cards: Sequence[Card]) -> bytes:
-        """The rows' JSON array, put together a column at a time (each a loop in C): every row is its
-        kept parts around its holder's and company's names and its status. Python steps per row
-        only for a row made for the first time."""
-        count = len(ids)
-        if not count:
-            return b"[]"
-        card_ids = list(map(_CARD_ID, cards))
-        rows = kept.rows
-        parts = list(map(rows.get, zip(ids, card_ids)))
-        if None in parts:
-            for i, found in enumerate(parts):
-                if found is None:
-                    if len(rows) >= self.size:
-                        rows.clear()
-                    parts[i] = rows[ids[i], card_ids[i]] = _row_parts(statements.CardTransaction(postings[i], cards[i]))
-        company = b',"companyName":' + jsonio.dumps(store.companies[company_id].name) + b',"companyId":' + jsonio.dumps(company_id) + b","
-        holders = {card_id: jsonio.dumps(store.users[card.user_id].first_name) + company for card_id, card in dict(zip(card_ids, cards)).items()}
-        codes = list(map(store.txn_status.get, ids))
-        if codes.count(None) == count:
-            states = [_SUCCESS] * count
-        else:
-            shown = {code: _SUCCESS if code is None else jsonio.dumps(code) for code in set(codes)}
-            states = list(map(shown.__getitem__, codes))
-        out = [b","] * (6 * count + 1)  # [ row , row ... ]: each row before, holder, middle, status, after
-        out[0], out[-1] = b"[", b"]"
-        out[1::6], out[3::6], out[5::6] = zip(*parts)
-        out[2::6] = list(map(holders.__getitem__, card_ids))
-        out[4::6] = states
-        return b"".join(out)
+    def _view(self, kept: "_Kept", store: Store, company_id: str, card: Card) -> tuple[_View, dict[str, bytes]]:
+        """The name of `card`'s rows as printed now (its holder's name, the company's name and id), and those kept, by posting id."""
+        name = (card.card_id, store.users[card.user_id].first_name, store.companies[company_id].name, company_id)
+        view = kept.views.get(name)
+        if view is None:
+            view = kept.views[name] = {}
+        return name, view
+
+    def _made(self, kept: "_Kept", name: _View, view: dict[str, bytes], txn: statements.CardTransaction) -> bytes:
+        """A row printed for the first time in this view, and kept (every view dropped when `size` rows are held)."""
+        if kept.rows >= self.size:
+            kept.views.clear()  # `view` is the caller's still: this page's rows go on into it, then it is gone
+            kept.rows = 0
+        _, holder, company_name, company_id = name
+        row = view[txn.posting.id] = jsonio.dumps(transaction_row(txn, holder, company_name, company_id, rewards.SUCCESS))
+        kept.rows += 1
+        return row
+
+
+def _array(rows: list[bytes], ids: Sequence[str], store: Store) -> bytes:
+    """The rows (kept as SUCCESS) as one JSON array, each row's own status put in where it has another."""
+    codes = list(map(store.txn_status.get, ids))
+    if codes.count(None) != len(codes):
+        for i, code in enumerate(codes):
+            if code is not None:  # `,"status":` is found once: a quote inside a value is escaped
+                rows[i] = rows[i].replace(_SUCCESS_FIELD, b',"status":' + jsonio.dumps(code), 1)
+    return b"[" + b",".join(rows) + b"]"
+
+
+_View = tuple[str, str, str, str]  # a card's rows as printed: card id, holder's name, company's name and id
 
 
 class _Kept:
-    """What TransactionRows keeps for one store: row parts by (posting, card), whole pages by
-    HistoryPage name with the bytes they hold in all."""
+    """What TransactionRows keeps for one store: rows by view of their card, how many in all, and
+    whole pages by view and places with the bytes they hold in all."""
 
-    __slots__ = ("rows", "pages", "held")
+    __slots__ = ("views", "rows", "pages", "held")
 
     def __init__(self) -> None:
-        self.rows: dict[tuple[str, str], tuple[bytes, bytes, bytes]] = {}
-        self.pages: dict[tuple[str, int, int, str, str, str], tuple[tuple[str, ...], frozenset[str], tuple[str | None, ...] | None, bytes]] = {}
+        self.views: dict[_View, dict[str, bytes]] = {}
+        self.rows = 0
+        self.pages: dict[tuple[_View, int, int], tuple[tuple[str, ...], frozenset[str], tuple[str | None, ...] | None, bytes]] = {}
         self.held = 0
 
 
 _ROWS = TransactionRows()
-_SUCCESS = b'"' + rewards.SUCCESS.encode() + b'"'
-_ID, _CARD_ID = attrgetter("id"), attrgetter("card_id")
-
-
-def _row_parts(txn: statements.CardTransaction) -> tuple[bytes, bytes, bytes]:
-    """A row's fixed bytes around what can change: up to the holder's name, from cardAccountId to
-    the status, and after the status."""
-    row = transaction_row(txn, "", "", "", "")
-    keys = list(row)
-    held, status = keys.index("cardHolderName"), keys.index("status")
-    before = jsonio.dumps(dict(zip(keys[:held], row.values())))[:-1] + b',"cardHolderName":'
-    middle = jsonio.dumps({k: row[k] for k in keys[held + 3: status]})[1:-1] + b',"status":'
-    after = b"," + jsonio.dumps({k: row[k] for k in keys[status + 1:]})[1:]
-    return before, middle, after
+_SUCCESS_FIELD = b',"status":' + jsonio.dumps(rewards.SUCCESS)
+_ID = attrgetter("id")
 
 
 def transaction_row(txn: statements.CardTransaction, holder: str, company_name: str, company_id: str, status: str) -> dict[str, Any]:
