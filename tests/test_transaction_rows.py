@@ -47,6 +47,14 @@ def test_kept_rows_print_as_the_row_documents_and_follow_status_and_holder():
     assert cache.page(store, DOCS_COMPANY, []).text == b"[]"
 
 
+def test_a_status_is_put_in_at_its_field_whatever_a_name_holds():
+    store = create_app(Settings(seed=7)).sandbox.store
+    store.users[TXN_USER].first_name = 'x,"status":"SUCCESS","y'  # escaped in the row: not the field
+    for card_id in (None, TXN_CARD):  # several cards' rows, then one card's page
+        total, rows = statements.transactions(store, "CRMXWB3ZM", TransactionQuery(DOCS_COMPANY, TXN_ACCOUNT, card_id=card_id), 0, 100)
+        assert TransactionRows().page(store, DOCS_COMPANY, rows).text == reference(store, list(rows))
+
+
 def test_a_card_page_is_kept_whole_and_follows_status_holder_and_new_postings():
     store = create_app(Settings(seed=7)).sandbox.store
     query = TransactionQuery(DOCS_COMPANY, TXN_ACCOUNT, card_id=TXN_CARD)
