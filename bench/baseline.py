@@ -18,7 +18,20 @@ async def constant(request: Request) -> Response:
     return Response(BODY, media_type="application/json")
 
 
-app = Starlette(routes=[Route("/", constant, methods=["GET", "POST"])])
+async def large(request: Request) -> Response:
+    """A constant JSON body of `?bytes=N` bytes: what this stack spends to send a large answer
+    (bench case 6b puts it beside the 100-row page of transaction/all)."""
+    size = int(request.query_params.get("bytes", "0"))
+    body = _LARGE.get(size)
+    if body is None:
+        body = _LARGE[size] = b'{"data":"' + b"x" * max(size - 11, 0) + b'"}'
+    return Response(body, media_type="application/json")
+
+
+_LARGE: dict[int, bytes] = {}
+
+
+app = Starlette(routes=[Route("/", constant, methods=["GET", "POST"]), Route("/large", large, methods=["GET", "POST"])])
 
 
 def main() -> None:

@@ -8,7 +8,8 @@ Cases (1) and (2) run in rounds, each right after a baseline run of its own (see
 
 Cases: (1) top-ups (and (1b) create-order), (2) coins, (3) transaction/all in a big store, (4)
 bulk, (5) reset, (6) the reads of one card (transaction/all of 20 and 1,000 postings, search,
-cardAccount/get), each in paired rounds like (1) and (2), (7) WireMock as a peer (bench/peers.py).
+cardAccount/get), each in paired rounds like (1) and (2), and (6b) the baseline sending a constant
+answer the size of (6)'s 100-row page, (7) WireMock as a peer (bench/peers.py).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from functools import partial
 
 from . import peers, scenarios
 from .load import Result, tool
-from .partner import Partner
+from .partner import ACCOUNT, COMPANY, PATH, Partner
 from .procs import Server, cores
 from .report import Figures, print_soak, print_table
 from .rounds import median_result, paired
@@ -76,7 +77,7 @@ def startups(makers: dict[str, Callable[[], Server]], repeats: int) -> dict[str,
     return {name: (statistics.median(times[name]), statistics.median(rss[name])) for name in makers}
 
 
-def throughput(cases: set[str], server: Server, partner: Partner) -> list[tuple[str, Case | Row]]:
+def throughput(cases: set[str], server: Server, partner: Partner, baseline: Server) -> list[tuple[str, Case | Row]]:
     """Cases (1) and (2) as (tag, function of a round's plan), or their "n/a" row where this build lacks the route."""
     out: list[tuple[str, Case | Row]] = []
     if "1" in cases:
@@ -90,6 +91,9 @@ def throughput(cases: set[str], server: Server, partner: Partner) -> list[tuple[
         cards = scenarios.read_cards(partner, f"R{int(time.time()) % 100000}")
         for number, (name, load) in enumerate(scenarios.read_loads(partner, cards)):
             out.append((f"r{number}", partial(scenarios.fixed, server, name=name, load=load)))
+        size = len(partner.post(PATH + "/transaction/all", {"companyId": COMPANY, "cardAccountId": ACCOUNT,
+                                                             "enKashCardId": cards[max(cards)]}).content)
+        out.append(("rb", partial(scenarios.page_sized, baseline, size=size)))
     return out
 
 
@@ -107,7 +111,7 @@ def run(args: argparse.Namespace) -> None:
     with base() as baseline:  # idle beside the sandbox all along: one server is under load at a time
         with sandbox(core) as server:
             partner = Partner(server.port)
-            for tag, case in throughput(cases, server, partner):
+            for tag, case in throughput(cases, server, partner, baseline):
                 figures.rows.append(case if isinstance(case, Row) else paired(baseline, plan, case, tag, figures.bases))
             if "7" in cases:
                 figures.rows.append(peer(baseline, server, plan, partner, figures))

@@ -190,4 +190,11 @@ def read_loads(partner: Partner, cards: dict[int, str]) -> list[tuple[str, Load]
     return out
 
 
+def page_sized(base: Server, plan: Plan, size: int) -> Row:
+    """(6b) the baseline answering a constant JSON body of `size` bytes, the size of (6)'s 100-row
+    page: what this stack itself spends sending such an answer, the floor of that read."""
+    return Row(f"(6b) baseline: a constant answer of {size:,} bytes (the 100-row page's size)",
+               _drive(base, plan, Load("POST", f"/large?bytes={size}", {"Content-Type": "application/json"}, "{}")))
+
+
 Case = Callable[[Plan], Row]  # a case run in paired rounds: given each round's plan (its own run id)

@@ -9,7 +9,7 @@ from decimal import Decimal
 from conftest import DOCS_ACCOUNT, DOCS_COMPANY, new_user
 
 from sandbox.contract import jsonio
-from sandbox.domain import statements
+from sandbox.domain import rewards, statements
 from sandbox.domain.statements import TransactionQuery
 from sandbox.settings import Settings
 from sandbox.state.ledger import Ledger
@@ -45,6 +45,49 @@ def test_kept_rows_print_as_the_row_documents_and_follow_status_and_holder():
     assert {r["cardHolderName"] for r in jsonio.loads(again.text) if r["enkashCardId"] == TXN_CARD} == {"Priya N"}
     assert TransactionRows(size=2).page(store, DOCS_COMPANY, rows).text == again.text  # full: dropped, same bytes
     assert cache.page(store, DOCS_COMPANY, []).text == b"[]"
+
+
+def test_a_status_is_put_in_at_its_field_whatever_a_name_holds():
+    store = create_app(Settings(seed=7)).sandbox.store
+    store.users[TXN_USER].first_name = 'x,"status":"SUCCESS","y'  # escaped in the row: not the field
+    for card_id in (None, TXN_CARD):  # several cards' rows, then one card's page
+        total, rows = statements.transactions(store, "CRMXWB3ZM", TransactionQuery(DOCS_COMPANY, TXN_ACCOUNT, card_id=card_id), 0, 100)
+        assert TransactionRows().page(store, DOCS_COMPANY, rows).text == reference(store, list(rows))
+
+
+def test_a_card_page_is_kept_whole_and_follows_status_holder_and_new_postings():
+    store = create_app(Settings(seed=7)).sandbox.store
+    query = TransactionQuery(DOCS_COMPANY, TXN_ACCOUNT, card_id=TXN_CARD)
+    cache = TransactionRows()
+
+    def read(offset=0, limit=100):
+        total, page = statements.transactions(store, "CRMXWB3ZM", query, offset, limit)
+        assert isinstance(page, statements.HistoryPage)
+        text = cache.page(store, DOCS_COMPANY, page).text
+        assert text == reference(store, list(page))
+        return total, page, text
+
+    total, page, first = read()
+    assert total == len(page) == 5 and read()[2] is first  # read again: the kept bytes themselves
+    for offset, limit in ((1, 2), (4, 100), (5, 100), (9, 1)):
+        assert read(offset, limit)[2] == reference(store, list(page)[offset: offset + limit])
+    ids = [t.posting.id for t in page]
+    created = next(i for i in ids if store.txn_status.get(i) == "CREATED")
+    plain = next(i for i in ids if i not in store.txn_status)
+    store.txn_status[created] = "FAILED"  # a status changed, one given, one taken back: never kept
+    assert read()[2] != first
+    store.txn_status[plain] = "CREATED"
+    assert b'"CREATED"' in read()[2]
+    del store.txn_status[plain]
+    store.users[TXN_USER].first_name = "Priya N"
+    assert b'"Priya N"' in read()[2]
+    rewards.fixture_transaction(store, "CRMXWB3ZM", store.cards[TXN_CARD], "CR", Decimal(5), "SUCCESS")
+    total, page, text = read()  # a new posting: the first page is other places of the history
+    assert total == 6 and jsonio.loads(text)[1:] == jsonio.loads(first.replace(b'"Priya"', b'"Priya N"').replace(b'"CREATED"', b'"FAILED"'))
+    small = TransactionRows(page_bytes=len(text))
+    small.page(store, DOCS_COMPANY, read(0, 3)[1])
+    assert small.page(store, DOCS_COMPANY, page).text == text  # bounded: the older page made room
+    assert [key[1:3] for key in small._stores[store].pages] == [(0, 6)]
 
 
 def test_a_long_history_is_paged_at_its_place(docs_partner):

@@ -10,9 +10,9 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import partial
 from itertools import islice
-from typing import Iterable, NamedTuple, cast
+from typing import Iterable, Iterator, NamedTuple, cast
 
-from sandbox.state.ledger import Entry, Posting, canonical
+from sandbox.state.ledger import Entry, Ledger, Posting, canonical
 from sandbox.state.store import Card, CardAccount, Store
 from sandbox.domain.cards import month_key
 from sandbox.domain.rewards import CREDIT, DEBIT, account_of, card_of, transaction_status
@@ -100,14 +100,37 @@ class CardTransaction(NamedTuple):
 _row = partial(tuple.__new__, CardTransaction)  # CardTransaction(posting, card) without NamedTuple's __new__: a page makes hundreds
 
 
-def transactions(store: Store, partner_id: str, query: TransactionQuery, offset: int, limit: int) -> tuple[int, list[CardTransaction]]:
+class HistoryPage:
+    """A page that is one run of one card's own history, newest first: the postings at places
+    [start, stop) of it (0: the card's first posting). A history only grows at its end, so the same
+    card and places always hold the same postings: a reader may keep what it made of them under
+    that name. Its rows are read from the ledger only when iterated."""
+
+    __slots__ = ("ledger", "card", "start", "stop")
+
+    def __init__(self, ledger: Ledger, card: Card, start: int, stop: int) -> None:
+        self.ledger, self.card, self.start, self.stop = ledger, card, start, stop
+
+    def postings(self) -> list[Posting]:
+        return self.ledger.postings_of(self.card.card_id, range(self.stop - 1, self.start - 1, -1))
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+    def __iter__(self) -> Iterator[CardTransaction]:
+        card = self.card
+        return (_row((posting, card)) for posting in self.postings())
+
+
+def transactions(store: Store, partner_id: str, query: TransactionQuery, offset: int, limit: int) -> tuple[int, list[CardTransaction] | HistoryPage]:
     """Card transactions matching every given filter, newest first, and how many match in all.
 
     Narrowed through an index: by reference or posting id, else by card. Which cards take part is
     decided once per card (account, card, user, holder's name); only the filters of a row
     (direction, amount, dates, status) are tested per row, and without them the count is the
     histories' lengths and the page is read at its place: the cost follows the page, not the
-    history. The request schema requires cardAccountId, so every query names an account of the company."""
+    history; one card's page is a HistoryPage, read when iterated. The request schema requires
+    cardAccountId, so every query names an account of the company."""
     account_of(store, partner_id, query.company_id, query.card_account_id)
     if query.company_name and query.company_name.lower() not in store.companies[query.company_id].name.lower():
         return 0, []  # every row is the company's: its name decides for all of them
@@ -117,6 +140,9 @@ def transactions(store: Store, partner_id: str, query: TransactionQuery, offset:
     cards = _cards(store, query)
     ledger = store.ledger
     if not _row_filtered(query):
+        if len(cards) == 1:
+            total = ledger.count(cards[0].card_id)
+            return total, HistoryPage(ledger, cards[0], max(total - offset - limit, 0), max(total - offset, 0))
         total = sum(ledger.count(card.card_id) for card in cards)
         rows = ledger.newest_first([card.card_id for card in cards], offset)
         return total, [_row((posting, cards[i])) for i, posting in islice(rows, limit)]

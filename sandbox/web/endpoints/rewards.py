@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import weakref
+from operator import attrgetter
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Generator
+from typing import TYPE_CHECKING, Any, Generator, Sequence
 
 from sandbox.contract import envelope, jsonio
 from sandbox.contract.envelope import Reply
@@ -224,57 +225,122 @@ def transaction_all(call: Call) -> dict[str, Any]:
 
 class TransactionRows:
     """transaction/all's rows as JSON. A posting never changes, so the bytes of its row are made
-    once per card side and kept; only what can change after it was posted is filled in on each
-    request: the holder's name and the company's (and id) once per card, the transaction's status
-    per row. The page goes out as one raw JSON array (jsonio.Raw), byte for byte what the row
-    dicts of transaction_row() would print. Bounded: at most `size` rows a store, all dropped
-    when full, so memory follows the rows read, not every posting."""
+    once and kept, for each view of its card: the holder's name and the company's name and id,
+    which can change after it was posted, are part of the view's name. A row is kept as printed
+    with the status SUCCESS; the few rows whose status is another (store.txn_status) have it put
+    in on each request. The page goes out as one raw JSON array (jsonio.Raw), byte for byte what
+    the row documents of transaction_row() print, put together by loops in C (map, join): no
+    Python step per row but for a row made the first time or a status not SUCCESS.
 
-    def __init__(self, size: int = 100_000) -> None:
+    One card's page (statements.HistoryPage) is kept whole as well, under its view and places:
+    the same places of a history are the same postings, so a page read again costs a check that
+    none of its statuses changed since (C loops over its ids). Bounded: at most `size` rows and
+    `page_bytes` of pages a store (rows all dropped when full, pages oldest first), so memory
+    follows what is read, not every posting."""
+
+    def __init__(self, size: int = 100_000, page_bytes: int = 16 << 20) -> None:
         self.size = size
-        self._stores: weakref.WeakKeyDictionary[Store, dict[tuple[str, str], tuple[bytes, bytes, bytes]]] = weakref.WeakKeyDictionary()
+        self.page_bytes = page_bytes
+        self._stores: weakref.WeakKeyDictionary[Store, _Kept] = weakref.WeakKeyDictionary()
+        self._last: tuple[weakref.ref[Store], _Kept] | None = None  # the store read last: no weak reference made per request
 
-    def page(self, store: Store, company_id: str, page: list[statements.CardTransaction]) -> jsonio.Raw:
-        kept = self._stores.get(store)
-        if kept is None:
-            kept = self._stores[store] = {}
-        company = b',"companyName":' + jsonio.dumps(store.companies[company_id].name) + b',"companyId":' + jsonio.dumps(company_id) + b","
+    def page(self, store: Store, company_id: str, page: list[statements.CardTransaction] | statements.HistoryPage) -> jsonio.Raw:
+        last = self._last
+        if last is not None and last[0]() is store:
+            kept = last[1]
+        else:
+            kept = self._stores.get(store) or self._stores.setdefault(store, _Kept())
+            self._last = (weakref.ref(store), kept)
+        if isinstance(page, statements.HistoryPage):
+            return jsonio.Raw(self._history(kept, store, company_id, page))
+        views: dict[str, tuple[_View, dict[str, bytes]]] = {}
+        rows = []
+        for posting, card in page:  # several cards (or a filtered page): one view per card
+            found = views.get(card.card_id)
+            if found is None:
+                found = views[card.card_id] = self._view(kept, store, company_id, card)
+            rows.append(found[1].get(posting.id) or self._made(kept, *found, statements.CardTransaction(posting, card)))
+        return jsonio.Raw(_array(rows, [posting.id for posting, _ in page], store))
+
+    def _history(self, kept: "_Kept", store: Store, company_id: str, page: statements.HistoryPage) -> bytes:
+        if not len(page):
+            return b"[]"
+        card = page.card
+        name, view = self._view(kept, store, company_id, card)
+        key = (name, page.start, page.stop)
         statuses = store.txn_status
-        holders: dict[str, bytes] = {}
-        out: list[bytes] = []
-        for txn in page:
-            posting, card = txn
-            key = (posting.id, card.card_id)
-            parts = kept.get(key)
-            if parts is None:
-                if len(kept) >= self.size:
-                    kept.clear()
-                parts = kept[key] = _row_parts(txn)
-            holder = holders.get(card.card_id)
-            if holder is None:
-                holder = holders[card.card_id] = jsonio.dumps(store.users[card.user_id].first_name) + company
-            status = statuses.get(posting.id)
-            out += parts[0], holder, parts[1], _SUCCESS if status is None else jsonio.dumps(status), parts[2], b","
-        if out:
-            out[-1] = b"]"
-            return jsonio.Raw(b"[" + b"".join(out))
-        return jsonio.Raw(b"[]")
+        found = kept.pages.get(key)
+        if found is not None:
+            ids, members, seen, text = found
+            if (None if statuses.keys().isdisjoint(members) else tuple(map(statuses.get, ids))) == seen:
+                return text
+        postings = page.postings()
+        ids = tuple(map(_ID, postings))
+        rows = list(map(view.get, ids))
+        if None in rows:
+            for i, row in enumerate(rows):
+                if row is None:
+                    rows[i] = self._made(kept, name, view, statements.CardTransaction(postings[i], card))
+        text = _array(rows, ids, store)
+        members = frozenset(ids)
+        seen = None if statuses.keys().isdisjoint(members) else tuple(map(statuses.get, ids))
+        pages = kept.pages
+        if found is not None:
+            kept.held -= len(found[3])
+        pages[key] = (ids, members, seen, text)
+        kept.held += len(text)
+        while kept.held > self.page_bytes and pages:
+            kept.held -= len(pages.pop(next(iter(pages)))[3])
+        return text
+
+    def _view(self, kept: "_Kept", store: Store, company_id: str, card: Card) -> tuple[_View, dict[str, bytes]]:
+        """The name of `card`'s rows as printed now (its holder's name, the company's name and id), and those kept, by posting id."""
+        name = (card.card_id, store.users[card.user_id].first_name, store.companies[company_id].name, company_id)
+        view = kept.views.get(name)
+        if view is None:
+            view = kept.views[name] = {}
+        return name, view
+
+    def _made(self, kept: "_Kept", name: _View, view: dict[str, bytes], txn: statements.CardTransaction) -> bytes:
+        """A row printed for the first time in this view, and kept (every view dropped when `size` rows are held)."""
+        if kept.rows >= self.size:
+            kept.views.clear()  # `view` is the caller's still: this page's rows go on into it, then it is gone
+            kept.rows = 0
+        _, holder, company_name, company_id = name
+        row = view[txn.posting.id] = jsonio.dumps(transaction_row(txn, holder, company_name, company_id, rewards.SUCCESS))
+        kept.rows += 1
+        return row
+
+
+def _array(rows: list[bytes], ids: Sequence[str], store: Store) -> bytes:
+    """The rows (kept as SUCCESS) as one JSON array, each row's own status put in where it has another."""
+    codes = list(map(store.txn_status.get, ids))
+    if codes.count(None) != len(codes):
+        for i, code in enumerate(codes):
+            if code is not None:  # `,"status":` is found once: a quote inside a value is escaped
+                rows[i] = rows[i].replace(_SUCCESS_FIELD, b',"status":' + jsonio.dumps(code), 1)
+    return b"[" + b",".join(rows) + b"]"
+
+
+_View = tuple[str, str, str, str]  # a card's rows as printed: card id, holder's name, company's name and id
+
+
+class _Kept:
+    """What TransactionRows keeps for one store: rows by view of their card, how many in all, and
+    whole pages by view and places with the bytes they hold in all."""
+
+    __slots__ = ("views", "rows", "pages", "held")
+
+    def __init__(self) -> None:
+        self.views: dict[_View, dict[str, bytes]] = {}
+        self.rows = 0
+        self.pages: dict[tuple[_View, int, int], tuple[tuple[str, ...], frozenset[str], tuple[str | None, ...] | None, bytes]] = {}
+        self.held = 0
 
 
 _ROWS = TransactionRows()
-_SUCCESS = b'"' + rewards.SUCCESS.encode() + b'"'
-
-
-def _row_parts(txn: statements.CardTransaction) -> tuple[bytes, bytes, bytes]:
-    """A row's fixed bytes around what can change: up to the holder's name, from cardAccountId to
-    the status, and after the status."""
-    row = transaction_row(txn, "", "", "", "")
-    keys = list(row)
-    held, status = keys.index("cardHolderName"), keys.index("status")
-    before = jsonio.dumps(dict(zip(keys[:held], row.values())))[:-1] + b',"cardHolderName":'
-    middle = jsonio.dumps({k: row[k] for k in keys[held + 3: status]})[1:-1] + b',"status":'
-    after = b"," + jsonio.dumps({k: row[k] for k in keys[status + 1:]})[1:]
-    return before, middle, after
+_SUCCESS_FIELD = b',"status":' + jsonio.dumps(rewards.SUCCESS)
+_ID = attrgetter("id")
 
 
 def transaction_row(txn: statements.CardTransaction, holder: str, company_name: str, company_id: str, status: str) -> dict[str, Any]:
