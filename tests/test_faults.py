@@ -163,9 +163,16 @@ def test_a_timeout_holds_then_answers_504_and_writes_nothing(http, docs_partner)
     assert state_counts(http) == before
 
 
-def test_a_timeout_makes_the_clients_own_timeout_fire(docs_partner):
+def test_a_timeout_makes_the_clients_own_timeout_fire(http, docs_partner):
     with pytest.raises(httpx.ReadTimeout):
         docs_partner.post("/cardAccount/get", ACCOUNT_BODY, headers=fault("timeout=2s"), timeout=0.3)
+    # the server still holds the request for 2 s: wait until it is recorded, so it cannot land
+    # in the journal of a later test (which reads the newest entry)
+    deadline = time.monotonic() + 10
+    while not [e for e in http.get("/__sandbox/journal", params={"partner": DOCS_PARTNER}).json()["requests"]
+               if e["fault"] == "timeout=2s (header)"]:
+        assert time.monotonic() < deadline, "the held request was never recorded"
+        time.sleep(0.05)
 
 
 # --- transport faults ----------------------------------------------------------------------------
