@@ -19,7 +19,7 @@ import heapq
 from array import array
 from datetime import datetime, timedelta
 from functools import partial
-from operator import attrgetter
+from operator import attrgetter, floordiv, itemgetter, sub
 from itertools import accumulate, chain, groupby, islice, repeat
 from decimal import Decimal
 from typing import Any, Iterable, Iterator, NamedTuple, Sequence
@@ -110,7 +110,8 @@ _US = timedelta(microseconds=1)
 _FP = 12  # bytes of a fingerprint as request fingerprints are made (blake2b, 24 hex digits)
 _NO_FP = bytes(_FP)  # the column's bytes for "" (a real all-zero fingerprint is kept as odd)
 _LOWEST, _HIGHEST = -(2**63), 2**63 - 1  # _LOWEST is _ODD
-_VIEWS = 4_096  # postings kept built (the newest posted, the last read): a page read again is not rebuilt
+_VIEWS = 4_096  # postings read lately kept built: a page read again is not rebuilt
+_BATCH = 1_024  # postings filed in the columns at once; the newest posted (1,024 to 2,047) are held as posted
 _TEMPLATES = 20_000  # shared (account, amount, ...) tuples at most; later ones are held per posting
 _new_posting = partial(tuple.__new__, Posting)  # a Posting from its fields without NamedTuple's __new__
 
@@ -137,20 +138,20 @@ class _Postings(Sequence[Posting]):
         self._ledger = ledger
 
     def __len__(self) -> int:
-        return len(self._ledger._ids)
+        return len(self._ledger._ids) + len(self._ledger._tail)
 
     def __getitem__(self, index: Any) -> Any:
-        ledger = self._ledger
+        ledger, size = self._ledger, len(self)
         if isinstance(index, slice):
-            return [ledger._view(p) for p in range(*index.indices(len(ledger._ids)))]
+            return [ledger._view(p) for p in range(*index.indices(size))]
         if index < 0:
-            index += len(ledger._ids)
-        if not 0 <= index < len(ledger._ids):
+            index += size
+        if not 0 <= index < size:
             raise IndexError("posting index out of range")
         return ledger._view(index)
 
     def __iter__(self) -> Iterator[Posting]:
-        return map(self._ledger._view, range(len(self._ledger._ids)))
+        return map(self._ledger._view, range(len(self)))
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, (list, tuple, _Postings)):
@@ -188,7 +189,11 @@ class Ledger:
         self._first = array("I")  # where a posting's balances start in _afters
         self._afters = array("q")  # balance_after of every line, in order
         self._odd_afters: dict[int, Any] = {}  # by index in _afters
-        self._views: dict[int, Posting] = {}  # postings built or posted lately, by position (bounded)
+        self._views: dict[int, Posting] = {}  # postings built lately, by position (bounded)
+        self._tail: list[Posting] = []  # the newest postings, as posted, not in the columns yet (_pack)
+        # the template of a posting's (account, amount, ...) as post() makes them (amounts canonical,
+        # so equal amounts print alike): no amount's text is made for a template already known
+        self._template_by_value: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
     @property
     def postings(self) -> _Postings:
@@ -221,11 +226,59 @@ class Ledger:
         fingerprint: str = "",
         memo: str = "",
     ) -> Posting:
-        moves = list(moves)
+        """The posting is held as posted (the newest 1,024 to 2,047 are) and filed in the columns
+        later, a batch at a time (`_pack`): per posting, only the balances and the indexes now."""
+        if moves.__class__ is not list:
+            moves = list(moves)
+        if len(moves) == 2:  # one account to another (nearly every posting): the general loop's steps, unrolled
+            (first, amount), (second, other) = moves
+            units = self._units
+            if units.get(first) == unit and units.get(second) == unit:
+                balances = self._balances
+                amount = canonical(amount)
+                after = balances[first] + amount
+                text = str(after)  # canonical() and held() in one look at the text
+                if text.isdigit():
+                    held_after: Decimal | int = int(text)  # whole, positive, canonical
+                else:
+                    after = canonical(after)
+                    held_after = held(after)
+                if not (after < ZERO and first in self._floored):
+                    other = canonical(other)
+                    later = balances[second] + other
+                    text = str(later)
+                    if text.isdigit():
+                        held_later: Decimal | int = int(text)
+                    else:
+                        later = canonical(later)
+                        held_later = held(later)
+                    if not (later < ZERO and second in self._floored):
+                        if amount + other == ZERO:
+                            by_reference = self._by_reference.get(scope)
+                            if reference and by_reference is not None and reference in by_reference:
+                                raise LedgerError(f"reference {reference} already posted in {scope}")
+                            tail = self._tail
+                            position = len(self._ids) + len(tail)
+                            posting = _new_posting((posting_id, kind, unit, at, (first, amount, held_after, second, other, held_later),
+                                                    scope, reference, fingerprint, memo))
+                            tail.append(posting)
+                            balances[first] = after
+                            balances[second] = later
+                            by_account = self._by_account
+                            by_account[first].append(position)
+                            by_account[second].append(position)
+                            self._by_id[posting_id] = position
+                            if reference:
+                                if by_reference is None:
+                                    by_reference = self._by_reference[scope] = {}
+                                by_reference[reference] = position
+                            if len(tail) >= 2 * _BATCH:
+                                self._pack(_BATCH)
+                            return posting
+            # a problem: the general loop finds it and names it
         total = ZERO
         lines: list[Any] = []
         afters: list[Decimal] = []
-        key: list[str] = []
         for account, amount in moves:
             if self._units.get(account) != unit:
                 raise LedgerError(f"account {account} is not an open {unit} account")
@@ -234,16 +287,19 @@ class Ledger:
             if after < ZERO and account in self._floored:
                 raise LedgerError(f"account {account} would go below zero")
             total += amount
-            text = str(amount)
-            lines += (account, self._shared(amount, text), held(after))
-            key += (account, text)
+            lines += (account, amount, held(after))
             afters.append(after)
         if total != ZERO:
             raise LedgerError(f"posting {posting_id} does not balance: {total}")
         if reference and reference in self._by_reference.get(scope, ()):
             raise LedgerError(f"reference {reference} already posted in {scope}")
         posting = _new_posting((posting_id, kind, unit, at, tuple(lines), scope, reference, fingerprint, memo))
-        self._append(posting, afters, tuple(key))
+        tail = self._tail
+        position = len(self._ids) + len(tail)
+        tail.append(posting)
+        self._index(posting, position, afters)
+        if len(tail) >= 2 * _BATCH:
+            self._pack(_BATCH)
         return posting
 
     def _shared(self, amount: Decimal, key: str) -> Decimal:
@@ -254,11 +310,102 @@ class Ledger:
                 self._amounts[key] = amount
         return found
 
+    def _index(self, posting: Posting, position: int, afters: list[Decimal]) -> None:
+        """The balances and indexes of a posting at `position`; `afters`: its balances as Decimals."""
+        balances, by_account = self._balances, self._by_account
+        for account, after in zip(posting.lines[0::3], afters):
+            balances[account] = after
+            by_account[account].append(position)
+        self._by_id[posting.id] = position
+        if posting.reference:
+            self._by_reference.setdefault(posting.scope, {})[posting.reference] = position
+
+    def _pack(self, count: int) -> None:
+        """File the oldest `count` postings of the tail in the columns, in bulk: a few C-level
+        passes over the batch where every posting is of the usual shape, one by one otherwise."""
+        tail = self._tail
+        batch = tail[:count]
+        if not batch:
+            return
+        start = len(self._ids)
+        ids, kinds, units, ats, lines, scopes, refs, fingerprints, memos = zip(*batch)
+        if memos.count("") != len(memos):
+            self._memos.update((start + n, memo) for n, memo in enumerate(memos) if memo != "")
+        plain = set(map(type, ats)) == {datetime} and not any(map(attrgetter("fold"), ats))
+        metas = list(zip(kinds, units, scopes, map(attrgetter("tzinfo"), ats) if plain else
+                         [at.tzinfo if at.__class__ is datetime else None for at in ats]))
+        meta_codes = self._meta_codes
+        found = list(map(meta_codes.get, metas))
+        if None in found:
+            for meta in metas:
+                if meta not in meta_codes:
+                    meta_codes[meta] = (len(self._metas), datetime(1970, 1, 1, tzinfo=meta[3]))
+                    self._metas.append((*meta[:3], meta_codes[meta][1]))
+            found = list(map(meta_codes.__getitem__, metas))
+        if plain:
+            self._at.extend(map(floordiv, map(sub, ats, map(itemgetter(1), found)), repeat(_US)))
+        else:
+            for n, (at, (_, epoch)) in enumerate(zip(ats, found)):
+                if at.__class__ is datetime and not at.fold:
+                    self._at.append((at - epoch) // _US)
+                else:
+                    self._at.append(_ODD)
+                    self._odd_at[start + n] = at
+        self._add_fingerprints(fingerprints, start)
+        if set(map(len, lines)) == {6}:  # two lines each
+            keys: Iterable[tuple[Any, ...]] = zip(map(itemgetter(0), lines), map(itemgetter(1), lines), map(itemgetter(3), lines), map(itemgetter(4), lines))
+            helds: list[Any] = list(chain.from_iterable(map(itemgetter(2, 5), lines)))
+            self._first.extend(range(len(self._afters), len(self._afters) + len(helds), 2))
+        else:
+            keys = [tuple(chain.from_iterable(zip(line[0::3], line[1::3]))) for line in lines]
+            helds = list(chain.from_iterable(line[2::3] for line in lines))
+            self._first.extend(accumulate([len(line) // 3 for line in lines[:-1]], initial=len(self._afters)))
+        by_value = self._template_by_value
+        templates = list(map(by_value.get, keys))  # keys: consumed here (an iterator)
+        if None in templates:
+            for n, template in enumerate(templates):
+                if template is None:
+                    line = lines[n]
+                    texts = tuple(chain.from_iterable((account, str(amount)) for account, amount in zip(line[0::3], line[1::3])))
+                    template = self._template_of.get(texts)
+                    if template is None:
+                        template = tuple(chain.from_iterable((account, self._shared(amount, text)) for account, amount, text
+                                                             in zip(line[0::3], line[1::3], texts[1::2])))
+                        if len(self._template_of) < _TEMPLATES:
+                            self._template_of[texts] = template
+                    if len(by_value) < _TEMPLATES:
+                        by_value[tuple(chain.from_iterable(zip(line[0::3], line[1::3])))] = template
+                    templates[n] = template
+        self._templates += templates
+        self._add_afters(helds)
+        self._meta.extend(map(itemgetter(0), found))
+        self._ids += ids
+        self._refs += refs
+        del tail[:count]
+
+    def _add_afters(self, helds: list[Any]) -> None:
+        """Balances as lines hold them onto the column; what it cannot hold exactly goes to the odd."""
+        column = self._afters
+        start = len(column)
+        try:
+            column.extend(array("q", helds))
+        except (TypeError, OverflowError):  # a balance with a fraction, or beyond 64 bits
+            for balance in helds:
+                if balance.__class__ is int and _LOWEST < balance <= _HIGHEST:
+                    column.append(balance)
+                else:
+                    self._odd_afters[len(column)] = balance
+                    column.append(_ODD)
+            return
+        if _ODD in helds:  # an int -2**63 itself, which the column cannot tell from odd
+            self._odd_afters.update((start + n, _ODD) for n, held in enumerate(helds) if held == _ODD and held.__class__ is int)
+
     def _append(self, posting: Posting, afters: list[Decimal], key: tuple[str, ...]) -> None:
-        """File `posting` in the columns and index it. `afters`: its balances as the Decimals the
-        caller computed or read (the lines may hold them as ints), so no Decimal is made again;
-        `key`: its accounts and amounts' texts, which pick its shared template. (On every top-up:
-        locals and two-line fast paths, about 2 us.)"""
+        """File `posting` in the columns at once and index it (a state document's replay; post()
+        holds it and files it later, in bulk). `afters`: its balances as the Decimals the caller
+        computed or read (the lines may hold them as ints), so no Decimal is made again; `key`:
+        its accounts and amounts' texts, which pick its shared template."""
+        self._pack(len(self._tail))
         posting_id, kind, unit, at, lines, scope, reference, fingerprint, memo = posting
         position = len(self._ids)
         zone = at.tzinfo if at.__class__ is datetime else None
@@ -305,10 +452,6 @@ class Ledger:
             by_account[account].append(position)
         if reference:
             self._by_reference.setdefault(scope, {})[reference] = position
-        views = self._views
-        if len(views) >= _VIEWS:
-            views.clear()
-        views[position] = posting
 
     def _fill(self, ids: list[str], metas: list[tuple[Any, Any, Any, Any]], ats: list[datetime], refs: list[str],
               fingerprints: list[str], memos: list[str], widths: list[int], accounts: list[str], amounts: list[str],
@@ -318,7 +461,7 @@ class Ledger:
         _append makes, built in bulk. `metas`: (kind, unit, scope, time zone) a posting; `amounts`:
         the texts (`decimal_of` gives each one's Decimal); `helds`: the balances as lines hold them;
         `balances`: each account's last."""
-        if self._ids:
+        if self._ids or self._tail:
             raise LedgerError("_fill needs an empty ledger")
         positions = list(range(len(ids)))
         self._ids, self._refs = list(ids), list(refs)
@@ -340,7 +483,7 @@ class Ledger:
                 self._at.append((at - epoch) // _US if at.__class__ is datetime and not at.fold else _ODD)
                 if self._at[-1] == _ODD:
                     self._odd_at[position] = at
-        self._fill_fingerprints(fingerprints)
+        self._add_fingerprints(fingerprints, 0)
         by_reference = self._by_reference
         for scope in {meta[2] for meta in metas}:
             by_reference.setdefault(scope, {}).update(
@@ -378,33 +521,35 @@ class Ledger:
                 self._odd_afters[index] = _ODD
         self._balances.update(balances)
 
-    def _fill_fingerprints(self, fingerprints: list[str]) -> None:
-        """The fingerprint column at once when every one is 24 lower-case hex digits or "" (all of
-        a state the sandbox wrote), else one by one as _append does."""
+    def _add_fingerprints(self, fingerprints: Sequence[Any], start: int) -> None:
+        """Fingerprints of the postings from `start` on, onto the column: at once when every one is
+        24 lower-case hex digits or "" (every one the sandbox makes), else one by one."""
         blank = "0" * (2 * _FP)
-        joined = "".join([f or blank for f in fingerprints])
-        try:
-            packed = bytes.fromhex(joined) if len(joined) == 2 * _FP * len(fingerprints) and joined == joined.lower() else None
-        except ValueError:
-            packed = None
+        filled = [f or blank for f in fingerprints]
+        packed = None
+        if set(map(type, filled)) == {str} and set(map(len, filled)) == {2 * _FP}:
+            joined = "".join(filled)
+            try:
+                packed = bytes.fromhex(joined) if joined.islower() or joined.isdigit() else None
+            except ValueError:
+                packed = None
         if packed is not None and len(packed) == _FP * len(fingerprints):
-            self._fps = bytearray(packed)
+            self._fps += packed
             if blank in fingerprints:  # a real all-zero fingerprint: its bytes say "", so it is kept as odd
-                self._odd_fps.update((position, f) for position, f in enumerate(fingerprints) if f == blank)
+                self._odd_fps.update((start + n, f) for n, f in enumerate(fingerprints) if f == blank)
             return
-        column: list[bytes] = []
-        for position, fingerprint in enumerate(fingerprints):
+        for n, fingerprint in enumerate(fingerprints):
             found = _packed(fingerprint)
             if found is None:
                 found = _NO_FP
-                if fingerprint != "":
-                    self._odd_fps[position] = fingerprint
-            column.append(found)
-        self._fps = bytearray(b"".join(column))
+                if fingerprint != "" or fingerprint.__class__ is not str:
+                    self._odd_fps[start + n] = fingerprint
+            self._fps += found
 
     def _columns(self) -> dict[str, list[Any]] | None:
         """The postings as a state file's columns (snapshot.dump): text as the v2 document writes
         it; None when a value is not of the types a file's columns hold (the caller writes v2)."""
+        self._pack(len(self._tail))
         if any(v.__class__ is not datetime for v in self._odd_at.values()) or any(v.__class__ is not str for v in self._odd_fps.values()):
             return None
         if any(m[0].__class__ is not str or m[1].__class__ is not str or m[2].__class__ is not str for m in self._metas):
@@ -437,7 +582,10 @@ class Ledger:
                 "lines": widths, "account": accounts, "amount": amounts, "balance_after": afters}
 
     def _view(self, position: int) -> Posting:
-        """The posting at `position`: kept, or built from the columns."""
+        """The posting at `position`: as posted (the tail), kept, or built from the columns."""
+        packed = len(self._ids)
+        if position >= packed:
+            return self._tail[position - packed]
         posting = self._views.get(position)
         if posting is None:
             posting = self._build(position)
@@ -514,6 +662,7 @@ class Ledger:
 
     def replayed_balances(self) -> dict[str, Decimal]:
         """Balances recomputed from the entries alone; equal to the cache when all is well."""
+        self._pack(len(self._tail))
         balances = {account: ZERO for account in self._units}
         for template in self._templates:
             for i in range(0, len(template), 2):
