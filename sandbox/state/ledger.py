@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import heapq
 from array import array
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
-from operator import attrgetter, floordiv, itemgetter, sub
+from operator import attrgetter, itemgetter
 from itertools import accumulate, chain, groupby, islice, repeat
 from decimal import Decimal
 from typing import Any, Iterable, Iterator, NamedTuple, Sequence
@@ -106,7 +106,9 @@ def _newest(positions: Sequence[int], n: int) -> Iterator[tuple[int, int]]:
 
 
 _ODD = -(2**63)  # in an int64 column: the value is in the column's dict of odd values
-_US = timedelta(microseconds=1)
+_TIME = 10  # bytes of a time: the wall time as a datetime pickles it (year, month, ..., microsecond)
+_NO_TIME = bytes(_TIME)  # the column's bytes for a time kept as odd (month 0: no datetime's)
+_state_and_zone, _state = itemgetter(1), itemgetter(0)  # of a datetime's __reduce__(): (datetime, (10 bytes, zone))
 _FP = 12  # bytes of a fingerprint as request fingerprints are made (blake2b, 24 hex digits)
 _NO_FP = bytes(_FP)  # the column's bytes for "" (a real all-zero fingerprint is kept as odd)
 _LOWEST, _HIGHEST = -(2**63), 2**63 - 1  # _LOWEST is _ODD
@@ -177,10 +179,10 @@ class Ledger:
         self._ids: list[str] = []
         self._refs: list[str] = []
         self._memos: dict[int, Any] = {}  # by position, only a memo that is not "" (a top-up has none)
-        self._meta = array("I")  # -> _metas: (kind, unit, scope, the epoch in the posting's time zone)
-        self._metas: list[tuple[Any, Any, Any, datetime]] = []
-        self._meta_codes: dict[tuple[Any, ...], tuple[int, datetime]] = {}  # -> (code, epoch)
-        self._at = array("q")  # microseconds of wall time since the epoch of its zone
+        self._meta = array("I")  # -> _metas: (kind, unit, scope, the posting's time zone)
+        self._metas: list[tuple[Any, Any, Any, Any]] = []
+        self._meta_codes: dict[tuple[Any, ...], int] = {}  # -> its place in _metas
+        self._at = bytearray()  # _TIME bytes a posting: its wall time (in the zone of its meta)
         self._odd_at: dict[int, Any] = {}
         self._fps = bytearray()  # _FP bytes a posting
         self._odd_fps: dict[int, Any] = {}
@@ -331,26 +333,7 @@ class Ledger:
         ids, kinds, units, ats, lines, scopes, refs, fingerprints, memos = zip(*batch)
         if memos.count("") != len(memos):
             self._memos.update((start + n, memo) for n, memo in enumerate(memos) if memo != "")
-        plain = set(map(type, ats)) == {datetime} and not any(map(attrgetter("fold"), ats))
-        metas = list(zip(kinds, units, scopes, map(attrgetter("tzinfo"), ats) if plain else
-                         [at.tzinfo if at.__class__ is datetime else None for at in ats]))
-        meta_codes = self._meta_codes
-        found = list(map(meta_codes.get, metas))
-        if None in found:
-            for meta in metas:
-                if meta not in meta_codes:
-                    meta_codes[meta] = (len(self._metas), datetime(1970, 1, 1, tzinfo=meta[3]))
-                    self._metas.append((*meta[:3], meta_codes[meta][1]))
-            found = list(map(meta_codes.__getitem__, metas))
-        if plain:
-            self._at.extend(map(floordiv, map(sub, ats, map(itemgetter(1), found)), repeat(_US)))
-        else:
-            for n, (at, (_, epoch)) in enumerate(zip(ats, found)):
-                if at.__class__ is datetime and not at.fold:
-                    self._at.append((at - epoch) // _US)
-                else:
-                    self._at.append(_ODD)
-                    self._odd_at[start + n] = at
+        codes = self._codes(list(zip(kinds, units, scopes, self._add_times(ats, start))))
         self._add_fingerprints(fingerprints, start)
         if set(map(len, lines)) == {6}:  # two lines each
             keys: Iterable[tuple[Any, ...]] = zip(map(itemgetter(0), lines), map(itemgetter(1), lines), map(itemgetter(3), lines), map(itemgetter(4), lines))
@@ -378,10 +361,39 @@ class Ledger:
                     templates[n] = template
         self._templates += templates
         self._add_afters(helds)
-        self._meta.extend(map(itemgetter(0), found))
+        self._meta.extend(codes)
         self._ids += ids
         self._refs += refs
         del tail[:count]
+
+    def _codes(self, metas: list[tuple[Any, Any, Any, Any]]) -> list[int]:
+        """The code of each (kind, unit, scope, time zone), a new one for one not seen before."""
+        meta_codes = self._meta_codes
+        codes = list(map(meta_codes.get, metas))
+        if None in codes:
+            for meta in metas:
+                if meta not in meta_codes:
+                    meta_codes[meta] = len(self._metas)
+                    self._metas.append(meta)
+            codes = list(map(meta_codes.__getitem__, metas))
+        return codes
+
+    def _add_times(self, ats: Sequence[Any], start: int) -> list[Any]:
+        """The times of the postings from `start` on, onto the column (each as the 10 bytes it
+        pickles to: one C call, where microseconds since an epoch took a timedelta and a division);
+        what is not a datetime, or has fold=1, is kept as odd. Gives each one's time zone."""
+        if set(map(type, ats)) <= {datetime} and not any(map(attrgetter("fold"), ats)):
+            self._at += b"".join(map(_state, map(_state_and_zone, map(datetime.__reduce__, ats))))
+            return list(map(attrgetter("tzinfo"), ats))
+        zones = []
+        for n, at in enumerate(ats):
+            if at.__class__ is datetime and not at.fold:
+                self._at += at.__reduce__()[1][0]
+            else:
+                self._at += _NO_TIME
+                self._odd_at[start + n] = at
+            zones.append(at.tzinfo if at.__class__ is datetime else None)
+        return zones
 
     def _add_afters(self, helds: list[Any]) -> None:
         """Balances as lines hold them onto the column; what it cannot hold exactly goes to the odd."""
@@ -408,16 +420,7 @@ class Ledger:
         self._pack(len(self._tail))
         posting_id, kind, unit, at, lines, scope, reference, fingerprint, memo = posting
         position = len(self._ids)
-        zone = at.tzinfo if at.__class__ is datetime else None
-        meta = self._meta_codes.get((kind, unit, scope, zone))
-        if meta is None:
-            meta = self._meta_codes[(kind, unit, scope, zone)] = (len(self._metas), datetime(1970, 1, 1, tzinfo=zone))
-            self._metas.append((kind, unit, scope, meta[1]))
-        if at.__class__ is datetime and not at.fold:
-            self._at.append((at - meta[1]) // _US)
-        else:
-            self._at.append(_ODD)
-            self._odd_at[position] = at
+        self._meta.append(self._codes([(kind, unit, scope, *self._add_times((at,), position))])[0])
         packed = _packed(fingerprint)
         if packed is not None:
             self._fps += packed
@@ -440,7 +443,6 @@ class Ledger:
             else:
                 self._odd_afters[len(column)] = balance
                 column.append(_ODD)
-        self._meta.append(meta[0])
         self._ids.append(posting_id)
         self._refs.append(reference)
         if memo != "":
@@ -469,20 +471,8 @@ class Ledger:
         self._by_id = dict(zip(ids, positions))
         if len(self._by_id) != len(ids):
             raise LedgerError("a posting id is there twice")
-        for meta in set(metas):
-            if meta not in self._meta_codes:
-                self._meta_codes[meta] = (len(self._metas), datetime(1970, 1, 1, tzinfo=meta[3]))
-                self._metas.append((*meta[:3], self._meta_codes[meta][1]))
-        found = [self._meta_codes[meta] for meta in metas]
-        self._meta = array("I", [code for code, _ in found])
-        if all(at.__class__ is datetime for at in ats) and not any(map(attrgetter("fold"), ats)):
-            self._at = array("q", [(at - epoch) // _US for at, (_, epoch) in zip(ats, found)])
-        else:
-            self._at = array("q")
-            for position, (at, (_, epoch)) in enumerate(zip(ats, found)):
-                self._at.append((at - epoch) // _US if at.__class__ is datetime and not at.fold else _ODD)
-                if self._at[-1] == _ODD:
-                    self._odd_at[position] = at
+        self._meta = array("I", self._codes(metas))
+        self._add_times(ats, 0)
         self._add_fingerprints(fingerprints, 0)
         by_reference = self._by_reference
         for scope in {meta[2] for meta in metas}:
@@ -559,8 +549,10 @@ class Ledger:
         metas = [self._metas[code] for code in self._meta]
         fps, odd_fps = self._fps, self._odd_fps
         ats = []
-        for position, (meta, us) in enumerate(zip(metas, self._at)):
-            ats.append((meta[3] + timedelta(microseconds=us) if us != _ODD else self._odd_at[position]).isoformat())
+        times = self._at
+        for position, meta in enumerate(metas):
+            state = bytes(times[position * _TIME:(position + 1) * _TIME])
+            ats.append((datetime(state, meta[3]) if state != _NO_TIME else self._odd_at[position]).isoformat())
         fingerprints = []
         for position in range(len(self._ids)):
             odd = odd_fps.get(position)
@@ -595,9 +587,9 @@ class Ledger:
         return posting
 
     def _build(self, position: int) -> Posting:
-        kind, unit, scope, epoch = self._metas[self._meta[position]]
-        us = self._at[position]
-        at = epoch + timedelta(microseconds=us) if us != _ODD else self._odd_at[position]
+        kind, unit, scope, zone = self._metas[self._meta[position]]
+        state = bytes(self._at[position * _TIME:(position + 1) * _TIME])
+        at = datetime(state, zone) if state != _NO_TIME else self._odd_at[position]
         template, first, afters = self._templates[position], self._first[position], self._afters
         if len(template) == 4:
             before, after = afters[first], afters[first + 1]
