@@ -145,3 +145,12 @@ def test_an_all_zero_fingerprint_and_a_balance_of_minus_2_63_in_an_otherwise_pla
     book._pack(len(book._tail))
     book._views.clear()
     assert [repr(p) for p in book.postings] == [repr(p) for p in posted] and posted[2].lines[2] == -(2**63)
+
+
+def test_a_fingerprint_that_is_not_a_string_reads_back_as_it_was_after_filing():
+    book = ledger()
+    for n, fingerprint in enumerate([None, "", 0, "ab" * 12]):
+        book.post(f"p{n}", "X", "POINT", NOW, [("world", Decimal(-1)), ("acct", Decimal(1))], fingerprint=fingerprint)  # type: ignore[arg-type]
+    book._pack(len(book._tail))
+    book._views.clear()
+    assert [repr(p.fingerprint) for p in book.postings] == ["None", "''", "0", repr("ab" * 12)]

@@ -515,14 +515,17 @@ class Ledger:
         """Fingerprints of the postings from `start` on, onto the column: at once when every one is
         24 lower-case hex digits or "" (every one the sandbox makes), else one by one."""
         blank = "0" * (2 * _FP)
-        filled = [f or blank for f in fingerprints]
         packed = None
-        if set(map(type, filled)) == {str} and set(map(len, filled)) == {2 * _FP}:
-            joined = "".join(filled)
-            try:
-                packed = bytes.fromhex(joined) if joined.islower() or joined.isdigit() else None
-            except ValueError:
-                packed = None
+        if set(map(type, fingerprints)) == {str}:
+            filled = [f or blank for f in fingerprints] if "" in fingerprints else fingerprints
+            if set(map(len, filled)) == {2 * _FP}:
+                joined = "".join(filled)
+                try:
+                    packed = bytes.fromhex(joined)
+                except ValueError:
+                    pass
+                if packed is not None and packed.hex() != joined:  # whitespace, upper case: not what .hex() writes back
+                    packed = None
         if packed is not None and len(packed) == _FP * len(fingerprints):
             self._fps += packed
             if blank in fingerprints:  # a real all-zero fingerprint: its bytes say "", so it is kept as odd
@@ -604,8 +607,8 @@ class Ledger:
                 balance = afters[first + i // 2]
                 items += (template[i], template[i + 1], balance if balance != _ODD else self._odd_afters[first + i // 2])
             lines = tuple(items)
-        fingerprint = self._odd_fps.get(position)
-        if fingerprint is None:
+        fingerprint = self._odd_fps.get(position, _NO_FP)  # an odd one may be None itself
+        if fingerprint is _NO_FP:
             packed = self._fps[position * _FP:(position + 1) * _FP]
             fingerprint = "" if packed == _NO_FP else packed.hex()
         return _new_posting((self._ids[position], kind, unit, at, lines, scope, self._refs[position], fingerprint, self._memos.get(position, "")))
