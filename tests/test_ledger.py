@@ -82,3 +82,75 @@ def test_a_whole_balance_is_held_as_an_int_and_read_back_as_its_decimal():
     written = snapshot.encode(book.by_id("p1"), "p")["fields"]["lines"]["$tuple"]
     assert written == ["world", {"$decimal": "-1000"}, {"$decimal": "-1000"}, "acct", {"$decimal": "1000"}, {"$decimal": "1000"}]
     assert book.replayed_balances() == {a: book.balance(a) for a in book.accounts()}
+
+
+def test_postings_read_back_as_posted_after_they_are_filed_in_the_columns():
+    """post() holds the newest postings as posted and files older ones in the columns in bulk
+    (docs/performance.md, fourth pass): across several batches, with every kind of value a column
+    cannot hold as such mixed in, each posting reads back identical, indexes and balances too."""
+    from datetime import timedelta
+
+    from sandbox.state import ledger as module
+
+    book = ledger()
+    book.open("big", "POINT", floored=False)
+    india = timezone(timedelta(hours=5, minutes=30))
+    posted = []
+    for n in range(3 * module._BATCH + 77):
+        at, fingerprint, memo, moves = NOW + timedelta(microseconds=n), f"{n:024x}", "", [("world", Decimal(-2)), ("acct", Decimal(2))]
+        if n % 97 == 1:
+            fingerprint = ["ABCDEF0123456789ABCDEF01", "0" * 24, "short", "", "0123456789abcdef0123456 "][n % 5]
+        if n % 89 == 2:
+            at = datetime(2026, 11, 1, 1, 30, n % 60, fold=1, tzinfo=india) if n % 2 else at.astimezone(india)
+        if n % 83 == 3:
+            memo = f"memo {n}"
+        if n % 79 == 4:
+            moves = [("world", Decimal("-0.25")), ("card", Decimal("0.25"))]  # a balance with a fraction
+        if n % 73 == 5:
+            moves = [("world", Decimal(-3)), ("acct", Decimal(1)), ("card", Decimal(2))]
+        if n % 71 == 6:
+            moves = [("world", Decimal(2**64)), ("big", Decimal(-(2**64)))]  # beyond 64 bits
+        if n == 1000:
+            moves = [("big", Decimal(-(2**63)) - book.balance("big")), ("world", Decimal(2**63) + book.balance("big"))]  # big: -2**63
+        posted.append(book.post(f"p{n}", "X", "POINT", at, moves, scope=f"S{n % 3}", reference=f"R{n}", fingerprint=fingerprint, memo=memo))
+    assert len(book._ids) >= 2 * module._BATCH and book._tail  # filed and held both
+    assert any(p.lines[2] == -(2**63) and p.lines[2].__class__ is int for p in posted)  # the column's own mark, as a balance
+    book._views.clear()
+    assert list(book.postings) == posted and [repr(p) for p in book.postings] == [repr(p) for p in posted]
+    assert book.postings[-1] == posted[-1] and book.postings[5:9] == posted[5:9] and len(book.postings) == len(posted)
+    assert [book.by_id(p.id) for p in posted] == posted == [book.by_reference(p.scope, p.reference) for p in posted]
+    assert list(book.history("card", newest_first=False)) == [p for p in posted if any(a == "card" for a in p.lines[0::3])]
+    assert book.replayed_balances() == {a: book.balance(a) for a in book.accounts()}
+    assert [repr(p) for p in book.postings] == [repr(p) for p in posted] and not book._tail  # all filed now
+
+
+def test_fingerprints_of_other_lengths_are_not_filed_as_if_they_were_24_digits_each():
+    book = ledger()
+    fingerprints = ["0" * 23, "1" * 25, "ab" * 12, "AB" * 12]
+    for n, fingerprint in enumerate(fingerprints):
+        book.post(f"p{n}", "X", "POINT", NOW, [("world", Decimal(-1)), ("acct", Decimal(1))], fingerprint=fingerprint)
+    book._pack(len(book._tail))
+    book._views.clear()
+    assert [p.fingerprint for p in book.postings] == fingerprints and not book._tail
+
+
+def test_an_all_zero_fingerprint_and_a_balance_of_minus_2_63_in_an_otherwise_plain_batch():
+    """The two values the columns' bulk path must mark as odd itself (their packed form is the
+    column's mark for "" and for odd)."""
+    book = ledger()
+    posted = [book.post("p0", "X", "POINT", NOW, [("world", Decimal(-1)), ("acct", Decimal(1))], fingerprint="1" * 24)]
+    book._pack(len(book._tail))
+    posted.append(book.post("p1", "X", "POINT", NOW, [("world", Decimal(-1)), ("acct", Decimal(1))], fingerprint="0" * 24))
+    posted.append(book.post("p2", "X", "POINT", NOW, [("world", Decimal(-(2**63)) - book.balance("world")), ("card", Decimal(2**63) + book.balance("world"))]))
+    book._pack(len(book._tail))
+    book._views.clear()
+    assert [repr(p) for p in book.postings] == [repr(p) for p in posted] and posted[2].lines[2] == -(2**63)
+
+
+def test_a_fingerprint_that_is_not_a_string_reads_back_as_it_was_after_filing():
+    book = ledger()
+    for n, fingerprint in enumerate([None, "", 0, "ab" * 12]):
+        book.post(f"p{n}", "X", "POINT", NOW, [("world", Decimal(-1)), ("acct", Decimal(1))], fingerprint=fingerprint)  # type: ignore[arg-type]
+    book._pack(len(book._tail))
+    book._views.clear()
+    assert [repr(p.fingerprint) for p in book.postings] == ["None", "''", "0", repr("ab" * 12)]

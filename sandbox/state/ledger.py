@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import heapq
 from array import array
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from itertools import accumulate, chain, groupby, islice, repeat
 from decimal import Decimal
 from typing import Any, Iterable, Iterator, NamedTuple, Sequence
@@ -106,11 +106,14 @@ def _newest(positions: Sequence[int], n: int) -> Iterator[tuple[int, int]]:
 
 
 _ODD = -(2**63)  # in an int64 column: the value is in the column's dict of odd values
-_US = timedelta(microseconds=1)
+_TIME = 10  # bytes of a time: the wall time as a datetime pickles it (year, month, ..., microsecond)
+_NO_TIME = bytes(_TIME)  # the column's bytes for a time kept as odd (month 0: no datetime's)
+_state_and_zone, _state = itemgetter(1), itemgetter(0)  # of a datetime's __reduce__(): (datetime, (10 bytes, zone))
 _FP = 12  # bytes of a fingerprint as request fingerprints are made (blake2b, 24 hex digits)
 _NO_FP = bytes(_FP)  # the column's bytes for "" (a real all-zero fingerprint is kept as odd)
 _LOWEST, _HIGHEST = -(2**63), 2**63 - 1  # _LOWEST is _ODD
-_VIEWS = 4_096  # postings kept built (the newest posted, the last read): a page read again is not rebuilt
+_VIEWS = 4_096  # postings read lately kept built: a page read again is not rebuilt
+_BATCH = 1_024  # postings filed in the columns at once; the newest posted (1,024 to 2,047) are held as posted
 _TEMPLATES = 20_000  # shared (account, amount, ...) tuples at most; later ones are held per posting
 _new_posting = partial(tuple.__new__, Posting)  # a Posting from its fields without NamedTuple's __new__
 
@@ -137,20 +140,20 @@ class _Postings(Sequence[Posting]):
         self._ledger = ledger
 
     def __len__(self) -> int:
-        return len(self._ledger._ids)
+        return len(self._ledger._ids) + len(self._ledger._tail)
 
     def __getitem__(self, index: Any) -> Any:
-        ledger = self._ledger
+        ledger, size = self._ledger, len(self)
         if isinstance(index, slice):
-            return [ledger._view(p) for p in range(*index.indices(len(ledger._ids)))]
+            return [ledger._view(p) for p in range(*index.indices(size))]
         if index < 0:
-            index += len(ledger._ids)
-        if not 0 <= index < len(ledger._ids):
+            index += size
+        if not 0 <= index < size:
             raise IndexError("posting index out of range")
         return ledger._view(index)
 
     def __iter__(self) -> Iterator[Posting]:
-        return map(self._ledger._view, range(len(self._ledger._ids)))
+        return map(self._ledger._view, range(len(self)))
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, (list, tuple, _Postings)):
@@ -176,10 +179,10 @@ class Ledger:
         self._ids: list[str] = []
         self._refs: list[str] = []
         self._memos: dict[int, Any] = {}  # by position, only a memo that is not "" (a top-up has none)
-        self._meta = array("I")  # -> _metas: (kind, unit, scope, the epoch in the posting's time zone)
-        self._metas: list[tuple[Any, Any, Any, datetime]] = []
-        self._meta_codes: dict[tuple[Any, ...], tuple[int, datetime]] = {}  # -> (code, epoch)
-        self._at = array("q")  # microseconds of wall time since the epoch of its zone
+        self._meta = array("I")  # -> _metas: (kind, unit, scope, the posting's time zone)
+        self._metas: list[tuple[Any, Any, Any, Any]] = []
+        self._meta_codes: dict[tuple[Any, ...], int] = {}  # -> its place in _metas
+        self._at = bytearray()  # _TIME bytes a posting: its wall time (in the zone of its meta)
         self._odd_at: dict[int, Any] = {}
         self._fps = bytearray()  # _FP bytes a posting
         self._odd_fps: dict[int, Any] = {}
@@ -188,7 +191,11 @@ class Ledger:
         self._first = array("I")  # where a posting's balances start in _afters
         self._afters = array("q")  # balance_after of every line, in order
         self._odd_afters: dict[int, Any] = {}  # by index in _afters
-        self._views: dict[int, Posting] = {}  # postings built or posted lately, by position (bounded)
+        self._views: dict[int, Posting] = {}  # postings built lately, by position (bounded)
+        self._tail: list[Posting] = []  # the newest postings, as posted, not in the columns yet (_pack)
+        # the template of a posting's (account, amount, ...) as post() makes them (amounts canonical,
+        # so equal amounts print alike): no amount's text is made for a template already known
+        self._template_by_value: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
     @property
     def postings(self) -> _Postings:
@@ -221,11 +228,59 @@ class Ledger:
         fingerprint: str = "",
         memo: str = "",
     ) -> Posting:
-        moves = list(moves)
+        """The posting is held as posted (the newest 1,024 to 2,047 are) and filed in the columns
+        later, a batch at a time (`_pack`): per posting, only the balances and the indexes now."""
+        if moves.__class__ is not list:
+            moves = list(moves)
+        if len(moves) == 2:  # one account to another (nearly every posting): the general loop's steps, unrolled
+            (first, amount), (second, other) = moves
+            units = self._units
+            if units.get(first) == unit and units.get(second) == unit:
+                balances = self._balances
+                amount = canonical(amount)
+                after = balances[first] + amount
+                text = str(after)  # canonical() and held() in one look at the text
+                if text.isdigit():
+                    held_after: Decimal | int = int(text)  # whole, positive, canonical
+                else:
+                    after = canonical(after)
+                    held_after = held(after)
+                if not (after < ZERO and first in self._floored):
+                    other = canonical(other)
+                    later = balances[second] + other
+                    text = str(later)
+                    if text.isdigit():
+                        held_later: Decimal | int = int(text)
+                    else:
+                        later = canonical(later)
+                        held_later = held(later)
+                    if not (later < ZERO and second in self._floored):
+                        if amount + other == ZERO:
+                            by_reference = self._by_reference.get(scope)
+                            if reference and by_reference is not None and reference in by_reference:
+                                raise LedgerError(f"reference {reference} already posted in {scope}")
+                            tail = self._tail
+                            position = len(self._ids) + len(tail)
+                            posting = _new_posting((posting_id, kind, unit, at, (first, amount, held_after, second, other, held_later),
+                                                    scope, reference, fingerprint, memo))
+                            tail.append(posting)
+                            balances[first] = after
+                            balances[second] = later
+                            by_account = self._by_account
+                            by_account[first].append(position)
+                            by_account[second].append(position)
+                            self._by_id[posting_id] = position
+                            if reference:
+                                if by_reference is None:
+                                    by_reference = self._by_reference[scope] = {}
+                                by_reference[reference] = position
+                            if len(tail) >= 2 * _BATCH:
+                                self._pack(_BATCH)
+                            return posting
+            # a problem: the general loop finds it and names it
         total = ZERO
         lines: list[Any] = []
         afters: list[Decimal] = []
-        key: list[str] = []
         for account, amount in moves:
             if self._units.get(account) != unit:
                 raise LedgerError(f"account {account} is not an open {unit} account")
@@ -234,16 +289,19 @@ class Ledger:
             if after < ZERO and account in self._floored:
                 raise LedgerError(f"account {account} would go below zero")
             total += amount
-            text = str(amount)
-            lines += (account, self._shared(amount, text), held(after))
-            key += (account, text)
+            lines += (account, amount, held(after))
             afters.append(after)
         if total != ZERO:
             raise LedgerError(f"posting {posting_id} does not balance: {total}")
         if reference and reference in self._by_reference.get(scope, ()):
             raise LedgerError(f"reference {reference} already posted in {scope}")
         posting = _new_posting((posting_id, kind, unit, at, tuple(lines), scope, reference, fingerprint, memo))
-        self._append(posting, afters, tuple(key))
+        tail = self._tail
+        position = len(self._ids) + len(tail)
+        tail.append(posting)
+        self._index(posting, position, afters)
+        if len(tail) >= 2 * _BATCH:
+            self._pack(_BATCH)
         return posting
 
     def _shared(self, amount: Decimal, key: str) -> Decimal:
@@ -254,23 +312,115 @@ class Ledger:
                 self._amounts[key] = amount
         return found
 
+    def _index(self, posting: Posting, position: int, afters: list[Decimal]) -> None:
+        """The balances and indexes of a posting at `position`; `afters`: its balances as Decimals."""
+        balances, by_account = self._balances, self._by_account
+        for account, after in zip(posting.lines[0::3], afters):
+            balances[account] = after
+            by_account[account].append(position)
+        self._by_id[posting.id] = position
+        if posting.reference:
+            self._by_reference.setdefault(posting.scope, {})[posting.reference] = position
+
+    def _pack(self, count: int) -> None:
+        """File the oldest `count` postings of the tail in the columns, in bulk: a few C-level
+        passes over the batch where every posting is of the usual shape, one by one otherwise."""
+        tail = self._tail
+        batch = tail[:count]
+        if not batch:
+            return
+        start = len(self._ids)
+        ids, kinds, units, ats, lines, scopes, refs, fingerprints, memos = zip(*batch)
+        if memos.count("") != len(memos):
+            self._memos.update((start + n, memo) for n, memo in enumerate(memos) if memo != "")
+        codes = self._codes(list(zip(kinds, units, scopes, self._add_times(ats, start))))
+        self._add_fingerprints(fingerprints, start)
+        if set(map(len, lines)) == {6}:  # two lines each
+            keys: Iterable[tuple[Any, ...]] = zip(map(itemgetter(0), lines), map(itemgetter(1), lines), map(itemgetter(3), lines), map(itemgetter(4), lines))
+            helds: list[Any] = list(chain.from_iterable(map(itemgetter(2, 5), lines)))
+            self._first.extend(range(len(self._afters), len(self._afters) + len(helds), 2))
+        else:
+            keys = [tuple(chain.from_iterable(zip(line[0::3], line[1::3]))) for line in lines]
+            helds = list(chain.from_iterable(line[2::3] for line in lines))
+            self._first.extend(accumulate([len(line) // 3 for line in lines[:-1]], initial=len(self._afters)))
+        by_value = self._template_by_value
+        templates = list(map(by_value.get, keys))  # keys: consumed here (an iterator)
+        if None in templates:
+            for n, template in enumerate(templates):
+                if template is None:
+                    line = lines[n]
+                    texts = tuple(chain.from_iterable((account, str(amount)) for account, amount in zip(line[0::3], line[1::3])))
+                    template = self._template_of.get(texts)
+                    if template is None:
+                        template = tuple(chain.from_iterable((account, self._shared(amount, text)) for account, amount, text
+                                                             in zip(line[0::3], line[1::3], texts[1::2])))
+                        if len(self._template_of) < _TEMPLATES:
+                            self._template_of[texts] = template
+                    if len(by_value) < _TEMPLATES:
+                        by_value[tuple(chain.from_iterable(zip(line[0::3], line[1::3])))] = template
+                    templates[n] = template
+        self._templates += templates
+        self._add_afters(helds)
+        self._meta.extend(codes)
+        self._ids += ids
+        self._refs += refs
+        del tail[:count]
+
+    def _codes(self, metas: list[tuple[Any, Any, Any, Any]]) -> list[int]:
+        """The code of each (kind, unit, scope, time zone), a new one for one not seen before."""
+        meta_codes = self._meta_codes
+        codes = list(map(meta_codes.get, metas))
+        if None in codes:
+            for meta in metas:
+                if meta not in meta_codes:
+                    meta_codes[meta] = len(self._metas)
+                    self._metas.append(meta)
+            codes = list(map(meta_codes.__getitem__, metas))
+        return codes
+
+    def _add_times(self, ats: Sequence[Any], start: int) -> list[Any]:
+        """The times of the postings from `start` on, onto the column (each as the 10 bytes it
+        pickles to: one C call, where microseconds since an epoch took a timedelta and a division);
+        what is not a datetime, or has fold=1, is kept as odd. Gives each one's time zone."""
+        if set(map(type, ats)) <= {datetime} and not any(map(attrgetter("fold"), ats)):
+            self._at += b"".join(map(_state, map(_state_and_zone, map(datetime.__reduce__, ats))))
+            return list(map(attrgetter("tzinfo"), ats))
+        zones = []
+        for n, at in enumerate(ats):
+            if at.__class__ is datetime and not at.fold:
+                self._at += at.__reduce__()[1][0]
+            else:
+                self._at += _NO_TIME
+                self._odd_at[start + n] = at
+            zones.append(at.tzinfo if at.__class__ is datetime else None)
+        return zones
+
+    def _add_afters(self, helds: list[Any]) -> None:
+        """Balances as lines hold them onto the column; what it cannot hold exactly goes to the odd."""
+        column = self._afters
+        start = len(column)
+        try:
+            column.extend(array("q", helds))
+        except (TypeError, OverflowError):  # a balance with a fraction, or beyond 64 bits
+            for balance in helds:
+                if balance.__class__ is int and _LOWEST < balance <= _HIGHEST:
+                    column.append(balance)
+                else:
+                    self._odd_afters[len(column)] = balance
+                    column.append(_ODD)
+            return
+        if _ODD in helds:  # an int -2**63 itself, which the column cannot tell from odd
+            self._odd_afters.update((start + n, _ODD) for n, held in enumerate(helds) if held == _ODD and held.__class__ is int)
+
     def _append(self, posting: Posting, afters: list[Decimal], key: tuple[str, ...]) -> None:
-        """File `posting` in the columns and index it. `afters`: its balances as the Decimals the
-        caller computed or read (the lines may hold them as ints), so no Decimal is made again;
-        `key`: its accounts and amounts' texts, which pick its shared template. (On every top-up:
-        locals and two-line fast paths, about 2 us.)"""
+        """File `posting` in the columns at once and index it (a state document's replay; post()
+        holds it and files it later, in bulk). `afters`: its balances as the Decimals the caller
+        computed or read (the lines may hold them as ints), so no Decimal is made again; `key`:
+        its accounts and amounts' texts, which pick its shared template."""
+        self._pack(len(self._tail))
         posting_id, kind, unit, at, lines, scope, reference, fingerprint, memo = posting
         position = len(self._ids)
-        zone = at.tzinfo if at.__class__ is datetime else None
-        meta = self._meta_codes.get((kind, unit, scope, zone))
-        if meta is None:
-            meta = self._meta_codes[(kind, unit, scope, zone)] = (len(self._metas), datetime(1970, 1, 1, tzinfo=zone))
-            self._metas.append((kind, unit, scope, meta[1]))
-        if at.__class__ is datetime and not at.fold:
-            self._at.append((at - meta[1]) // _US)
-        else:
-            self._at.append(_ODD)
-            self._odd_at[position] = at
+        self._meta.append(self._codes([(kind, unit, scope, *self._add_times((at,), position))])[0])
         packed = _packed(fingerprint)
         if packed is not None:
             self._fps += packed
@@ -293,7 +443,6 @@ class Ledger:
             else:
                 self._odd_afters[len(column)] = balance
                 column.append(_ODD)
-        self._meta.append(meta[0])
         self._ids.append(posting_id)
         self._refs.append(reference)
         if memo != "":
@@ -305,10 +454,6 @@ class Ledger:
             by_account[account].append(position)
         if reference:
             self._by_reference.setdefault(scope, {})[reference] = position
-        views = self._views
-        if len(views) >= _VIEWS:
-            views.clear()
-        views[position] = posting
 
     def _fill(self, ids: list[str], metas: list[tuple[Any, Any, Any, Any]], ats: list[datetime], refs: list[str],
               fingerprints: list[str], memos: list[str], widths: list[int], accounts: list[str], amounts: list[str],
@@ -318,7 +463,7 @@ class Ledger:
         _append makes, built in bulk. `metas`: (kind, unit, scope, time zone) a posting; `amounts`:
         the texts (`decimal_of` gives each one's Decimal); `helds`: the balances as lines hold them;
         `balances`: each account's last."""
-        if self._ids:
+        if self._ids or self._tail:
             raise LedgerError("_fill needs an empty ledger")
         positions = list(range(len(ids)))
         self._ids, self._refs = list(ids), list(refs)
@@ -326,21 +471,9 @@ class Ledger:
         self._by_id = dict(zip(ids, positions))
         if len(self._by_id) != len(ids):
             raise LedgerError("a posting id is there twice")
-        for meta in set(metas):
-            if meta not in self._meta_codes:
-                self._meta_codes[meta] = (len(self._metas), datetime(1970, 1, 1, tzinfo=meta[3]))
-                self._metas.append((*meta[:3], self._meta_codes[meta][1]))
-        found = [self._meta_codes[meta] for meta in metas]
-        self._meta = array("I", [code for code, _ in found])
-        if all(at.__class__ is datetime for at in ats) and not any(map(attrgetter("fold"), ats)):
-            self._at = array("q", [(at - epoch) // _US for at, (_, epoch) in zip(ats, found)])
-        else:
-            self._at = array("q")
-            for position, (at, (_, epoch)) in enumerate(zip(ats, found)):
-                self._at.append((at - epoch) // _US if at.__class__ is datetime and not at.fold else _ODD)
-                if self._at[-1] == _ODD:
-                    self._odd_at[position] = at
-        self._fill_fingerprints(fingerprints)
+        self._meta = array("I", self._codes(metas))
+        self._add_times(ats, 0)
+        self._add_fingerprints(fingerprints, 0)
         by_reference = self._by_reference
         for scope in {meta[2] for meta in metas}:
             by_reference.setdefault(scope, {}).update(
@@ -378,33 +511,38 @@ class Ledger:
                 self._odd_afters[index] = _ODD
         self._balances.update(balances)
 
-    def _fill_fingerprints(self, fingerprints: list[str]) -> None:
-        """The fingerprint column at once when every one is 24 lower-case hex digits or "" (all of
-        a state the sandbox wrote), else one by one as _append does."""
+    def _add_fingerprints(self, fingerprints: Sequence[Any], start: int) -> None:
+        """Fingerprints of the postings from `start` on, onto the column: at once when every one is
+        24 lower-case hex digits or "" (every one the sandbox makes), else one by one."""
         blank = "0" * (2 * _FP)
-        joined = "".join([f or blank for f in fingerprints])
-        try:
-            packed = bytes.fromhex(joined) if len(joined) == 2 * _FP * len(fingerprints) and joined == joined.lower() else None
-        except ValueError:
-            packed = None
+        packed = None
+        if set(map(type, fingerprints)) == {str}:
+            filled = [f or blank for f in fingerprints] if "" in fingerprints else fingerprints
+            if set(map(len, filled)) == {2 * _FP}:
+                joined = "".join(filled)
+                try:
+                    packed = bytes.fromhex(joined)
+                except ValueError:
+                    pass
+                if packed is not None and packed.hex() != joined:  # whitespace, upper case: not what .hex() writes back
+                    packed = None
         if packed is not None and len(packed) == _FP * len(fingerprints):
-            self._fps = bytearray(packed)
+            self._fps += packed
             if blank in fingerprints:  # a real all-zero fingerprint: its bytes say "", so it is kept as odd
-                self._odd_fps.update((position, f) for position, f in enumerate(fingerprints) if f == blank)
+                self._odd_fps.update((start + n, f) for n, f in enumerate(fingerprints) if f == blank)
             return
-        column: list[bytes] = []
-        for position, fingerprint in enumerate(fingerprints):
+        for n, fingerprint in enumerate(fingerprints):
             found = _packed(fingerprint)
             if found is None:
                 found = _NO_FP
-                if fingerprint != "":
-                    self._odd_fps[position] = fingerprint
-            column.append(found)
-        self._fps = bytearray(b"".join(column))
+                if fingerprint != "" or fingerprint.__class__ is not str:
+                    self._odd_fps[start + n] = fingerprint
+            self._fps += found
 
     def _columns(self) -> dict[str, list[Any]] | None:
         """The postings as a state file's columns (snapshot.dump): text as the v2 document writes
         it; None when a value is not of the types a file's columns hold (the caller writes v2)."""
+        self._pack(len(self._tail))
         if any(v.__class__ is not datetime for v in self._odd_at.values()) or any(v.__class__ is not str for v in self._odd_fps.values()):
             return None
         if any(m[0].__class__ is not str or m[1].__class__ is not str or m[2].__class__ is not str for m in self._metas):
@@ -414,8 +552,10 @@ class Ledger:
         metas = [self._metas[code] for code in self._meta]
         fps, odd_fps = self._fps, self._odd_fps
         ats = []
-        for position, (meta, us) in enumerate(zip(metas, self._at)):
-            ats.append((meta[3] + timedelta(microseconds=us) if us != _ODD else self._odd_at[position]).isoformat())
+        times = self._at
+        for position, meta in enumerate(metas):
+            state = bytes(times[position * _TIME:(position + 1) * _TIME])
+            ats.append((datetime(state, meta[3]) if state != _NO_TIME else self._odd_at[position]).isoformat())
         fingerprints = []
         for position in range(len(self._ids)):
             odd = odd_fps.get(position)
@@ -437,7 +577,10 @@ class Ledger:
                 "lines": widths, "account": accounts, "amount": amounts, "balance_after": afters}
 
     def _view(self, position: int) -> Posting:
-        """The posting at `position`: kept, or built from the columns."""
+        """The posting at `position`: as posted (the tail), kept, or built from the columns."""
+        packed = len(self._ids)
+        if position >= packed:
+            return self._tail[position - packed]
         posting = self._views.get(position)
         if posting is None:
             posting = self._build(position)
@@ -447,9 +590,9 @@ class Ledger:
         return posting
 
     def _build(self, position: int) -> Posting:
-        kind, unit, scope, epoch = self._metas[self._meta[position]]
-        us = self._at[position]
-        at = epoch + timedelta(microseconds=us) if us != _ODD else self._odd_at[position]
+        kind, unit, scope, zone = self._metas[self._meta[position]]
+        state = bytes(self._at[position * _TIME:(position + 1) * _TIME])
+        at = datetime(state, zone) if state != _NO_TIME else self._odd_at[position]
         template, first, afters = self._templates[position], self._first[position], self._afters
         if len(template) == 4:
             before, after = afters[first], afters[first + 1]
@@ -464,8 +607,8 @@ class Ledger:
                 balance = afters[first + i // 2]
                 items += (template[i], template[i + 1], balance if balance != _ODD else self._odd_afters[first + i // 2])
             lines = tuple(items)
-        fingerprint = self._odd_fps.get(position)
-        if fingerprint is None:
+        fingerprint = self._odd_fps.get(position, _NO_FP)  # an odd one may be None itself
+        if fingerprint is _NO_FP:
             packed = self._fps[position * _FP:(position + 1) * _FP]
             fingerprint = "" if packed == _NO_FP else packed.hex()
         return _new_posting((self._ids[position], kind, unit, at, lines, scope, self._refs[position], fingerprint, self._memos.get(position, "")))
@@ -514,6 +657,7 @@ class Ledger:
 
     def replayed_balances(self) -> dict[str, Decimal]:
         """Balances recomputed from the entries alone; equal to the cache when all is well."""
+        self._pack(len(self._tail))
         balances = {account: ZERO for account in self._units}
         for template in self._templates:
             for i in range(0, len(template), 2):
