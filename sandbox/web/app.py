@@ -75,6 +75,11 @@ class SandboxApp:
         self.sandbox = state
         self._asgi = asgi
 
+    @property
+    def asgi(self) -> ASGIApp:
+        """The outermost middleware, which a server may call directly: one call fewer a request."""
+        return self._asgi
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._asgi(scope, receive, send)
 
