@@ -253,3 +253,39 @@ def test_a_decimal_nan_still_cannot_be_written():
 
     with pytest.raises(ValueError):
         jsonio.dumps({"amount": Decimal("NaN")})
+
+
+_KEYS = ["a", "b", "loadAmount", "k:1", "x\\\":", "{", "é", "\\u0061", "\\ud800"]
+_VALUES = ["1", "-0", "0", "100", "1.0", "1e2", "1E+2", "-2.50", "18446744073709551615", "18446744073709551616",
+           "-9223372036854775809", "12345678901234567890123", "true", "false", "null", '"x"', '":"', '"a\\"b"',
+           '"\\u003a"', '"{"', '"["', '"\\ud83d\\ude00"', '"\\udc00"', '"\\u0000"', "NaN", "[]", "{}", '{"a":1}',
+           '"\x01"', '"\xc3\xa9"', "01", "1.", "+1", '"E"', '"0.5"']
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_flat_object_fast_path_reads_every_body_as_the_exact_decoder_does(seed):
+    """jsonio.loads takes orjson for a flat object; exact_loads decides everything else. Same
+    document (same types: Decimal never float) or the same refusal, for bodies made to trip it:
+    repeated keys, floats, integers beyond 64 bits, escapes, colons and braces in strings, spaces
+    before colons, nested values, invalid UTF-8, trailing bytes."""
+    from sandbox.contract import jsonio
+    from sandbox.domain.errors import SandboxError
+
+    def outcome(read, raw):
+        try:
+            value = read(raw)
+        except SandboxError as refused:
+            return "refused", refused.message
+        return "read", value, repr(value)  # repr: 1 and Decimal("1") are equal, not the same
+
+    rng = random.Random(seed)
+    for _ in range(250):
+        pairs = []
+        for _ in range(rng.randint(0, 5)):
+            space = rng.choice(["", "", "", " ", "\t", "\n"])
+            pairs.append(f'"{rng.choice(_KEYS)}"{space}:{rng.choice(["", " "])}{rng.choice(_VALUES)}')
+        text = "{" + rng.choice([",", ", "]).join(pairs) + "}" + rng.choice(["", "", " \r\n", "x", "}"])
+        raw = text.encode("utf-8", "surrogatepass")
+        if rng.random() < 0.05:
+            raw = raw[:-1] + b"\xff" + raw[-1:]
+        assert outcome(jsonio.loads, raw) == outcome(jsonio.exact_loads, raw), raw

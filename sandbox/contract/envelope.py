@@ -59,11 +59,18 @@ class Reply:
 
 def response(reply: Reply) -> tuple[dict[str, Any], bytes]:
     """The reply as ASGI's start message and the body's bytes."""
-    content = jsonio.dumps(reply.body) if reply.media_type == JSON else reply.body.encode("utf-8")
-    headers = [(b"content-length", str(len(content)).encode()), (b"content-type", reply.media_type.encode())]
+    if reply.media_type == JSON:
+        content = jsonio.dumps(reply.body)
+        headers = [(b"content-length", b"%d" % len(content)), _JSON_TYPE]
+    else:
+        content = reply.body.encode("utf-8")
+        headers = [(b"content-length", b"%d" % len(content)), (b"content-type", reply.media_type.encode())]
     if reply.headers:
         headers += [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in reply.headers.items()]
     return {"type": "http.response.start", "status": reply.status, "headers": headers}, content
+
+
+_JSON_TYPE = (b"content-type", JSON.encode())
 
 
 async def write(send: Send, reply: Reply) -> None:

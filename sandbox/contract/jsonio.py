@@ -46,6 +46,16 @@ SLICE = 1 << 18
 
 def loads(raw: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
     """The document, or MalformedBody; arrays and objects nested deeper than `max_depth` are refused."""
+    if raw.__class__ is bytes and max_depth > 0 and len(raw) <= SLICE:
+        flat = _flat_object(raw)  # type: ignore[arg-type]
+        if flat is not None:
+            return flat
+    return exact_loads(raw, max_depth)
+
+
+def exact_loads(raw: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
+    """loads() by the exact decoder alone: what every body but a small flat object takes, and
+    what decides how a body is refused."""
     text = _decoded(raw) if isinstance(raw, bytes) else raw
     if not text.strip():
         raise MalformedBody(reason="body is empty")
@@ -84,6 +94,36 @@ def _first_bad_byte(raw: bytes) -> int:
     except UnicodeDecodeError as exc:
         return exc.start
     return len(raw)  # pragma: no cover - called only after a decode failed
+
+
+# _flat_object's view of a body: every digit as 0, every JSON space as a space, E as e
+_SHAPES = bytes.maketrans(b"123456789\t\n\rE", b"000000000   e")
+_DIGITS_BEYOND_64_BITS = b"0" * 19  # orjson makes a float of an integer this long or longer
+
+
+def _flat_object(raw: bytes) -> dict[str, Any] | None:
+    """A body that is one flat object of strings, integers, booleans and nulls (a top-up, a coin
+    allocation), parsed by orjson: ~1 us against ~6 us for the exact decoder and its hooks; None
+    for anything else, which takes exact_loads. Taken only when both give the same document:
+    - no float: no digit before `.`, `e` or `E`, no integer orjson would make a float;
+    - no object or array inside: one `{`, no `[`;
+    - no key twice (orjson keeps the last silently): with no space before a colon every key ends
+      in `":`, so the text has at least as many `":` as keys written, and exactly as many as the
+      object holds only when none was written twice.
+    orjson refuses whatever exact_loads refuses (invalid UTF-8, lone surrogates, NaN, control
+    characters, trailing data); exact_loads then says why."""
+    if raw.count(b"{") != 1 or b"[" in raw:
+        return None
+    shapes = raw.translate(_SHAPES)
+    if b" :" in shapes or b"0." in shapes or b"0e" in shapes or _DIGITS_BEYOND_64_BITS in shapes:
+        return None
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if value.__class__ is not dict or len(value) != raw.count(b'":'):
+        return None
+    return value  # type: ignore[no-any-return]
 
 
 def too_deep(value: Any, limit: int) -> bool:

@@ -129,13 +129,13 @@ def allocate_coins(store: Store, partner_id: str, request: CoinAllocation) -> Co
     config = store.coin_config_for(company.company_id, request.event)
     if config is None:
         raise errors.CoinEventNotConfigured(event=request.event, company_id=company.company_id)
-    settle(store, user.user_id)
-    now = store.now()
+    now = store.now()  # one reading for the whole allocation: expiries, promotions and the posting
+    settle(store, user.user_id, now)
     multiplier = promotion_multiplier(company.promotions, request.event, now)
     coins = credited(config.amount, multiplier)
     posting = _credit(
         store, company, user.user_id, ALLOCATE, coins, request.event, request.request_id, multiplier,
-        scope=scope(partner_id), fingerprint=request.fingerprint,
+        scope=scope(partner_id), fingerprint=request.fingerprint, now=now,
     )
     return CoinsAllocated(posting)
 
@@ -160,9 +160,10 @@ def grant_opening(store: Store, user: User, coins: int) -> None:
 
 def _credit(
     store: Store, company: Company, user_id: str, kind: str, coins: Decimal, event: str, request_id: str,
-    multiplier: Decimal, scope: str = "", fingerprint: str = "",
+    multiplier: Decimal, scope: str = "", fingerprint: str = "", now: datetime | None = None,
 ) -> Posting:
-    now = store.now()
+    if now is None:
+        now = store.now()
     posting = store.ledger.post(
         store.new_id("card_txn"), kind, COIN, now, [(COINS_ISSUED, -coins), (coin_account(user_id), coins)],
         scope=scope, reference=request_id, fingerprint=fingerprint, memo=event,
@@ -183,10 +184,11 @@ def balance(store: Store, partner_id: str, user_id: str) -> int:
     return int(store.balance(coin_account(user.user_id)))
 
 
-def settle(store: Store, user_id: str) -> list[Posting]:
-    """Expire every lot whose time has come, one posting per lot dated at its expiry."""
+def settle(store: Store, user_id: str, now: datetime | None = None) -> list[Posting]:
+    """Expire every lot whose time has come (by `now`, else the clock's), one posting per lot
+    dated at its expiry."""
     postings = []
-    for lot in _due(store, user_id):
+    for lot in _due(store, user_id, now):
         assert lot.expires_at is not None
         postings.append(store.ledger.post(
             store.new_id("card_txn"), EXPIRE, COIN, lot.expires_at,
@@ -202,9 +204,10 @@ def settle(store: Store, user_id: str) -> list[Posting]:
     return postings
 
 
-def _due(store: Store, user_id: str) -> list[CoinLot]:
+def _due(store: Store, user_id: str, now: datetime | None = None) -> list[CoinLot]:
     """Lots with coins left whose expiry has passed on the sandbox clock (expires_at <= now)."""
-    now = store.now()
+    if now is None:
+        now = store.now()
     earliest = store.coin_next_expiry.get(user_id)
     if earliest is None or earliest > now:
         return []

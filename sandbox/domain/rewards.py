@@ -188,7 +188,8 @@ def _move(
 
 def _count(account: CardAccount, now: datetime, which: int, amount: Decimal) -> None:
     """Add to this month's allocated (0) or redeemed (1) points."""
-    month = _month(account, month_key(now))
+    key = month_key(now)
+    month = account.monthly.get(key) or _month(account, key)  # the month is there but on the 1st
     month[which] = canonical(month[which] + amount)
 
 

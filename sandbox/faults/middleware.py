@@ -37,12 +37,16 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         engine = self.state.faults
-        if not engine.rules and not any(name == HEADER_BYTES for name, _ in scope["headers"]):
-            # nothing armed: only a magic value, found inside the app (adapter.Endpoint), can still
-            # act, and the Endpoint carries it out itself: no layer around the app's send
-            scope[spec.DIRECT] = True
-            await self.app(scope, receive, send)
-            return
+        if not engine.rules:
+            for name, _ in scope["headers"]:
+                if name == HEADER_BYTES:
+                    break
+            else:
+                # nothing armed: only a magic value, found inside the app (adapter.Endpoint), can
+                # still act, and the Endpoint carries it out itself: no layer around the app's send
+                scope[spec.DIRECT] = True
+                await self.app(scope, receive, send)
+                return
         route = self.state.router.resolve(scope).route
         headers = header_dict(scope["headers"])
         body = None

@@ -38,7 +38,7 @@ def uvicorn_config(settings: Settings, app: SandboxApp) -> uvicorn.Config:
     """httptools (about a third faster than h11 here) through the sandbox's own protocol: its limits,
     timeouts and envelopes, and h2c upgrades served as HTTP/1.1 (sandbox/tools/http11.py)."""
     return uvicorn.Config(
-        app,  # type: ignore[arg-type]
+        app.asgi,  # type: ignore[arg-type]
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

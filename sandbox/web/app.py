@@ -75,6 +75,11 @@ class SandboxApp:
         self.sandbox = state
         self._asgi = asgi
 
+    @property
+    def asgi(self) -> ASGIApp:
+        """The outermost middleware, which a server may call directly: one call fewer a request."""
+        return self._asgi
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._asgi(scope, receive, send)
 
@@ -87,6 +92,10 @@ class Dispatcher:
     def __init__(self, state: AppState) -> None:
         self.state = state
         self.endpoints = {route: Endpoint(route, state) for route in ROUTES}
+        self.fixed: dict[tuple[str, str], Endpoint] = {}  # (method, path) of a route without parameters
+        for route in ROUTES:
+            if "{" not in route.path:
+                self.fixed.setdefault((route.method, route.path), self.endpoints[route])  # the first, as the router
         self.outside = out_of_scope()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -94,6 +103,11 @@ class Dispatcher:
             await _lifespan(receive, send)
             return
         if scope["type"] != "http":  # websockets: nothing here speaks them
+            return
+        fixed = self.fixed.get((scope["method"], scope["path"]))
+        if fixed is not None:  # what the router would find, without its Found and parameters
+            scope["path_params"] = {}
+            await fixed(scope, receive, send)
             return
         found = self.state.router.resolve(scope)
         if found.route is None:

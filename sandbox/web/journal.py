@@ -9,6 +9,7 @@ import re
 from collections import deque
 from datetime import datetime, timezone
 from fnmatch import fnmatchcase
+from itertools import chain
 from typing import Any, NamedTuple
 
 from sandbox.state.clock import iso
@@ -69,7 +70,7 @@ class Entry:
     def kept_bytes(self) -> int:
         """What the entry holds, for the journal's byte budget."""
         return (len(self.request_body) + len(self.response_body) + len(self.decrypted_body or b"")
-                + len(self.decrypted_response or b"") + sum(len(n) + len(v) for n, v in self.request_headers) + 512)
+                + len(self.decrypted_response or b"") + sum(map(len, chain.from_iterable(self.request_headers))) + 512)
 
     def describe(self) -> dict[str, Any]:
         shown = _Masked(self.path)
@@ -175,15 +176,16 @@ class Journal:
         entries, sizes = self._entries, self._sizes
         if not entries.maxlen:
             return
-        if len(entries) == entries.maxlen:
-            self._held -= sizes.popleft()
         size = entry.kept_bytes()
+        held = self._held + size
+        if len(entries) == entries.maxlen:
+            held -= sizes.popleft()
         entries.append(entry)
         sizes.append(size)
-        self._held += size
-        while self._held > self.max_bytes and len(entries) > 1:
+        while held > self.max_bytes and len(entries) > 1:
             entries.popleft()
-            self._held -= sizes.popleft()
+            held -= sizes.popleft()
+        self._held = held
 
     def select(self, wanted: Filter, limit: int | None = None) -> list[Entry]:
         """Matching entries, newest first."""

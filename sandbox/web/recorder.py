@@ -42,13 +42,20 @@ class JournalMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        journal = self.state.journal
+        state = self.state
+        journal = state.journal
         seq = journal.next_seq()
         headers = scope["headers"]
-        incoming = next((value for name, value in headers if name == REQUEST_ID_HEADER_BYTES), None)
-        request_id = incoming.decode() if incoming and _VALID_ID.fullmatch(incoming) else f"req-{seq:06d}"
+        request_id = ""
+        for name, value in headers:
+            if name == REQUEST_ID_HEADER_BYTES:
+                if value and _VALID_ID.fullmatch(value):
+                    request_id = value.decode()
+                break
+        if not request_id:
+            request_id = f"req-{seq:06d}"
         entry = Entry(seq, request_id, scope["method"], scope["path"], scope.get("query_string", b""), headers,
-                      self.state.clock.now(), time.time())
+                      state.clock.now(), time.time())
         limit = journal.body_limit
         request_id_header = (REQUEST_ID_HEADER_BYTES, request_id.encode())
         started = time.perf_counter()
@@ -63,16 +70,19 @@ class JournalMiddleware:
             return message
 
         async def send_recorded(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                if not entry.request_done:  # answered before the body was read (404, 405, 413, a fault)
-                    await _take_body(entry, headers, receive_recorded, limit)
-                message = {**message, "headers": [*message.get("headers", ()), request_id_header]}
-                entry.status = message["status"]
-                entry.response_headers = message["headers"]
-            elif message["type"] == "http.response.body":
+            kind = message["type"]
+            if kind == "http.response.body":
                 chunk = message.get("body", b"")
                 entry.response_body = kept(entry.response_body, chunk, limit)
                 entry.response_size += len(chunk)
+            elif kind == "http.response.start":
+                if not entry.request_done:  # answered before the body was read (404, 405, 413, a fault)
+                    await _take_body(entry, headers, receive_recorded, limit)
+                response_headers = list(message.get("headers", ()))
+                response_headers.append(request_id_header)
+                message = dict(message, headers=response_headers)  # the app's own message is left as it was
+                entry.status = message["status"]
+                entry.response_headers = response_headers
             await send(message)
 
         try:
@@ -81,11 +91,14 @@ class JournalMiddleware:
             entry.latency_ms = (time.perf_counter() - started) * 1000
             entry.fault = scope.get(FAULT_DESCRIPTION)
             decrypted_body, decrypted_response = scope.get(DECRYPTED_BODY), scope.get(DECRYPTED_RESPONSE)
-            entry.decrypted_body = None if decrypted_body is None else decrypted_body[:limit]
-            entry.decrypted_response = None if decrypted_response is None else decrypted_response[:limit]
-            if not entry.path.startswith(_NOT_JOURNALED):
+            if decrypted_body is not None:
+                entry.decrypted_body = decrypted_body[:limit]
+            if decrypted_response is not None:
+                entry.decrypted_response = decrypted_response[:limit]
+            path = entry.path
+            if not path.startswith(_NOT_JOURNALED):
                 journal.record(entry)
-            level = 10 if entry.path.startswith(_QUIET) else 20  # DEBUG / INFO
+            level = 10 if path.startswith(_QUIET) else 20  # DEBUG / INFO
             if self.logger.isEnabledFor(level):
                 _log(self.logger, level, entry)
 

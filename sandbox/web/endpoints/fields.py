@@ -36,15 +36,30 @@ def optional_amount(value: Any) -> Decimal | None:
 def fingerprint(*parts: Mapping[str, Any]) -> str:
     """Identity of a request for idempotency: alias-folded, key-order-free, 1 == 1.0."""
     canonical: dict[str, Any] = {}
+    alias = ALIASES.get
     for part in parts:
         for key, value in part.items():
-            if value.__class__ in _NUMBERS:  # not bool, whose class is its own
-                value = str(Decimal(value).normalize())  # 11, 11.0 and 11.00 are one amount
-            canonical[ALIASES.get(key, key)] = value
+            kind = value.__class__  # not bool, whose class is its own
+            if kind is int:
+                value = _int_text(value)
+            elif kind is Decimal:
+                value = str(value.normalize())  # 11, 11.0 and 11.00 are one amount
+            canonical[alias(key, key)] = value
     return hashlib.blake2b(jsonio.dumps_sorted(canonical), digest_size=12).hexdigest()
 
 
-_NUMBERS = (int, Decimal)
+def _int_text(value: int) -> str:
+    """str(Decimal(value).normalize()) (the context's rounding included), kept for the few
+    amounts partners repeat."""
+    text = _INT_TEXTS.get(value)
+    if text is None:
+        text = str(Decimal(value).normalize())
+        if len(_INT_TEXTS) < 4096:
+            _INT_TEXTS[value] = text
+    return text
+
+
+_INT_TEXTS: dict[int, str] = {}
 
 
 def paging(query: Mapping[str, str], default_limit: int = 100) -> tuple[int, int]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import weakref
 from operator import attrgetter
 from decimal import Decimal
@@ -26,32 +25,42 @@ BULK_ECHO = ("title", "name", "email", "mobile", "loadAmount", "remarks", "uniqu
 SPRING_TRUE = ("true", "on", "yes", "1")  # Spring's StringToBooleanConverter, any case (the schema's pattern)
 
 
-@functools.lru_cache(maxsize=8)
 def policy(settings: "Settings") -> RewardPolicy:
-    return RewardPolicy(
+    """The settings' policy, made once per Settings object. Kept by identity: an lru_cache hashed
+    all of the frozen Settings' fields on every allocation (about 2 % of a top-up)."""
+    found = _POLICIES.get(id(settings))
+    if found is not None and found[0] is settings:
+        return found[1]
+    made = RewardPolicy(
         replay=settings.duplicate_reference == "replay",
         skip_existing=settings.bulk_existing_holders == "skip",
         foreign_account_422=settings.bulk_foreign_account == "422",
         plan_master_bins=tuple(b.strip() for b in settings.plan_master_bins.split(",") if b.strip()),
     )
+    if len(_POLICIES) >= 8:
+        _POLICIES.clear()
+    _POLICIES[id(settings)] = (settings, made)  # the settings are held, so their id is not reused
+    return made
+
+
+_POLICIES: dict[int, tuple["Settings", RewardPolicy]] = {}
 
 
 def create_allocate_points(call: Call) -> dict[str, Any]:
     body: dict[str, Any] = call.body
-    request = Allocation(
-        company_id=body.get("companyId"),
-        card_account_id=body.get("cardAccountId"),
-        card_id=first(body, "enkashCardId", "enKashCardId"),
-        transaction_type=body["transactionType"],
-        type=body["type"],
-        amount=amount(body["loadAmount"]),
-        reference=first(body, "uniqueReferenceNumber", "uniqueReferenceNum") or "",
-        fingerprint=fingerprint(body),
-        email=body.get("email"),
-        mobile=body.get("mobile"),
-        title=body.get("title"),
-        first_name=body.get("firstName"),
-        gender=body.get("gender"),
+    get = body.get
+    card_id = get("enkashCardId")
+    reference = get("uniqueReferenceNumber")
+    request = Allocation(  # by position, in the fields' order: keywords cost a lookup each, every top-up
+        get("companyId"),  # company_id
+        get("cardAccountId"),  # card_account_id
+        card_id if card_id is not None else get("enKashCardId"),  # card_id
+        body["transactionType"],  # transaction_type
+        body["type"],  # type
+        amount(body["loadAmount"]),  # amount
+        (reference if reference is not None else get("uniqueReferenceNum")) or "",  # reference
+        fingerprint(body),  # fingerprint
+        get("email"), get("mobile"), get("title"), get("firstName"), get("gender"),
     )
     return allocation_payload(rewards.allocate_points(call.store, call.partner_id, request, policy(call.settings)))
 
