@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Generator, Iterable, NamedTuple
+from typing import TYPE_CHECKING, Generator, Iterable, NamedTuple
 
 from sandbox.state.ledger import Posting, canonical
 from sandbox.state.store import POINT, WORLD, Card, CardAccount, SsoGrant, Store, User
 from sandbox.domain import cards, errors
 from sandbox.domain.cards import check_funds as _check_funds, month_counters as _month, month_key
+
+if TYPE_CHECKING:
+    from sandbox.settings import Settings
 
 CREDIT, DEBIT = "CR", "DR"
 ALLOCATE, UNALLOCATE = "ALLOCATE_POINT", "UNALLOCATE_POINT"
@@ -32,6 +35,15 @@ class RewardPolicy(NamedTuple):
     skip_existing: bool = True  # bulk isPointsAllocation=false: an existing holder is a success row, no points
     foreign_account_422: bool = True  # bulk on another partner's account: the documented 422, else the 404
     plan_master_bins: tuple[str, ...] = ("200401",)  # BINs mapped on the plan master (bulk's 422)
+
+    @classmethod
+    def of(cls, settings: "Settings") -> "RewardPolicy":
+        return cls(
+            replay=settings.duplicate_reference == "replay",
+            skip_existing=settings.bulk_existing_holders == "skip",
+            foreign_account_422=settings.bulk_foreign_account == "422",
+            plan_master_bins=tuple(b.strip() for b in settings.plan_master_bins.split(",") if b.strip()),
+        )
 
 
 DEFAULT_POLICY = RewardPolicy()

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import time
 import ctypes.util
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import GeneratorType

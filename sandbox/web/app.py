@@ -9,6 +9,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sandbox.documents import fixtures
 from sandbox.state.clock import Clock, parse_iso
+from sandbox.domain.rewards import RewardPolicy
 from sandbox.domain.tokens import TokenPolicy
 from sandbox.faults.engine import FaultEngine
 from sandbox.faults.middleware import FaultMiddleware
@@ -34,6 +35,7 @@ class AppState:
         self.schemas = Schemas()
         self.router = Router(ROUTES)
         self.token_policy = TokenPolicy.of(settings)
+        self.reward_policy = RewardPolicy.of(settings)  # made once: built per allocation it was 2 % of a top-up
         source = str(settings.fixtures_path())
         self.fixture_docs: list[tuple[dict[str, Any], str]] = [
             (fixture_doc, "<given>") if fixture_doc is not None else (fixtures.read(settings.fixtures_path()), source)

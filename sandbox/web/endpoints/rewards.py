@@ -5,45 +5,21 @@ from __future__ import annotations
 import weakref
 from operator import attrgetter
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Generator, Sequence
+from typing import Any, Generator, Sequence
 
 from sandbox.contract import envelope, jsonio
 from sandbox.contract.envelope import Reply
 from sandbox.state.clock import iso
 from sandbox.domain import errors, rewards, statements
-from sandbox.domain.rewards import Allocated, Allocation, BulkOutcome, BulkRow, RewardPolicy
+from sandbox.domain.rewards import Allocated, Allocation, BulkOutcome, BulkRow
 from sandbox.domain.statements import TransactionQuery
 from sandbox.web.adapter import Call
 from sandbox.state.store import Card, Store
 from sandbox.web.endpoints.fields import amount, fingerprint, first, moment, optional_amount, paging
 
-if TYPE_CHECKING:
-    from sandbox.settings import Settings
-
 BULK_ROW = "bulk-create-allocate-points.row"
 BULK_ECHO = ("title", "name", "email", "mobile", "loadAmount", "remarks", "uniqueReferenceNumber")
 SPRING_TRUE = ("true", "on", "yes", "1")  # Spring's StringToBooleanConverter, any case (the schema's pattern)
-
-
-def policy(settings: "Settings") -> RewardPolicy:
-    """The settings' policy, made once per Settings object. Kept by identity: an lru_cache hashed
-    all of the frozen Settings' fields on every allocation (about 2 % of a top-up)."""
-    found = _POLICIES.get(id(settings))
-    if found is not None and found[0] is settings:
-        return found[1]
-    made = RewardPolicy(
-        replay=settings.duplicate_reference == "replay",
-        skip_existing=settings.bulk_existing_holders == "skip",
-        foreign_account_422=settings.bulk_foreign_account == "422",
-        plan_master_bins=tuple(b.strip() for b in settings.plan_master_bins.split(",") if b.strip()),
-    )
-    if len(_POLICIES) >= 8:
-        _POLICIES.clear()
-    _POLICIES[id(settings)] = (settings, made)  # the settings are held, so their id is not reused
-    return made
-
-
-_POLICIES: dict[int, tuple["Settings", RewardPolicy]] = {}
 
 
 def create_allocate_points(call: Call) -> dict[str, Any]:
@@ -62,7 +38,7 @@ def create_allocate_points(call: Call) -> dict[str, Any]:
         fingerprint(body),  # fingerprint
         get("email"), get("mobile"), get("title"), get("firstName"), get("gender"),
     )
-    return allocation_payload(rewards.allocate_points(call.store, call.partner_id, request, policy(call.settings)))
+    return allocation_payload(rewards.allocate_points(call.store, call.partner_id, request, call.state.reward_policy))
 
 
 def allocation_payload(result: Allocated) -> dict[str, Any]:
@@ -93,12 +69,13 @@ def bulk_create_allocate_points(call: Call) -> Generator[None, None, dict[str, A
     target = {"companyId": company_id, "cardAccountId": card_account_id}
     body: list[dict[str, Any]] = call.body
     rows: list[BulkRow] = []
-    for start in range(0, len(body), rewards.BULK_SLICE):
-        rows += [_bulk_row(call, index, body[index], target) for index in range(start, min(start + rewards.BULK_SLICE, len(body)))]
-        yield
+    for index, row in enumerate(body):
+        rows.append(_bulk_row(call, index, row, target))
+        if index % rewards.BULK_SLICE == rewards.BULK_SLICE - 1:
+            yield
     outcomes = yield from rewards.bulk_allocate(
         call.store, call.partner_id, company_id, card_account_id,
-        query["isPointsAllocation"].lower() in SPRING_TRUE, rows, call.settings.bulk_max_rows, policy(call.settings),
+        query["isPointsAllocation"].lower() in SPRING_TRUE, rows, call.settings.bulk_max_rows, call.state.reward_policy,
     )
     successes = [_bulk_success(call.store, o, target) for o in outcomes if o.reason is None]
     failures = [_bulk_failure(o, target) for o in outcomes if o.reason is not None]
