@@ -210,7 +210,7 @@ def attacks(args: argparse.Namespace, token: str) -> list[tuple[str, Callable[[i
     nested = b"[" * 50_000
     return [
         (f"headers: {args.repeat} x a 1 MiB header", lambda port: flood(port, big_header, args.repeat)),
-        (f"bodies: {args.repeat // 5} x an 8 MiB call (over the 64 KiB call limit: 413)",
+        (f"bodies: {args.repeat // 5} x an 8 MiB call (over the 1 MiB call limit: 413)",
          lambda port: flood(port, request("POST", ALLOCATE, authorised, body), args.repeat // 5)),
         (f"bodies: {args.repeat // 5} x an 8 MiB upload to the bulk allocation (the upload limit)",
          lambda port: flood(port, request("POST", bulk, authorised, body), args.repeat // 5)),

@@ -60,7 +60,7 @@ class Settings:
     bulk_max_rows: int = _opt(10000, "largest bulk upload accepted", limits=(1, 1_000_000))
     max_body_bytes: int = _opt(8 * 1024 * 1024, "largest body of an upload: bulk allocation, fixtures (413 above)",
                                limits=(1, 1 << 30))
-    max_call_bytes: int = _opt(64 * 1024, "largest body of any other call, one record each (413 above)", limits=(1, 1 << 30))
+    max_call_bytes: int = _opt(1 << 20, "largest body of any other call, one record each (413 above)", limits=(1, 1 << 30))
     validate_responses: bool = _opt(False, "check every response against its schema (tests turn it on)")
     admin_token: str = _opt("", "when set, /__sandbox/ calls (but health) need 'Authorization: Bearer <it>'", shown="none")
     journal_size: int = _opt(1000, "requests kept in the journal", limits=(0, 100_000))

@@ -163,24 +163,24 @@ def test_a_large_body_is_parsed_beside_the_loop_with_the_same_answers(hostile, p
 
 
 def test_a_call_has_a_small_body_limit_of_its_own_and_an_upload_the_large_one(http, other_partner):
-    """Shipped limits: a call carries one record, so 64 KiB bounds it and a flood of bodies at the
+    """Shipped limits: a call carries one record, so 1 MiB bounds it and a flood of bodies at the
     limit costs no parse worth the name (an 8 MiB parse held the loop 30 ms); the bulk upload
     takes 8 MiB. Refused at the limit + 1, whole, before any credential or parse."""
     call, one = ALLOCATE, json.dumps(allocation(loadAmount=5, companyId=OTHER_COMPANY,
                                                                                cardAccountId=OTHER_ACCOUNT)).encode()
     before = {k: v for k, v in http.get("/__sandbox/state").json().items() if k != "clock"}
-    over = one + b" " * (64 * 1024 + 1 - len(one))
+    over = one + b" " * (2**20 + 1 - len(one))
     assert_envelope(http.post(call, content=over, headers={**other_partner.headers, **JSON}), 413,
-                    "Request body is larger than 65536 bytes")
+                    "Request body is larger than 1048576 bytes")
     assert {k: v for k, v in http.get("/__sandbox/state").json().items() if k != "clock"} == before
     at = over[:-1]
     answer = http.post(call, content=at, headers={**other_partner.headers, **JSON})
     assert (answer.status_code, answer.json()["code"], answer.json()["payload"]["otbBalance"]) == (200, 0, 5)
     rows = [{"title": "Mr", "name": f"N{i}", "email": f"up{i}@example.com", "mobile": f"71{i:08d}", "loadAmount": 1,
-             "remarks": "r" * 100, "uniqueReferenceNumber": f"UP-{i}"} for i in range(400)]
-    assert len(json.dumps(rows)) > 64 * 1024
+             "remarks": "r" * 200, "uniqueReferenceNumber": f"UP-{i}"} for i in range(4000)]
+    assert len(json.dumps(rows)) > 2**20
     path = f"/bulk-create-allocate-points-json?companyId={OTHER_COMPANY}&cardAccountId={OTHER_ACCOUNT}&isPointsAllocation=true"
-    assert other_partner.post(path, rows).json()["payload"]["successCount"] == 400
+    assert other_partner.post(path, rows).json()["payload"]["successCount"] == 4000
 
 
 def test_the_parser_thread_rests_as_long_as_its_last_parse_took():

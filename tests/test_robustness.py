@@ -132,8 +132,8 @@ def _with_amount(text: str) -> bytes:
 
 JSON = {"Content-Type": "application/json"}
 CATALOGUE: list[tuple[str, bytes, dict[str, str], int, str]] = [
-    ("body over the call limit", b'{"companyId":"' + b"x" * (64 * 1024) + b'"}', JSON, 413,
-     "Request body is larger than 65536 bytes"),
+    ("body over the call limit", b'{"companyId":"' + b"x" * 2**20 + b'"}', JSON, 413,
+     "Request body is larger than 1048576 bytes"),
     ("deeply nested JSON", b"[" * 32_000 + b"]" * 32_000, JSON, 400, "Malformed JSON request body: JSON is nested deeper than 64 levels"),
     ("nested JSON where a string belongs", ("{" + GOOD.replace('"CEK1PU9AOO"', "[" * 60 + "]" * 60) + ',"loadAmount":1,"uniqueReferenceNumber":"B"}').encode(),
      JSON, 422, "companyId must be a string"),
