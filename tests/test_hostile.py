@@ -23,6 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sandbox_process import SandboxProcess, run_to_exit
 
+from sandbox.contract import schemas
+from sandbox.domain import errors
 from sandbox.settings import RANGE_TEXT, Settings
 from sandbox.tools import http11
 from sandbox.tools.http11 import EVICT_AFTER_SECONDS, LINGER_MAX, LINGER_SECONDS
@@ -161,6 +163,34 @@ def test_a_large_body_is_parsed_beside_the_loop_with_the_same_answers(hostile, p
     deep = b"[" * 65 + b"]" * 65 + pad
     assert_envelope(hostile.post(ALLOCATE, content=deep, headers={**partner.headers, **JSON}), 400,
                     "Malformed JSON request body: JSON is nested deeper than 64 levels")
+
+
+def test_a_call_of_a_third_of_a_million_values_is_refused_as_before(hostile, partner):
+    """A 1 MiB call of 349,000 values is parsed beside the loop (OFF_LOOP_BYTES is 16 KiB) and
+    refused naming the same first problem as before: the list's maxItems is found in its first
+    SHOWN_ITEMS + 1 items, and an object's missing field among its first problems."""
+    assert OFF_LOOP_BYTES == 1 << 14
+    ids = b'{"companyId": "%s", "cardAccountId": "%s", "enKashTransactionIds": [' % (DOCS_COMPANY.encode(), DOCS_ACCOUNT.encode())
+    ids += b'"",' * ((2**20 - len(ids)) // 3 - 2) + b'""]}'
+    answer = hostile.post(PARTNER_PATH + "/transaction/all", content=ids, headers={**partner.headers, **JSON})
+    assert_envelope(answer, 422, "enKashTransactionIds must have at most 1000 items")
+    objects = b'{"x": [' + b"{}," * ((2**20 - 10) // 3) + b"{}]}"
+    assert_envelope(hostile.post(ALLOCATE, content=objects, headers={**partner.headers, **JSON}), 400, "transactionType is required")
+
+
+def test_a_long_list_is_searched_whole_when_its_first_items_hold_no_problem(tmp_path):
+    """The reference validator looks at a list's first SHOWN_ITEMS + 1 items; a list no maxItems
+    bounds, whose problem lies further, is then searched whole: never valid by the cut."""
+    (tmp_path / "names.request.json").write_text('{"type": "array", "items": {"type": "string"}}')
+    checked = schemas.Schemas(tmp_path)
+    late = ["a"] * (schemas.SHOWN_ITEMS + 500) + [7]
+    with pytest.raises(errors.InvalidField) as refused:
+        checked.check("names.request", late)
+    assert refused.value.message == f"body[{schemas.SHOWN_ITEMS + 500}] must be a string"
+    many = [7] * (schemas.FIRST_ERRORS * 3)
+    with pytest.raises(errors.InvalidField) as refused:
+        checked.check("names.request", many)
+    assert refused.value.message == "body[0] must be a string"
 
 
 def test_a_call_has_a_small_body_limit_of_its_own_and_an_upload_the_large_one(http, other_partner):
