@@ -139,7 +139,7 @@ def test_refused_bodies_at_the_limit_are_freed_at_once(hostile, partner, sandbox
     body = b'{"companyId": "' + b"a" * (8 * 2**20 - 100) + b'"}'  # within --max-body-bytes (8 MiB)
     refused = {"response_code": 1, "response_message": "transactionType is required", "payload": "transactionType is required"}
     first = hostile.post(ALLOCATE, content=body, headers={**partner.headers, **JSON})
-    assert (first.status_code, first.json()) == (400, refused)  # the reference validator is loaded on the first refusal
+    assert (first.status_code, first.json()) == (400, refused)  # a first refusal: the reference validator is loaded (preloaded by a server)
     start = rss_bytes(sandbox.process.pid)
     for _ in range(20):
         answer = hostile.post(ALLOCATE, content=body, headers={**partner.headers, **JSON})

@@ -9,7 +9,8 @@ contract tests read the same files through `Schemas`.
 Two validators read the same documents: jsonschema_rs (compiled Rust, ~7 us a body) answers
 "valid?" on every request; only a body it refuses goes to `jsonschema`, the reference, which
 finds the first problem and names it (and has the last word if the two ever disagree).
-`jsonschema` is imported on the first refusal, not at start.
+`jsonschema` is imported beside the event loop once a server listens (`preload`), or on the first
+refusal where nothing preloaded it; not before the server starts.
 """
 
 from __future__ import annotations
@@ -184,6 +185,13 @@ def whole_string(pattern: str) -> re.Pattern[str]:
             char = r"\Z"
         out.append(char)
     return re.compile("".join(out))
+
+
+def preload() -> None:
+    """Import the reference validator now, beside the event loop (tools/server.py, once the
+    server listens): imported on a server's first refusal it held the loop 100 to 300 ms, the
+    largest health wait of a flood of 8 MiB uploads (bench/hostile.py)."""
+    _reference()
 
 
 @functools.cache
