@@ -35,6 +35,7 @@ LOGIN = b"username=9167019711&password=Test%401234567&grant_type=password&client
 PARTNER = "CRMXWB3ZM"
 ALLOCATE = "/api/v0/partner/enKashCard/create-allocate-points"
 BULK = "/api/v0/partner/enKashCard/bulk-create-allocate-points-json"
+TRANSACTIONS = "/api/v0/partner/enKashCard/transaction/all"
 ALIAS_BOMB = "".join(f"{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]\n" for prev, name in zip("abcdefgh", "bcdefghi"))
 ALIAS_BOMB = 'a: &a ["x","x","x","x","x","x","x","x","x"]\n' + ALIAS_BOMB  # 9**9 strings if expanded
 
@@ -208,6 +209,10 @@ def attacks(args: argparse.Namespace, token: str) -> list[tuple[str, Callable[[i
     bulk = BULK + "?companyId=CEK1PU9AOO&cardAccountId=CAQL8YCV3&isPointsAllocation=true"
     authorised = {"Authorization": f"Bearer {token}", "partnerId": PARTNER, "Content-Type": "application/json"}
     nested = b"[" * 50_000
+    call = MB - 1  # just under --max-call-bytes (1 MiB) and, before, OFF_LOOP_BYTES (parsed on the loop)
+    objects = b'{"x": [' + b"{}," * ((call - 10) // 3) + b"{}]}"
+    ids = b'{"companyId": "CEK1PU9AOO", "cardAccountId": "CAQL8YCV3", "enKashTransactionIds": ['
+    ids += b'"",' * ((call - len(ids) - 10) // 3) + b'""]}'
     return [
         (f"headers: {args.repeat} x a 1 MiB header", lambda port: flood(port, big_header, args.repeat)),
         (f"bodies: {args.repeat // 5} x an 8 MiB call (over the 1 MiB call limit: 413)",
@@ -219,6 +224,10 @@ def attacks(args: argparse.Namespace, token: str) -> list[tuple[str, Callable[[i
                             args.repeat // 5)),
         (f"bodies: {args.repeat // 5} x a 9 MiB upload (over the limit: 413)",
          lambda port: flood(port, request("POST", bulk, {"Content-Type": "application/json"}, body + b" " * MB), args.repeat // 5)),
+        (f"calls: {args.calls} x a 1 MiB call of {len(objects) // 3:,} objects (the exact decoder's worst)",
+         lambda port: flood(port, request("POST", ALLOCATE, authorised, objects.ljust(call)), args.calls)),
+        (f"calls: {args.calls} x a 1 MiB transaction/all of {len(ids) // 3:,} ids, each refused",
+         lambda port: flood(port, request("POST", TRANSACTIONS, authorised, ids.ljust(call)), args.calls)),
         (f"nesting: {args.repeat // 5} x 50,000 '[' to fixtures",
          lambda port: flood(port, request("POST", "/__sandbox/fixtures", {"Content-Type": "application/yaml"}, nested), args.repeat // 5)),
         (f"alias bomb: {args.repeat // 5} x {len(ALIAS_BOMB)} bytes to fixtures",
@@ -238,6 +247,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1000, help="requests of the header attack (the others send a fifth)")
     parser.add_argument("--max-connections", type=int, default=200, help="the server's cap (the default is 1000)")
     parser.add_argument("--slowloris", type=int, default=300, help="connections of the slowloris attack")
+    parser.add_argument("--calls", type=int, default=200, help="requests of each 1 MiB call attack")
+    parser.add_argument("--only", action="append", default=[], metavar="WORD",
+                        help="run only the attacks whose name holds WORD (repeatable)")
     args = parser.parse_args()
     args.max_body = 8 * MB
     # a frozen clock, so the state before and after compare byte for byte
@@ -251,6 +263,8 @@ def main() -> None:
               f"--max-connections {args.max_connections}")
         total = five_xx = not_envelope = 0
         for name, attack in attacks(args, token):
+            if args.only and not any(word in name for word in args.only):
+                continue
             before = sandbox.status("VmRSS")
             hwm = sandbox.reset_peak()
             with Watch(sandbox) as watch:

@@ -23,8 +23,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sandbox_process import SandboxProcess, run_to_exit
 
+from sandbox.contract import schemas
+from sandbox.domain import errors
 from sandbox.settings import RANGE_TEXT, Settings
-from sandbox.tools.http11 import EVICT_AFTER_SECONDS, LINGER_SECONDS
+from sandbox.tools import http11
+from sandbox.tools.http11 import EVICT_AFTER_SECONDS, LINGER_MAX, LINGER_SECONDS
 from sandbox.tools.testing import ServerThread
 from sandbox.web import adapter
 from sandbox.web.adapter import OFF_LOOP_BYTES
@@ -136,7 +139,7 @@ def test_refused_bodies_at_the_limit_are_freed_at_once(hostile, partner, sandbox
     body = b'{"companyId": "' + b"a" * (8 * 2**20 - 100) + b'"}'  # within --max-body-bytes (8 MiB)
     refused = {"response_code": 1, "response_message": "transactionType is required", "payload": "transactionType is required"}
     first = hostile.post(ALLOCATE, content=body, headers={**partner.headers, **JSON})
-    assert (first.status_code, first.json()) == (400, refused)  # the reference validator is loaded on the first refusal
+    assert (first.status_code, first.json()) == (400, refused)  # a first refusal: the reference validator is loaded (preloaded by a server)
     start = rss_bytes(sandbox.process.pid)
     for _ in range(20):
         answer = hostile.post(ALLOCATE, content=body, headers={**partner.headers, **JSON})
@@ -160,6 +163,34 @@ def test_a_large_body_is_parsed_beside_the_loop_with_the_same_answers(hostile, p
     deep = b"[" * 65 + b"]" * 65 + pad
     assert_envelope(hostile.post(ALLOCATE, content=deep, headers={**partner.headers, **JSON}), 400,
                     "Malformed JSON request body: JSON is nested deeper than 64 levels")
+
+
+def test_a_call_of_a_third_of_a_million_values_is_refused_as_before(hostile, partner):
+    """A 1 MiB call of 349,000 values is parsed beside the loop (OFF_LOOP_BYTES is 16 KiB) and
+    refused naming the same first problem as before: the list's maxItems is found in its first
+    SHOWN_ITEMS + 1 items, and an object's missing field among its first problems."""
+    assert OFF_LOOP_BYTES == 1 << 14
+    ids = b'{"companyId": "%s", "cardAccountId": "%s", "enKashTransactionIds": [' % (DOCS_COMPANY.encode(), DOCS_ACCOUNT.encode())
+    ids += b'"",' * ((2**20 - len(ids)) // 3 - 2) + b'""]}'
+    answer = hostile.post(PARTNER_PATH + "/transaction/all", content=ids, headers={**partner.headers, **JSON})
+    assert_envelope(answer, 422, "enKashTransactionIds must have at most 1000 items")
+    objects = b'{"x": [' + b"{}," * ((2**20 - 10) // 3) + b"{}]}"
+    assert_envelope(hostile.post(ALLOCATE, content=objects, headers={**partner.headers, **JSON}), 400, "transactionType is required")
+
+
+def test_a_long_list_is_searched_whole_when_its_first_items_hold_no_problem(tmp_path):
+    """The reference validator looks at a list's first SHOWN_ITEMS + 1 items; a list no maxItems
+    bounds, whose problem lies further, is then searched whole: never valid by the cut."""
+    (tmp_path / "names.request.json").write_text('{"type": "array", "items": {"type": "string"}}')
+    checked = schemas.Schemas(tmp_path)
+    late = ["a"] * (schemas.SHOWN_ITEMS + 500) + [7]
+    with pytest.raises(errors.InvalidField) as refused:
+        checked.check("names.request", late)
+    assert refused.value.message == f"body[{schemas.SHOWN_ITEMS + 500}] must be a string"
+    many = [7] * (schemas.FIRST_ERRORS * 3)
+    with pytest.raises(errors.InvalidField) as refused:
+        checked.check("names.request", many)
+    assert refused.value.message == "body[0] must be a string"
 
 
 def test_a_call_has_a_small_body_limit_of_its_own_and_an_upload_the_large_one(http, other_partner):
@@ -703,7 +734,17 @@ def test_header_body_and_idle_timeouts(hostile, port):
         assert time.perf_counter() - started < 2.5
 
 
+def _healthy_and_stopped(capped: SandboxProcess, port: int) -> None:
+    time.sleep(0.3)  # the held sockets' refusals and closes are through
+    assert exchange(port, request("GET", "/__sandbox/health")).status == 200
+    capped.stop()
+
+
 def test_a_connection_cap_leaves_room_for_health_and_admin_calls():
+    """Slowloris heads hold every place for EnKash's paths: a partner's call past the cap is a
+    503, health takes the reserve, and once the reserve is taken too an admin call takes the
+    place of the oldest head at once (a 408 to that head), however young it is; the place is
+    free again when that call has ended."""
     with SandboxProcess("--max-connections", "8", "--admin-connections", "2", "--header-timeout", "30") as capped:
         port = int(capped.url.rsplit(":", 1)[1])
         held = []
@@ -712,6 +753,7 @@ def test_a_connection_cap_leaves_room_for_health_and_admin_calls():
                 sock = socket.create_connection(("127.0.0.1", port), timeout=5)
                 sock.sendall(b"GET /api/v0/coins/balance HTTP/1.1\r\nHost: x\r\n")
                 held.append(sock)
+                time.sleep(0.02)  # so the first is the oldest
             time.sleep(0.2)
             assert_envelope(exchange(port, request("POST", ALLOCATE)), 503, "Too many open connections (at most 8): try again shortly")
             health = exchange(port, request("GET", "/__sandbox/health"))
@@ -721,14 +763,41 @@ def test_a_connection_cap_leaves_room_for_health_and_admin_calls():
             for sock in reserve:
                 sock.sendall(b"GET /__sandbox/health HTTP/1.1\r\nHost: x\r\n")
             time.sleep(0.2)
-            beyond = exchange(port, request("GET", "/__sandbox/health"))
-            assert (beyond.status, beyond.headers["retry-after"]) == (503, "1")
+            assert [exchange(port, request("GET", "/__sandbox/health")).status for _ in range(3)] == [200] * 3
+            first = held[0].recv(65536)  # the oldest head, well under EVICT_AFTER_SECONDS old, gave its place up
+            assert first.startswith(b"HTTP/1.1 408 ") and first.endswith(
+                b'"payload":"The request\'s line and headers did not arrive within %g s"}' % EVICT_AFTER_SECONDS)
+            for sock in held[1:]:  # the place it gave is free again for the next two calls
+                sock.setblocking(False)
+                with pytest.raises(BlockingIOError):
+                    sock.recv(65536)  # still open, nothing answered
         finally:
             for sock in held:
                 sock.close()
-        time.sleep(0.3)
-        assert exchange(port, request("GET", "/__sandbox/health")).status == 200
-        capped.stop()
+        _healthy_and_stopped(capped, port)
+
+
+def test_only_requests_in_progress_everywhere_refuse_an_admin_call():
+    """Every place, the reserve included, holds a request whose body is arriving (no head to
+    evict): then, and only then, an admin call is refused, with the 503 envelope and Retry-After."""
+    with SandboxProcess("--max-connections", "4", "--admin-connections", "2", "--body-timeout", "30") as capped:
+        port = int(capped.url.rsplit(":", 1)[1])
+        held = []
+        try:
+            for path in [ALLOCATE] * 4 + ["/__sandbox/faults"] * 2:
+                sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+                sock.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{{".encode())
+                held.append(sock)
+                time.sleep(0.05)
+            time.sleep(0.2)
+            health = exchange(port, request("GET", "/__sandbox/health"))
+            assert (health.status, health.headers["retry-after"]) == (503, "1")
+            assert_envelope(health, 503, "Too many open connections (at most 6): try again shortly")
+            assert_envelope(exchange(port, request("POST", ALLOCATE)), 503, "Too many open connections (at most 4): try again shortly")
+        finally:
+            for sock in held:
+                sock.close()
+        _healthy_and_stopped(capped, port)
 
 
 def test_when_every_place_is_taken_the_slowest_head_gives_its_place_up():
@@ -761,30 +830,41 @@ def test_when_every_place_is_taken_the_slowest_head_gives_its_place_up():
         capped.stop()
 
 
-def test_sockets_held_open_empty_give_their_places_up_too():
-    """Connections opened and never written to fill every place and the reserve; past
-    EVICT_AFTER_SECONDS the oldest is refused for each new one, so health still gets through."""
-    with SandboxProcess("--seed", "7", "--max-connections", "4", "--admin-connections", "2", "--idle-timeout", "30") as capped:
-        port = int(capped.url.rsplit(":", 1)[1])
-        held = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(6)]
+def test_a_flood_of_empty_sockets_never_refuses_health(monkeypatch):
+    """Sockets opened and never written to take every place and LINGER_MAX more wait for a
+    request line; each newer one refuses the oldest waiting (503, closed), so the flood holds a
+    bounded number of descriptors. Health and admin calls are placed by their request line at
+    once (the reserve), never refused; a partner's call past the cap is a 503 until the empty
+    sockets are EVICT_AFTER_SECONDS old (here held at 30 s, so the counts are exact)."""
+    monkeypatch.setattr(http11, "EVICT_AFTER_SECONDS", 30.0)
+    flood = 4 + LINGER_MAX + 6
+    settings = Settings(seed=7, max_connections=4, admin_connections=2, idle_timeout=30, header_timeout=30)
+    with ServerThread(settings) as running:
+        port = running.port
+        held = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(flood)]
         try:
-            time.sleep(0.2)
-            assert exchange(port, request("GET", "/__sandbox/health")).status == 503  # all six are young
-            time.sleep(EVICT_AFTER_SECONDS)
+            time.sleep(0.3)
             for _ in range(3):
                 assert exchange(port, request("GET", "/__sandbox/health")).status == 200
+            assert exchange(port, request("POST", "/__sandbox/faults", {"Content-Type": "application/json"},
+                                          b'{"fault": "status=500", "path": "/nowhere"}')).status == 201
+            assert_envelope(exchange(port, request("POST", ALLOCATE)), 503, "Too many open connections (at most 4): try again shortly")
+            time.sleep(0.2)
             answers = []
-            for sock in held:  # the six opened within one turn of the loop: any three of them
+            for sock in held:
                 sock.setblocking(False)
                 try:
-                    answers.append(sock.recv(65536)[:28])
+                    answers.append(sock.recv(65536))
                 except BlockingIOError:
                     answers.append(b"")
-            assert sorted(answers) == [b""] * 3 + [b"HTTP/1.1 408 Request Timeout"] * 3
+            refused = [answer for answer in answers if answer]
+            assert len(refused) == 6 + 1  # the flood's own 6, then the first call's (placed, the others left room)
+            assert all(answer.startswith(b"HTTP/1.1 503 ") and answer.endswith(
+                b'"payload":"Too many open connections (at most 4): try again shortly"}') for answer in refused)
+            assert answers[4:4 + len(refused)] == refused  # the oldest waiting ones; the 4 in places kept theirs
         finally:
             for sock in held:
                 sock.close()
-        capped.stop()
 
 
 def test_slowloris_heads_for_other_paths_cannot_hold_the_reserve():

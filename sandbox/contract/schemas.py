@@ -9,12 +9,14 @@ contract tests read the same files through `Schemas`.
 Two validators read the same documents: jsonschema_rs (compiled Rust, ~7 us a body) answers
 "valid?" on every request; only a body it refuses goes to `jsonschema`, the reference, which
 finds the first problem and names it (and has the last word if the two ever disagree).
-`jsonschema` is imported on the first refusal, not at start.
+`jsonschema` is imported beside the event loop once a server listens (`preload`), or on the first
+refusal where nothing preloaded it; not before the server starts.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import re
 from decimal import Decimal, InvalidOperation, localcontext
@@ -185,6 +187,13 @@ def whole_string(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(out))
 
 
+def preload() -> None:
+    """Import the reference validator now, beside the event loop (tools/server.py, once the
+    server listens): imported on a server's first refusal it held the loop 100 to 300 ms, the
+    largest health wait of a flood of 8 MiB uploads (bench/hostile.py)."""
+    _reference()
+
+
 @functools.cache
 def _reference() -> type[Draft7Validator]:
     """jsonschema's Draft 7 with an exact multipleOf and whole-string patterns; imported on the first
@@ -210,24 +219,45 @@ class _Long(str):
 
 
 SHOWN_CHARACTERS = 200
+# a list is searched for its first problem in its first SHOWN_ITEMS + 1 items, still more than
+# any call's schema allows (1,000 at most), and among the first FIRST_ERRORS problems found: the
+# reference validator spends ~10 us an item and ~40 us a problem, and a 1 MiB call of 260,000
+# short ids held the event loop 2.6 s (9.5 s if each was refused), where the list's own
+# maxItems, which sorts before any item's problem, is the answer anyway
+SHOWN_ITEMS = 1000
+FIRST_ERRORS = 100
 
 
-def _shown(value: Any) -> Any:
-    """`value` with every string longer than SHOWN_CHARACTERS (keys included) made a _Long."""
+def _shown(value: Any, cut: list[bool] | None = None) -> Any:
+    """`value` with every string longer than SHOWN_CHARACTERS (keys included) made a _Long and,
+    given `cut`, every list longer than SHOWN_ITEMS cut (noted in `cut`)."""
     if isinstance(value, str):
         return _Long(value) if len(value) > SHOWN_CHARACTERS else value
     if isinstance(value, dict):
-        return {_shown(key): _shown(item) for key, item in value.items()}
+        return {_shown(key): _shown(item, cut) for key, item in value.items()}
     if isinstance(value, list):
-        return [_shown(item) for item in value]
+        if cut is not None and len(value) > SHOWN_ITEMS + 1:
+            cut.append(True)
+            value = value[:SHOWN_ITEMS + 1]
+        return [_shown(item, cut) for item in value]
     return value
 
 
 def first_error(validator: Draft7Validator, instance: Any) -> jsonschema.ValidationError | None:
-    found = sorted(validator.iter_errors(_shown(instance)), key=lambda e: (_depth_rank(e), list(map(str, e.absolute_path))))
+    """The problem a refusal names: missing fields first, then by path. Long lists are searched in
+    their first items (SHOWN_ITEMS); only if those hold no problem is the whole body searched."""
+    cut: list[bool] = []
+    found = _sorted_errors(validator, _shown(instance, cut))
+    if not found and cut:
+        found = _sorted_errors(validator, _shown(instance))
     for error in found:
         _untie(error)
     return found[0] if found else None
+
+
+def _sorted_errors(validator: Draft7Validator, instance: Any) -> list[jsonschema.ValidationError]:
+    found = itertools.islice(validator.iter_errors(instance), FIRST_ERRORS)
+    return sorted(found, key=lambda e: (_depth_rank(e), list(map(str, e.absolute_path))))
 
 
 def _untie(error: jsonschema.ValidationError) -> None:

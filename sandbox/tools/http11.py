@@ -3,7 +3,8 @@
 uvicorn leaves these to a proxy in front of it; a sandbox is reached directly, so its protocol
 bounds what one client can hold (README.md, "Limits"): the request line and headers (431), the
 time to send them and the body (408), an idle connection, a response nobody reads, and the open
-connections (503, with room kept for /__sandbox/ calls). What the parser refuses gets the
+connections (503, with room kept for /__sandbox/ calls: a connection past the cap is placed by
+its request line, so no flood of empty or slow sockets can refuse health or an admin call). What the parser refuses gets the
 documented envelope instead of uvicorn's plain text. A request with `Upgrade: h2c` (the JDK's
 HttpClient sends one by default, curl --http2 too) is served as HTTP/1.1 with its body: llhttp
 stops at any Upgrade and skips the body, and uvicorn then hands the app an empty one (uvicorn
@@ -32,13 +33,14 @@ if TYPE_CHECKING:
 
 SWEEP_SECONDS = 0.5
 LINGER_SECONDS = 2.0  # after a refusal, the client's unread bytes are taken (not reset) this long
-LINGER_MAX = 64  # refused connections lingering at once; beyond, a refusal closes at once
+LINGER_MAX = 64  # connections beyond the places: refused ones lingering, and ones past the cap awaiting their request line
 FILE_HEADROOM = 64  # descriptors kept for everything but connections (the listener, files, pipes)
 EVICT_AFTER_SECONDS = 0.5  # when every place is taken, a head still incomplete this long gives its place up
 OWN_API = b"/__sandbox/"
 _REQUEST_LINE = re.compile(rb"\s*([!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}) (/[^ ?#\r\n]{0,2048})")
 _FRAMING = (b"content-length", b"transfer-encoding")
 IDLE, HEAD, BODY, APP = "idle", "head", "body", "app"
+API, RESERVE, WAITING = "api", "reserve", "waiting"  # a connection's place: any path, /__sandbox/ only, none yet
 
 
 class Limits(NamedTuple):
@@ -64,7 +66,7 @@ def limits_of(settings: "Settings") -> Limits:
 def protocol_class(settings: "Settings", app: "SandboxApp") -> type["SandboxProtocol"]:
     """The protocol uvicorn builds for each connection, bound to this server's limits and routes."""
     return type("SandboxProtocol", (SandboxProtocol,), {"limits": limits_of(settings), "router": app.sandbox.router,
-                                                         "sweeping": False, "lingering": 0})
+                                                         "sweeping": False, "lingering": 0, "waiting": 0})
 
 
 class SandboxProtocol(HttpToolsProtocol):
@@ -72,6 +74,7 @@ class SandboxProtocol(HttpToolsProtocol):
     router: "Router"
     sweeping: bool  # one sweep per server runs while it has connections
     lingering: int  # refused connections of this server still open, taking their clients' last bytes
+    waiting: int  # connections past the cap awaiting their request line (lingering + waiting <= LINGER_MAX)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -83,7 +86,7 @@ class SandboxProtocol(HttpToolsProtocol):
         self.refused = False
         self.used = False  # a request has begun on it
         self.lingers = False  # refused, and counted in `lingering` until it closes
-        self.admin_only = False  # opened in the reserve: only /__sandbox/ calls are served
+        self.place = API  # API, RESERVE (only /__sandbox/ calls are served) or WAITING (see placed_at_connect)
         self.replaying = False  # feeding llhttp a made-up head after an Upgrade (see served_as_http11)
 
     # --- the connection -------------------------------------------------------------------------
@@ -95,14 +98,8 @@ class SandboxProtocol(HttpToolsProtocol):
         if not cls.sweeping:
             cls.sweeping = True
             self.loop.call_later(SWEEP_SECONDS, _sweep, cls, self.connections, self.loop)
-        opened, limits = len(self.connections), self.limits
-        if opened > limits.connections:
-            opened -= sum(1 for other in self.connections if getattr(other, "refused", False))  # leaving: no place held
-            if opened > limits.connections and self.evict_slowest_head():
-                opened -= 1
-        if opened > limits.connections + limits.reserve:
-            self.refuse(errors.TooManyConnections(limit=limits.connections + limits.reserve))
-        self.admin_only = opened > limits.connections
+        if len(self.connections) > self.limits.connections:
+            self.placed_at_connect()
 
     def data_received(self, data: bytes) -> None:
         if self.refused:
@@ -125,15 +122,16 @@ class SandboxProtocol(HttpToolsProtocol):
                 self.head_bytes = self.head_bytes + len(data) if in_head else len(data)
                 if self.head_bytes > self.limits.header_bytes:
                     self.refuse(errors.HeadersTooLarge(limit=self.limits.header_bytes))
-                elif self.admin_only and (url := getattr(self, "url", b"")) and not url.startswith(OWN_API) and (
-                        b"\n" in data or not OWN_API.startswith(url[:len(OWN_API)])):
-                    # a reserve connection whose request line names another path is refused at
-                    # once, not when its head ends: a slowloris head would hold the reserve
-                    # kept for health and admin calls until the header timeout
-                    self.refuse(errors.TooManyConnections(limit=self.limits.connections))
+                elif self.place != API and (url := getattr(self, "url", b"")) and (
+                        url.startswith(OWN_API) or b"\n" in data or not OWN_API.startswith(url[:len(OWN_API)])):
+                    # a request line past the cap is placed as soon as its path is known, not when
+                    # its head ends: a slowloris head would otherwise hold a place, or the reserve
+                    # kept for health and admin calls, until the header timeout
+                    self.placed_by(url)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.phase, self.deadline, self.stalled_at = IDLE, 0.0, 0.0
+        self.leave_waiting()
         if self.lingers:
             self.lingers = False
             type(self).lingering -= 1
@@ -173,8 +171,7 @@ class SandboxProtocol(HttpToolsProtocol):
         if size > self.limits.header_bytes:
             self.refuse(errors.HeadersTooLarge(limit=self.limits.header_bytes))
             raise _Refused
-        if self.admin_only and not self.url.startswith(OWN_API):
-            self.refuse(errors.TooManyConnections(limit=self.limits.connections))
+        if self.place != API and not self.placed_by(self.url):
             raise _Refused
         self.enter(BODY, self.limits.body_timeout)
         super().on_headers_complete()
@@ -195,22 +192,83 @@ class SandboxProtocol(HttpToolsProtocol):
         self.phase, self.since = phase, self.loop.time()
         self.deadline = self.since + seconds if seconds else 0.0
 
-    def evict_slowest_head(self) -> bool:
-        """Every place is taken: the connection whose head has been arriving longest (or that was
-        opened and has sent nothing), if for over EVICT_AFTER_SECONDS, is refused (408) and gives
-        its place to this new one. A real client sends its head in one segment as soon as it has
-        connected, so heads that dribble (slowloris) and sockets held open empty go first, and
-        they hold the server for half a second at most, not for the header or idle timeout."""
-        cls, oldest = type(self), None
-        started = self.loop.time() - EVICT_AFTER_SECONDS
-        for other in self.connections:
-            if isinstance(other, cls) and (other.phase == HEAD or other.phase == IDLE and not other.used) and (
-                    not other.refused and other.since < started):
+    def placed_at_connect(self) -> None:
+        """Every place for EnKash's paths may be taken (the quick count includes connections
+        leaving and waiting): a free one, else the place of a head stuck over EVICT_AFTER_SECONDS,
+        else none yet. Such a connection waits for its request line (placed_by) among at most
+        LINGER_MAX extra ones, the oldest waiting one refused for a newer: what it asks for, not
+        when it connected, decides, so sockets held open empty fill no place that health needs."""
+        cls = type(self)
+        if self.count(API) < self.limits.connections or self.evicted((API,), EVICT_AFTER_SECONDS):
+            return
+        if cls.lingering + cls.waiting >= LINGER_MAX:
+            waiting = min(self.holding((WAITING,)), key=lambda other: other.since, default=None)
+            if waiting is not None:
+                waiting.refuse(errors.TooManyConnections(limit=self.limits.connections), linger=False)
+            else:  # all of them lingering: the oldest refusal closes now rather than in LINGER_SECONDS
+                lingering = [other for other in self.connections if getattr(other, "lingers", False)]
+                for oldest in sorted(lingering, key=lambda other: other.since)[:1]:
+                    oldest.stop_lingering()
+        self.place = WAITING
+        cls.waiting += 1
+
+    def placed_by(self, url: bytes) -> bool:
+        """A connection in the reserve or waiting, once its path is known: a /__sandbox/ call takes
+        the reserve, a free place, or at once the place of the oldest connection still empty or
+        in its head (a real client's head comes in one segment); a call to another path from
+        the reserve is refused (503), one waiting takes a free place or one stuck over
+        EVICT_AFTER_SECONDS. Whether it was placed; refused (503) if not."""
+        if self.place == API or self.refused:
+            return not self.refused
+        own, limits = url.startswith(OWN_API), self.limits
+        if self.place == WAITING:
+            if own and self.count(RESERVE) < limits.reserve:
+                place: str | None = RESERVE
+            elif self.count(API) < limits.connections:
+                place = API
+            else:
+                place = self.evicted((API, RESERVE) if own else (API,), 0.0 if own else EVICT_AFTER_SECONDS)
+            if place is not None:
+                self.leave_waiting()
+                self.place = place
+        if self.place == RESERVE and own or self.place == API:
+            return True
+        self.leave_waiting()
+        self.refuse(errors.TooManyConnections(limit=limits.connections + (limits.reserve if own else 0)))
+        return False
+
+    def holding(self, places: tuple[str, ...]) -> list["SandboxProtocol"]:
+        cls = type(self)
+        return [other for other in self.connections
+                if isinstance(other, cls) and other is not self and not other.refused and other.place in places]
+
+    def count(self, place: str) -> int:
+        return len(self.holding((place,)))
+
+    def evicted(self, places: tuple[str, ...], older_than: float) -> str | None:
+        """The place given up by the connection in `places` whose head has been arriving longest
+        (or that was opened and has sent nothing), if for over `older_than`; it is refused (408).
+        A real client sends its head in one segment as soon as it has connected, so heads that
+        dribble (slowloris) and sockets held open empty go first."""
+        oldest, started = None, self.loop.time() - older_than
+        for other in self.holding(places):
+            if (other.phase == HEAD or other.phase == IDLE and not other.used) and other.since <= started:
                 oldest, started = other, other.since
         if oldest is None:
-            return False
+            return None
         oldest.refuse(errors.RequestTimeout(part="line and headers", seconds=EVICT_AFTER_SECONDS))
-        return True
+        return oldest.place
+
+    def stop_lingering(self) -> None:
+        if self.lingers:
+            self.lingers = False
+            type(self).lingering -= 1
+            self.transport.close()
+
+    def leave_waiting(self) -> None:
+        if self.place == WAITING:
+            self.place = API
+            type(self).waiting -= 1
 
     def expire(self, now: float) -> None:
         """Called by the sweep for a connection past its deadline, or whose writes stalled."""
@@ -246,11 +304,13 @@ class SandboxProtocol(HttpToolsProtocol):
         reason = str(bad).encode("ascii", "replace").decode() or type(bad).__name__
         self.refuse(errors.MalformedRequest(reason=reason[:200]))
 
-    def refuse(self, error: errors.SandboxError, route_envelope: str = "none", headers: dict[str, str] | None = None) -> None:
+    def refuse(self, error: errors.SandboxError, route_envelope: str = "none", headers: dict[str, str] | None = None,
+               linger: bool = True) -> None:
         """Answer `error` in the documented envelope, close the connection and stop reading it."""
         if self.refused or self.transport.is_closing():
             return
         self.refused = True
+        self.leave_waiting()
         body = jsonio.dumps(envelope.failure(envelope.error_variant(self.limits.error_envelope, route_envelope), error))
         lines = [STATUS_LINE[error.status], b"content-type: application/json\r\n",
                  b"content-length: %d\r\nconnection: close\r\n" % len(body)]
@@ -259,9 +319,9 @@ class SandboxProtocol(HttpToolsProtocol):
                 lines.append(f"{name.lower()}: {value}\r\n".encode("latin-1"))
         self.transport.write(b"".join([*lines, b"\r\n", body]))
         cls = type(self)
-        if cls.lingering < LINGER_MAX and self.transport.can_write_eof():
+        if linger and cls.lingering + cls.waiting < LINGER_MAX and self.transport.can_write_eof():
             self.transport.write_eof()  # half-close: the client reads the answer while we take its rest
-            self.loop.call_later(LINGER_SECONDS, self.transport.close)
+            self.loop.call_later(LINGER_SECONDS, self.transport.close)  # connection_lost counts it out
             self.lingers = True
             cls.lingering += 1
         else:  # a flood of refusals: each descriptor is given back at once (unread bytes may reset it)

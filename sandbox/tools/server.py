@@ -10,11 +10,13 @@ import socket
 import stat
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
 import uvicorn
 
+from sandbox.contract import schemas
 from sandbox.tools import http11
 from sandbox.web import logs
 from sandbox.documents import snapshot
@@ -170,6 +172,7 @@ async def run(settings: Settings, announce: Callable[[str], None] = print) -> No
         announce("demo credentials:")
         for line in demo_credentials(app):
             announce(line)
+        threading.Thread(target=schemas.preload, name="sandbox-preload", daemon=True).start()
     await task
     if server.save_failed:
         raise SystemExit(1)
