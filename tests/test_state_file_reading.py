@@ -124,9 +124,25 @@ def _odd_store():  # type: ignore[no-untyped-def]
 def test_a_state_file_with_columns_restores_the_same_state():
     """dump(columns=True) writes version 3; restoring it gives what restoring version 2 gives, to
     the last Decimal and time zone, fractions, odd fingerprints and three-line postings included."""
+    _restores_alike(_odd_store())
+
+
+def test_a_state_file_with_columns_keeps_balances_its_column_cannot_hold():
+    """Balances beyond 64 bits and the column's own mark (-2**63) beside fractions: the bulk
+    build of the balance column (Ledger._fill) keeps each as the records' restore does."""
+    app = _odd_store()
+    store = app.sandbox.store
+    ledger, card, at = store.ledger, next(iter(store.cards)), store.ledger.postings[-1].at
+    world = ledger.balance("world")
+    ledger.post("BIG1", "X", "POINT", at, [("world", -(Decimal(2**63) + world)), (card, Decimal(2**63) + world)])  # world: -2**63
+    ledger.post("BIG2", "X", "POINT", at, [("world", Decimal(-(2**64))), (card, Decimal(2**64))])  # both beyond 64 bits
+    assert ledger.balance("world") == -(2**63) - 2**64
+    _restores_alike(app)
+
+
+def _restores_alike(app) -> None:  # type: ignore[no-untyped-def]
     from sandbox.state.clock import Clock
 
-    app = _odd_store()
     store, seed = app.sandbox.store, app.sandbox.seed
     columns, records = snapshot.dump(store, seed, columns=True), snapshot.dump(store, seed)
     assert columns["version"] == 3 and "postings" not in columns["ledger"] and records["version"] == 2

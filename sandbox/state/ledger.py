@@ -463,8 +463,9 @@ class Ledger:
         (snapshot: each balances, each balance follows, ids and references once): the columns
         _append makes, built in bulk, a few C-level passes over each column and one step an account.
         `positions`: range(len(ids)) as a list, whose ints `by_id` (id -> position) and
-        `by_reference` (scope -> reference -> position) share; `metas`: (kind, unit, scope, time
-        zone) a posting; `amounts`: the texts (`decimal_of` gives each one's Decimal); `helds`: the
+        `by_reference` (scope -> reference -> position) share; `ats`: datetimes as
+        datetime.fromisoformat makes them (fold 0: each fits the time column); `metas`: (kind,
+        unit, scope, time zone) a posting; `amounts`: the texts (`decimal_of` gives each one's Decimal); `helds`: the
         balances as lines hold them; `lines_of`: each account's lines, in order; `balances`: each
         account's last."""
         if self._ids or self._tail:
@@ -473,7 +474,7 @@ class Ledger:
         self._memos = dict(compress(zip(positions, memos), memos))  # only a memo that is not ""
         self._by_id = by_id
         self._meta = array("I", self._codes(metas))
-        self._add_times(ats, 0)
+        self._at += b"".join(map(_state, map(_state_and_zone, map(datetime.__reduce__, ats))))  # _add_times without its checks
         self._add_fingerprints(fingerprints, 0)
         for scope, table in by_reference.items():
             self._by_reference.setdefault(scope, {}).update(table)
