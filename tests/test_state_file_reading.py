@@ -19,6 +19,7 @@ from sandbox.web.app import create_app
     b'{"a":1.5}', b'{"a":1.0}', b'{"a":2E3}', b'{"a":1,"a":2}', b'{"a": 1}', b'{"a":"\\u00e9"}', b'{"a":"\\ud800"}',
     b"[" * 64 + b"]" * 64, b"[" * 65 + b"]" * 65, b'{"a":"[[["}', b'["]","["]', b'{"a":["x[","]"]}',
     b'[' * 63 + b'"]","["' + b']' * 63, b'[' * 64 + b'"[]"' + b']' * 64, b'{"a":[1,2.5]}', b'{"a":[2.5]}', b'{"a":"1,2.5"}', b'{"a":NaN}', b"", b'{"a":99999999999999999999999}',
+    b'{"a":[1,-2.5]}', b'{"a":[-1e5]}', b'{"a":-0.5}', b'{"a":[7,2E-3]}', b'{"a":"x","b":[3,4e2]}', b'{"a":[-10,20],"b":-3}',
 ])
 def test_the_fast_reader_gives_what_the_careful_one_gives(tmp_path: Path, raw: bytes):
     path = tmp_path / "state.json"
