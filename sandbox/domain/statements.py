@@ -70,8 +70,8 @@ class AccountCards:
     with the ledger's length when it was made, and brought up to date by the postings made since
     (their lines on the account's cards), or made again when those are more than the cards. A
     new card (the account's count of cards) makes it again; so does a new store (reset, restore).
-    A card's status is set when it is issued (fixtures) and changes with no call of the API, so
-    the count of ACTIVE cards is kept with the rest."""
+    A card's status is set when it is issued (fixtures) and no call of the API changes it, so the
+    count of ACTIVE cards is kept with the rest."""
 
     def __init__(self) -> None:
         self._stores: weakref.WeakKeyDictionary[Store, dict[str, _Cards]] = weakref.WeakKeyDictionary()
