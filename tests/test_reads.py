@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import DOCS_ACCOUNT, DOCS_COMPANY, new_user
+from conftest import DOCS_ACCOUNT, DOCS_BASIC, DOCS_COMPANY, DOCS_LOGIN, DOCS_PARTNER, Partner, new_user
 
 ASHA_CARD = "EKCDM5AVZY"
 
@@ -51,6 +51,48 @@ def test_month_counters_follow_the_sandbox_clock(http, docs_partner):
     assert (account["currentMonthAllocationPoint"], account["currentMonthRedemptionPoint"]) == (2, 0)
     assert (account["totalAllocationPoint"], account["totalRedemptionPoint"]) == (42, 15)
     assert account["availableCardBalance"] == 500 + 42 - 15
+
+
+def test_account_details_follow_every_write(http, docs_partner):
+    """cardAccount/get keeps its sums over the cards (per ledger length and count of cards) and its
+    bytes (per every value printed): after each kind of write it says what the cards say, read
+    through search, both for a few postings since (brought up to date) and for many (made again)."""
+    import json
+    from decimal import Decimal
+
+    partner = docs_partner
+
+    def read(path: str, body: dict) -> dict:
+        response = partner.post(path, body)
+        assert response.status_code == 200, response.text
+        return json.loads(response.content, parse_float=Decimal)["payload"]  # type: ignore[no-any-return]
+
+    def says_what_the_cards_say(company: str = DOCS_COMPANY, account: str = DOCS_ACCOUNT) -> dict:
+        details = read("/cardAccount/get", {"companyId": company, "cardAccountId": account})
+        cards = read("/search", {"companyId": company, "cardAccountId": account})["data"]
+        assert details["availableCardBalance"] == sum((c["otbBalance"] for c in cards), Decimal(0))
+        assert (details["totalCards"], details["activeCards"]) == (len(cards), sum(c["cardStatus"] == "ACTIVE" for c in cards))
+        assert details["usedCreditLimit"] == -(details["availableBalance"] + details["availableCardBalance"])
+        return details
+
+    before = says_what_the_cards_say()
+    payload(docs_partner.allocate(enkashCardId=ASHA_CARD, loadAmount=12.5, uniqueReferenceNumber="F1"))
+    after = says_what_the_cards_say()
+    assert after["availableCardBalance"] == before["availableCardBalance"] + Decimal("12.5")
+    assert after["totalAllocationPoint"] == before["totalAllocationPoint"] + Decimal("12.5")
+    payload(docs_partner.allocate(**new_user(loadAmount=7)))  # a new card
+    assert says_what_the_cards_say()["totalCards"] == before["totalCards"] + 1
+    assert http.post(f"/__sandbox/cards/{ASHA_CARD}/redeem", json={"amount": 0.5}).status_code == 200
+    assert says_what_the_cards_say()["totalRedemptionPoint"] == before["totalRedemptionPoint"] + Decimal("0.5")
+    for n in range(8):  # more postings than the account has cards
+        payload(docs_partner.allocate(enkashCardId=ASHA_CARD, loadAmount=1, uniqueReferenceNumber=f"F-many-{n}"))
+    assert says_what_the_cards_say()["availableCardBalance"] == before["availableCardBalance"] + 12 + 7 + 8
+    assert http.post(f"/__sandbox/accounts/{DOCS_ACCOUNT}/load", json={"amount": 1000}).status_code == 200
+    assert says_what_the_cards_say()["availableBalance"] == after["availableBalance"] - 7 - 8 + 1000
+    says_what_the_cards_say("CEK7T1WMC6", "CAVBMRFE8")  # another account of the same store
+    assert http.post("/__sandbox/reset", params={"seed": 7}).status_code == 200
+    partner = Partner(http, DOCS_BASIC, DOCS_LOGIN, DOCS_PARTNER)  # the reset dropped the token
+    assert says_what_the_cards_say() == before
 
 
 def test_search_lists_every_card_of_the_account(docs_partner):

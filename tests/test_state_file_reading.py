@@ -19,6 +19,7 @@ from sandbox.web.app import create_app
     b'{"a":1.5}', b'{"a":1.0}', b'{"a":2E3}', b'{"a":1,"a":2}', b'{"a": 1}', b'{"a":"\\u00e9"}', b'{"a":"\\ud800"}',
     b"[" * 64 + b"]" * 64, b"[" * 65 + b"]" * 65, b'{"a":"[[["}', b'["]","["]', b'{"a":["x[","]"]}',
     b'[' * 63 + b'"]","["' + b']' * 63, b'[' * 64 + b'"[]"' + b']' * 64, b'{"a":[1,2.5]}', b'{"a":[2.5]}', b'{"a":"1,2.5"}', b'{"a":NaN}', b"", b'{"a":99999999999999999999999}',
+    b'{"a":[1,-2.5]}', b'{"a":[-1e5]}', b'{"a":-0.5}', b'{"a":[7,2E-3]}', b'{"a":"x","b":[3,4e2]}', b'{"a":[-10,20],"b":-3}',
 ])
 def test_the_fast_reader_gives_what_the_careful_one_gives(tmp_path: Path, raw: bytes):
     path = tmp_path / "state.json"
@@ -124,9 +125,25 @@ def _odd_store():  # type: ignore[no-untyped-def]
 def test_a_state_file_with_columns_restores_the_same_state():
     """dump(columns=True) writes version 3; restoring it gives what restoring version 2 gives, to
     the last Decimal and time zone, fractions, odd fingerprints and three-line postings included."""
+    _restores_alike(_odd_store())
+
+
+def test_a_state_file_with_columns_keeps_balances_its_column_cannot_hold():
+    """Balances beyond 64 bits and the column's own mark (-2**63) beside fractions: the bulk
+    build of the balance column (Ledger._fill) keeps each as the records' restore does."""
+    app = _odd_store()
+    store = app.sandbox.store
+    ledger, card, at = store.ledger, next(iter(store.cards)), store.ledger.postings[-1].at
+    world = ledger.balance("world")
+    ledger.post("BIG1", "X", "POINT", at, [("world", -(Decimal(2**63) + world)), (card, Decimal(2**63) + world)])  # world: -2**63
+    ledger.post("BIG2", "X", "POINT", at, [("world", Decimal(-(2**64))), (card, Decimal(2**64))])  # both beyond 64 bits
+    assert ledger.balance("world") == -(2**63) - 2**64
+    _restores_alike(app)
+
+
+def _restores_alike(app) -> None:  # type: ignore[no-untyped-def]
     from sandbox.state.clock import Clock
 
-    app = _odd_store()
     store, seed = app.sandbox.store, app.sandbox.seed
     columns, records = snapshot.dump(store, seed, columns=True), snapshot.dump(store, seed)
     assert columns["version"] == 3 and "postings" not in columns["ledger"] and records["version"] == 2
@@ -180,3 +197,72 @@ def test_a_floored_account_may_not_go_below_zero_in_columns():
         c["balance_after"][partner] = str(int(c["balance_after"][partner]) + delta)
     words = _refused(overdraw)
     assert "below zero" in words or "balance_after" in words
+
+
+# the checks of a version 3 file are made in bulk (a column or an account's lines at once); the
+# default state is all pairs (one account to another) in one unit and one scope with references,
+# the bulk paths of each check, where _odd_store takes the general ones (three lines, two scopes)
+def _refused_default(change) -> str:  # type: ignore[no-untyped-def]
+    from sandbox.state.clock import Clock
+
+    app = create_app(Settings())
+    doc = jsonio.loads(jsonio.dumps(snapshot.dump(app.sandbox.store, app.sandbox.seed, columns=True)))
+    change(doc["ledger"]["columns"])
+    with pytest.raises(snapshot.SnapshotError) as refused:
+        snapshot.restore(doc, Clock())
+    return str(refused.value)
+
+
+def _unbalance(c, n: int, by: int) -> None:  # type: ignore[no-untyped-def]
+    c["amount"][n] = str(int(c["amount"][n]) + by)
+    c["balance_after"][n] = str(int(c["balance_after"][n]) + by)
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    (lambda c: _unbalance(c, 1, 5), "ledger.columns.lines[0]: posting"),
+    (lambda c: _unbalance(c, 4, -1), "does not balance: its amounts sum to -1"),
+    (lambda c: c["balance_after"].__setitem__(3, str(int(c["balance_after"][3]) + 1)), "ledger.columns.balance_after[3]"),
+    (lambda c: c["balance_after"].__setitem__(-1, str(int(c["balance_after"][-1]) - 1)), "balance_after of"),
+    (lambda c: c["reference"].__setitem__(7, c["reference"][4]), "ledger.columns.reference[7]: TXN-PENDING-1 is posted twice"),
+    (lambda c: c["unit"].__setitem__(2, "COIN"), "ledger.columns.account[4]: 'world' is no open COIN account"),
+    (lambda c: c["account"].__setitem__(5, "nobody"), "ledger.columns.account[5]"),
+])
+def test_the_bulk_checks_refuse_what_the_line_by_line_replay_names(change, words):
+    assert words in _refused_default(change)
+
+
+def test_a_reference_may_be_given_again_in_another_scope():
+    from sandbox.state.clock import Clock
+
+    app = _odd_store()
+    doc = jsonio.loads(jsonio.dumps(snapshot.dump(app.sandbox.store, app.sandbox.seed, columns=True)))
+    c = doc["ledger"]["columns"]
+    c["reference"][c["scope"].index("S")] = "TXN-PENDING-1"  # also a reference of the partner's scope
+    store, _ = snapshot.restore(doc, Clock())
+    assert store.ledger.by_reference("S", "TXN-PENDING-1").id == "ODD0"
+    assert store.ledger.by_reference("S", "TXN-PENDING-1") != store.ledger.by_reference(c["scope"][4], "TXN-PENDING-1")
+
+
+def test_balances_are_read_in_bulk_as_one_by_one():
+    """_helds reads whole balances with int() a chunk at a time: the same values, of the same types
+    (a "-0" stays the Decimal it is written as), as the one-by-one reading, across chunks."""
+    texts = ["7"] * (snapshot._CHUNK - 3) + ["-0", "0", "-00", "007", "-7", "1.50", "1E+2", "100.0", "-0.0", "-12"] + ["5"] * snapshot._CHUNK
+    one_by_one = [snapshot._held_as_written(Decimal(text)) for text in texts]
+    assert repr(snapshot._helds(texts)) == repr(one_by_one)
+    assert repr(snapshot._helds(texts[-snapshot._CHUNK:])) == repr(one_by_one[-snapshot._CHUNK:])
+
+
+def test_a_floored_account_below_zero_is_refused_when_every_balance_follows():
+    """Every sum right, every posting balanced: only the floor is broken (a card pays out one point
+    more than it holds, in a last posting)."""
+    def overdraw(c):  # type: ignore[no-untyped-def]
+        card = next(a for a in reversed(c["account"]) if a.startswith("EKC"))
+        last = {a: Decimal(b) for a, b in zip(c["account"], c["balance_after"])}
+        paid = last[card] + 1
+        for name, value in [("id", "OVERDRAWN"), ("kind", "X"), ("unit", "POINT"), ("at", c["at"][-1]), ("scope", ""), ("reference", ""),
+                            ("fingerprint", ""), ("memo", ""), ("lines", 2)]:
+            c[name].append(value)
+        c["account"] += [card, "world"]
+        c["amount"] += [str(-paid), str(paid)]
+        c["balance_after"] += ["-1", str(last["world"] + paid)]
+    assert "would go below zero" in _refused_default(overdraw)

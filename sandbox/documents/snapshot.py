@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from itertools import accumulate, chain, repeat
+from itertools import accumulate, chain, compress, islice, repeat
 import os
 import re
 from dataclasses import fields
+from operator import add, attrgetter
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -230,11 +231,22 @@ def _read_file(path: Path) -> Any:
 
 # a bare number with a fraction or an exponent, in compact JSON: an object's value (after '":',
 # which is never inside a string when the file has no backslash), or an array's item (after ',' or
-# '[': a string may match these too, such as a memo "a,1.5", and that file takes the careful reader)
-_FRACTIONS = (re.compile(rb'":-?[0-9]+[.eE]'), re.compile(rb",-?[0-9]+[.eE]"), re.compile(rb"\[-?[0-9]+[.eE]"))
+# '[': a string may match these too, such as a memo "a,1.5", and that file takes the careful reader).
+# Searched in a copy of the file where '-' and each digit read '0' and '.', 'e', 'E' read '.', so
+# each pattern starts with two fixed bytes (",0"), which the regex engine passes over fast: the
+# same search on the file itself (",-?[0-9]+[.eE]") set off at each of a state's million commas
+_NUMBER_SHAPES = bytes.maketrans(b"-0123456789.eE", b"00000000000...")
+_FRACTIONS = (re.compile(rb'":0+\.'), re.compile(rb",0+\."), re.compile(rb"\[0+\."))
 _NOT_STRUCTURE = bytes(sorted(set(range(256)) - set(b'"[]{}')))
 _SQUARE = bytes.maketrans(b"{}", b"[]")  # only the depth counts: an object is a level like an array
 _STRING = re.compile(rb'"[^"]*"')
+
+
+def _fraction(raw: bytes) -> bool:
+    """Whether a compact document without backslashes may hold a bare number with a fraction or
+    an exponent (never missed: the copy turns every such number into a match)."""
+    shapes = raw.translate(_NUMBER_SHAPES)
+    return any(fraction.search(shapes) for fraction in _FRACTIONS)
 
 
 def _deeper(raw: bytes, limit: int) -> bool:
@@ -258,7 +270,7 @@ def _as_written(raw: bytes) -> Any:
     fraction or an exponent (the careful reader makes those Decimals; a state writes decimals as
     tagged strings), nested no deeper than the careful reader allows, and writing the parsed
     value again gives the same bytes: compact, no key named twice."""
-    if b"\\" in raw or any(fraction.search(raw) for fraction in _FRACTIONS) or _deeper(raw, jsonio.MAX_DEPTH):
+    if b"\\" in raw or _fraction(raw) or _deeper(raw, jsonio.MAX_DEPTH):
         return None
     try:
         value = orjson.loads(raw)
@@ -498,14 +510,17 @@ def _replay(ledger: Ledger, postings: Any) -> None:
 
 _PER_POSTING = ("kind", "unit", "at", "scope", "reference", "fingerprint", "memo", "lines")
 _PER_LINE = ("account", "amount", "balance_after")
+_CHUNK = 4_096  # balances read by int() this many at a time: a fraction sends only its chunk one by one
 
 
 def _load_columns(ledger: Ledger, columns: dict[str, list[Any]]) -> None:
-    """Version 3's postings into the (empty) ledger, with every check `_replay` makes: one pass over
-    the lines in plain Python (each account open in the posting's unit, each balance_after the
-    running balance, no floored account below zero, each posting balancing), ids and references
-    once, times in the sandbox's years; then the ledger's columns are built in bulk (Ledger._fill).
-    The schema has held the types and the text of every amount, balance and time."""
+    """Version 3's postings into the (empty) ledger, with every check `_replay` makes, each made on
+    a whole column or a whole account's lines at once (C-level passes, so a line costs a fraction
+    of a Python step): ids and references once, times in the sandbox's years, each account open in
+    its postings' unit, each account's balance_after the running sum of its amounts, no floored
+    account below zero, each posting summing to zero. At the first problem the line-by-line replay
+    (`_first_problem`) runs and names it. The schema has held the types and the text of every
+    amount, balance and time. Then the ledger's columns are built in bulk (Ledger._fill)."""
     where, ids = "ledger.columns", columns["id"]
     for name in _PER_POSTING:
         if len(columns[name]) != len(ids):
@@ -514,7 +529,9 @@ def _load_columns(ledger: Ledger, columns: dict[str, list[Any]]) -> None:
     for name in _PER_LINE:
         if len(columns[name]) != sum(widths):
             raise SnapshotError(f"{where}.{name}", f"has {len(columns[name])} items for {sum(widths)} lines")
-    if len(set(ids)) != len(ids):
+    positions = list(range(len(ids)))  # one int a posting, shared by every index that names it
+    by_id = dict(zip(ids, positions))
+    if len(by_id) != len(ids):
         seen: set[str] = set()
         for n, posting_id in enumerate(ids):
             if posting_id in seen:
@@ -533,73 +550,128 @@ def _load_columns(ledger: Ledger, columns: dict[str, list[Any]]) -> None:
     running: dict[str, Decimal | int] = {a: int(b) if b == int(b) else b for a, b in ledger._balances.items()}
     accounts, amount_texts, after_texts, kinds, unit_of, scopes, refs = (
         columns[name] for name in ("account", "amount", "balance_after", "kind", "unit", "scope", "reference"))
-    amount_of: dict[str, Decimal | int] = {}
+    amount_of = {text: _number(text) for text in set(amount_texts)}  # partners repeat amounts: a few distinct texts
+    amounts = list(map(amount_of.__getitem__, amount_texts))
+    helds = _helds(after_texts)
+    lines_of = _lines_by_account(accounts)
+    if not _lines_hold(units, floored, running, columns, amounts, helds, lines_of):
+        _first_problem(units, floored, running, columns, ids)  # raises, naming the first problem
+    by_reference = _by_reference(positions, scopes, refs)
+    if by_reference is None:  # a reference twice in a scope: name the first
+        referenced: dict[str, set[str]] = {}
+        for n, (scope_name, reference) in enumerate(zip(scopes, refs)):
+            if reference:
+                scope = referenced.setdefault(scope_name, set())
+                if reference in scope:
+                    raise SnapshotError(f"{where}.reference[{n}]", f"{reference} is posted twice in {scope_name!r}")
+                scope.add(reference)
+    decimal_of = {text: ledger._shared(Decimal(text), text) for text in amount_of}
+    ledger._fill(ids, positions, by_id, list(zip(kinds, unit_of, scopes, map(_zone, moments))), moments, refs, by_reference or {},
+                 columns["fingerprint"], columns["memo"], widths, accounts, amount_texts, decimal_of, helds, lines_of,
+                 {account: Decimal(after_texts[lines[-1]]) for account, lines in lines_of.items()})  # each balance as the document writes it, as _replay keeps
+
+
+_zone = attrgetter("tzinfo")
+
+
+def _number(text: str) -> Decimal | int:
+    """An amount's text (the schema's pattern) as added: a whole number as an int, else a Decimal."""
+    return int(text) if (text[1:] if text[:1] == "-" else text).isdigit() and text.isascii() else Decimal(text)
+
+
+def _helds(texts: list[str]) -> list[Decimal | int]:
+    """Each balance_after as lines hold it (`_held_as_written`): whole numbers by int(), a chunk at
+    a time in C (the schema has held every text to -?[0-9]+ with an optional fraction and exponent,
+    where int() and Decimal agree); a chunk holding a fraction, an exponent or a zero (a "-0" stays
+    the Decimal it is written as) is read one by one."""
     helds: list[Decimal | int] = []
-    referenced: dict[str, set[str]] = {}
-    at_once = _lines_at_once(units, floored, dict(running), columns, amount_of)
-    if at_once is not None:
-        helds = at_once
-    line = 0
-    for n, width in enumerate(widths if at_once is None else ()):
+    for start in range(0, len(texts), _CHUNK):
+        chunk = texts[start:start + _CHUNK]
+        try:
+            whole: list[Decimal | int] | None = list(map(int, chunk))
+        except ValueError:  # a fraction or an exponent
+            whole = None
+        if whole is None or 0 in whole:
+            whole = [int(text) if text.isdigit() and text.isascii() else _held_as_written(Decimal(text)) for text in chunk]
+        helds += whole
+    return helds
+
+
+def _lines_by_account(accounts: list[str]) -> dict[str, list[int]]:
+    """Each account's lines (places in the line columns), in order: the restore's one Python step
+    a line (a sort by account costs three times as much)."""
+    lines_of: dict[str, list[int]] = {account: [] for account in dict.fromkeys(accounts)}
+    for line, account in enumerate(accounts):
+        lines_of[account].append(line)
+    return lines_of
+
+
+def _lines_hold(units: dict[str, str], floored: set[str], running: dict[str, Any], columns: dict[str, list[Any]],
+                amounts: list[Decimal | int], helds: list[Decimal | int], lines_of: dict[str, list[int]]) -> bool:
+    """Whether every line holds what the line-by-line replay checks, each check over a column or
+    an account's lines at once: each account open in its postings' unit; its balances the running
+    sums of its amounts from its opening balance (the same additions in the same order, exact as
+    ints, as Decimals where there is a fraction); none below zero if floored; each posting summing
+    to zero (its two amounts' sum; or the running sum of all amounts is 0 at each posting's end)."""
+    unit_of, widths = columns["unit"], columns["lines"]
+    if len(set(unit_of)) == 1:  # one unit (nearly every state): each account's own unit is it
+        if any(units.get(account) != unit_of[0] for account in lines_of):
+            return False
+    elif list(map(units.get, columns["account"])) != list(chain.from_iterable(map(repeat, unit_of, widths))):
+        return False
+    amount_at, held_at = amounts.__getitem__, helds.__getitem__
+    for account, lines in lines_of.items():
+        afters = list(map(held_at, lines))
+        if list(accumulate(map(amount_at, lines), initial=running[account]))[1:] != afters:
+            return False
+        if account in floored and min(afters) < 0:
+            return False
+    if widths.count(2) == len(widths):  # one account to another: each pair's sum, exact (as Ledger.post checks it)
+        return not any(map(add, amounts[0::2], amounts[1::2]))
+    sums = list(accumulate(amounts))
+    return not any(map(sums.__getitem__, islice(accumulate(widths, initial=-1), 1, None)))
+
+
+def _first_problem(units: dict[str, str], floored: set[str], running: dict[str, Any], columns: dict[str, list[Any]],
+                   ids: list[str]) -> None:
+    """The line-by-line replay of the columns: raises SnapshotError naming the first line or
+    posting that breaks a rule (`_lines_hold` found one)."""
+    where = "ledger.columns"
+    accounts, amount_texts, after_texts, unit_of = (columns[name] for name in ("account", "amount", "balance_after", "unit"))
+    running, line = dict(running), 0
+    for n, width in enumerate(columns["lines"]):
         unit, total = unit_of[n], ZERO
         for i in range(line, line + width):
             account, text, after_text = accounts[i], amount_texts[i], after_texts[i]
             if units.get(account) != unit:
                 raise SnapshotError(f"{where}.account[{i}]", f"{account!r} is no open {unit} account (posting {n})")
-            amount = amount_of.get(text)
-            if amount is None:
-                amount = amount_of[text] = int(text) if (text[1:] if text[:1] == "-" else text).isdigit() and text.isascii() else Decimal(text)
+            amount = _number(text)
             balance = running[account] + amount
-            if after_text.isdigit() and after_text.isascii():  # a whole balance: compared and held as an int
-                held: Decimal | int = int(after_text)
-            else:
-                held = _held_as_written(Decimal(after_text))
+            held = int(after_text) if after_text.isdigit() and after_text.isascii() else _held_as_written(Decimal(after_text))
             if held != balance:
                 raise SnapshotError(f"{where}.balance_after[{i}]", f"balance_after of {account} is {after_text}, its postings make {balance}")
             if balance < ZERO and account in floored:
                 raise SnapshotError(f"{where}.balance_after[{i}]", f"{account} would go below zero")
             running[account] = balance
             total += amount
-            helds.append(held)
         if total != ZERO:
             raise SnapshotError(f"{where}.lines[{n}]", f"posting {ids[n]} does not balance: its amounts sum to {total}")
         line += width
-    given = [(scope_name, reference) for scope_name, reference in zip(scopes, refs) if reference]
-    for n, (scope_name, reference) in enumerate(zip(scopes, refs) if len(set(given)) != len(given) else ()):  # names the first twice
-        if reference:
-            scope = referenced.setdefault(scope_name, set())
-            if reference in scope:
-                raise SnapshotError(f"{where}.reference[{n}]", f"{reference} is posted twice in {scope_name!r}")
-            scope.add(reference)
-    decimal_of = {text: ledger._shared(Decimal(text), text) for text in amount_of}
-    ledger._fill(ids, list(zip(kinds, unit_of, scopes, (m.tzinfo for m in moments))), moments, refs, columns["fingerprint"],
-                 columns["memo"], widths, accounts, amount_texts, decimal_of, helds,
-                 {account: Decimal(text) for account, text in dict(zip(accounts, after_texts)).items()})  # each balance as the document writes it, as _replay keeps
 
 
-def _lines_at_once(units: dict[str, str], floored: set[str], running: dict[str, Any], columns: dict[str, list[Any]],
-                   amount_of: dict[str, Decimal | int]) -> list[Decimal | int] | None:
-    """The balances as lines hold them when every check holds (a state the sandbox wrote), found
-    with few Python steps a line: whole numbers added as ints, fractions as Decimals (exact both);
-    None at the first problem, and the line-by-line replay then names it."""
-    accounts, widths, after_texts = columns["account"], columns["lines"], columns["balance_after"]
-    for text in set(columns["amount"]):  # the schema allowed only -?[0-9]+ ... : int() reads the whole ones
-        amount_of[text] = int(text) if (text[1:] if text[:1] == "-" else text).isdigit() and text.isascii() else Decimal(text)
-    amounts = list(map(amount_of.__getitem__, columns["amount"]))
-    helds = [int(text) if text.isdigit() and text.isascii() else _held_as_written(Decimal(text)) for text in after_texts]
-    if list(map(units.get, accounts)) != list(chain.from_iterable(map(repeat, columns["unit"], widths))):
-        return None
-    for account, amount, held in zip(accounts, amounts, helds):
-        balance = running[account] + amount
-        if balance != held or (held < 0 and account in floored):
-            return None
-        running[account] = balance
-    sums = list(accumulate(amounts))
-    if any(sums[end - 1] for end in accumulate(widths)):  # every posting sums to zero, so the sum at each end is 0
-        return None
-    return helds
-
-
+def _by_reference(positions: list[int], scopes: list[str], refs: list[str]) -> dict[str, dict[str, int]] | None:
+    """scope -> reference -> position of each posting with a reference (as Ledger keeps them), or
+    None when a reference is there twice in a scope. One scope holds them all in nearly every
+    state: one dict made in C."""
+    referenced = list(compress(positions, refs))  # "" is no reference
+    in_scopes = set(compress(scopes, refs))
+    tables: dict[str, dict[str, int]] = {}
+    if len(in_scopes) == 1:
+        tables[in_scopes.pop()] = dict(zip(compress(refs, refs), referenced))
+    else:
+        for position in referenced:
+            tables.setdefault(scopes[position], {})[refs[position]] = position
+    return tables if sum(map(len, tables.values())) == len(referenced) else None
 def _held_as_written(balance: Decimal) -> Decimal | int:
     """ledger.held for any Decimal a document gives: an int only when it reads back the same
     (a whole number written without a point or exponent, not -0); 100.0 stays a Decimal."""

@@ -7,8 +7,10 @@ card) before any filter runs, so their cost follows the cards asked about, not t
 
 from __future__ import annotations
 
+import weakref
 from decimal import Decimal
 from functools import partial
+from operator import attrgetter
 from itertools import islice
 from typing import Iterable, Iterator, NamedTuple, cast
 
@@ -44,16 +46,69 @@ class AccountView(NamedTuple):
 
 def account_details(store: Store, partner_id: str, company_id: str, card_account_id: str) -> AccountView:
     account = account_of(store, partner_id, company_id, card_account_id)
-    card_balance, total, active = Decimal(0), 0, 0
-    for card in store.iter_cards(account.card_account_id):
-        card_balance += store.balance(card.card_id)
-        total += 1
-        active += card.status == "ACTIVE"
+    cards = _ACCOUNT_CARDS.of(store, account.card_account_id)
     month = account.monthly.get(month_key(store.now()), [Decimal(0), Decimal(0)])
     return AccountView(
         account, store.companies[company_id].name, store.balance(account.card_account_id),
-        card_balance, total, active, month[0], month[1],
+        cards.balance, cards.count, cards.active, month[0], month[1],
     )
+
+
+class _Cards:
+    """What an account's cards hold together, as of the ledger's length `postings` and the
+    account's `count` cards: their balances' sum and how many are ACTIVE."""
+
+    __slots__ = ("postings", "count", "members", "balance", "active")
+
+    def __init__(self, postings: int, count: int, members: frozenset[str], balance: Decimal, active: int) -> None:
+        self.postings, self.count, self.members, self.balance, self.active = postings, count, members, balance, active
+
+
+class AccountCards:
+    """cardAccount/get's sums over an account's cards, without a step per card on each request.
+    A balance moves only by a posting, and postings never change: the sum is kept per account
+    with the ledger's length when it was made, and brought up to date by the postings made since
+    (their lines on the account's cards), or made again when those are more than the cards. A
+    new card (the account's count of cards) makes it again; so does a new store (reset, restore).
+    A card's status is set when it is issued (fixtures) and no call of the API changes it, so the
+    count of ACTIVE cards is kept with the rest."""
+
+    def __init__(self) -> None:
+        self._stores: weakref.WeakKeyDictionary[Store, dict[str, _Cards]] = weakref.WeakKeyDictionary()
+        self._last: tuple[weakref.ref[Store], dict[str, _Cards]] | None = None  # the store read last: no weak reference made per request
+
+    def of(self, store: Store, card_account_id: str) -> _Cards:
+        last = self._last
+        if last is not None and last[0]() is store:
+            accounts = last[1]
+        else:
+            accounts = self._stores.get(store) or self._stores.setdefault(store, {})
+            self._last = (weakref.ref(store), accounts)
+        ids, now = store.cards_of_account(card_account_id), len(store.ledger.postings)
+        kept = accounts.get(card_account_id)
+        if kept is not None and kept.count == len(ids) and now - kept.postings <= len(ids):
+            if kept.postings != now:
+                kept.balance = _moved(store.ledger, kept.members, kept.postings, now, kept.balance)
+                kept.postings = now
+            return kept
+        cards = list(map(store.cards.__getitem__, ids))
+        kept = accounts[card_account_id] = _Cards(
+            now, len(ids), frozenset(ids), sum(map(store.balance, ids), Decimal(0)), list(map(_STATUS, cards)).count("ACTIVE"))
+        return kept
+
+
+def _moved(ledger: Ledger, members: frozenset[str], start: int, stop: int, balance: Decimal) -> Decimal:
+    """`balance` plus what the postings at [start, stop) moved on the accounts `members`."""
+    for posting in ledger.postings[start:stop]:
+        lines = posting.lines
+        for i in range(0, len(lines), 3):
+            if lines[i] in members:
+                balance += lines[i + 1]  # type: ignore[operator]
+    return balance
+
+
+_ACCOUNT_CARDS = AccountCards()
+_STATUS = attrgetter("status")
 
 
 class TransactionQuery(NamedTuple):

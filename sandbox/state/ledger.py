@@ -19,8 +19,8 @@ import heapq
 from array import array
 from datetime import datetime
 from functools import partial
-from operator import attrgetter, itemgetter
-from itertools import accumulate, chain, groupby, islice, repeat
+from operator import attrgetter, is_not, itemgetter, rshift
+from itertools import accumulate, chain, compress, islice, repeat
 from decimal import Decimal
 from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
@@ -455,31 +455,32 @@ class Ledger:
         if reference:
             self._by_reference.setdefault(scope, {})[reference] = position
 
-    def _fill(self, ids: list[str], metas: list[tuple[Any, Any, Any, Any]], ats: list[datetime], refs: list[str],
-              fingerprints: list[str], memos: list[str], widths: list[int], accounts: list[str], amounts: list[str],
-              decimal_of: dict[str, Decimal], helds: list[Decimal | int], balances: dict[str, Decimal]) -> None:
+    def _fill(self, ids: list[str], positions: list[int], by_id: dict[str, int], metas: list[tuple[Any, Any, Any, Any]],
+              ats: list[datetime], refs: list[str], by_reference: dict[str, dict[str, int]], fingerprints: list[str],
+              memos: list[str], widths: list[int], accounts: list[str], amounts: list[str], decimal_of: dict[str, Decimal],
+              helds: list[Decimal | int], lines_of: dict[str, list[int]], balances: dict[str, Decimal]) -> None:
         """The postings of a state file into an empty ledger at once, already checked by the caller
         (snapshot: each balances, each balance follows, ids and references once): the columns
-        _append makes, built in bulk. `metas`: (kind, unit, scope, time zone) a posting; `amounts`:
-        the texts (`decimal_of` gives each one's Decimal); `helds`: the balances as lines hold them;
-        `balances`: each account's last."""
+        _append makes, built in bulk, a few C-level passes over each column and one step an account.
+        `positions`: range(len(ids)) as a list, whose ints `by_id` (id -> position) and
+        `by_reference` (scope -> reference -> position) share; `ats`: datetimes as
+        datetime.fromisoformat makes them (fold 0: each fits the time column); `metas`: (kind,
+        unit, scope, time zone) a posting; `amounts`: the texts (`decimal_of` gives each one's Decimal); `helds`: the
+        balances as lines hold them; `lines_of`: each account's lines, in order; `balances`: each
+        account's last."""
         if self._ids or self._tail:
             raise LedgerError("_fill needs an empty ledger")
-        positions = list(range(len(ids)))
         self._ids, self._refs = list(ids), list(refs)
-        self._memos = {position: memo for position, memo in zip(positions, memos) if memo != ""}
-        self._by_id = dict(zip(ids, positions))
-        if len(self._by_id) != len(ids):
-            raise LedgerError("a posting id is there twice")
+        self._memos = dict(compress(zip(positions, memos), memos))  # only a memo that is not ""
+        self._by_id = by_id
         self._meta = array("I", self._codes(metas))
-        self._add_times(ats, 0)
+        self._at += b"".join(map(_state, map(_state_and_zone, map(datetime.__reduce__, ats))))  # _add_times without its checks
         self._add_fingerprints(fingerprints, 0)
-        by_reference = self._by_reference
-        for scope in {meta[2] for meta in metas}:
-            by_reference.setdefault(scope, {}).update(
-                (reference, position) for position, meta, reference in zip(positions, metas, refs) if reference and meta[2] == scope)
+        for scope, table in by_reference.items():
+            self._by_reference.setdefault(scope, {}).update(table)
         template_of, made = self._template_of, {}
-        if widths.count(2) == len(widths):  # nearly every state: one account to another
+        pairs = widths.count(2) == len(widths)  # nearly every state: one account to another
+        if pairs:
             keys: list[tuple[Any, ...]] = list(zip(accounts[0::2], amounts[0::2], accounts[1::2], amounts[1::2]))
         else:
             ends = list(accumulate(widths))
@@ -492,20 +493,33 @@ class Ledger:
                     template_of[key] = template
             made[key] = template
         self._templates = list(map(made.__getitem__, keys))
-        owner = list(chain.from_iterable(map(repeat, positions, widths)))  # the posting of each line
-        for account, lines in groupby(sorted(range(len(accounts)), key=accounts.__getitem__), key=accounts.__getitem__):
-            self._by_account[account].extend(map(owner.__getitem__, lines))  # in order: the sort is stable
-        self._first = array("I", accumulate(widths[:-1], initial=0)) if widths else array("I")
+        by_account = self._by_account
+        if pairs:  # the posting of line i is i // 2
+            for account, lines in lines_of.items():
+                by_account[account].extend(map(rshift, lines, repeat(1)))
+            self._first = array("I", range(0, len(accounts), 2))
+        else:
+            owner = list(chain.from_iterable(map(repeat, positions, widths)))  # the posting of each line
+            for account, lines in lines_of.items():
+                by_account[account].extend(map(owner.__getitem__, lines))
+            self._first = array("I", accumulate(widths[:-1], initial=0)) if widths else array("I")
         try:
             self._afters = array("q", helds)  # type: ignore[arg-type]
-        except (TypeError, OverflowError):  # a balance with a fraction, or beyond 64 bits
-            self._afters = array("q")
-            for index, held in enumerate(helds):
-                if held.__class__ is int and _LOWEST < held <= _HIGHEST:  # type: ignore[operator]
-                    self._afters.append(held)  # type: ignore[arg-type]
-                else:
-                    self._afters.append(_ODD)
-                    self._odd_afters[index] = held
+        except (TypeError, OverflowError):  # a balance with a fraction (a few), or beyond 64 bits
+            odd = list(compress(range(len(helds)), map(is_not, map(type, helds), repeat(int))))  # the fractions, found in C
+            whole = list(helds)
+            try:
+                for index in odd:
+                    whole[index] = 0
+                self._afters = array("q", whole)  # type: ignore[arg-type]
+            except OverflowError:  # beyond 64 bits too: found one by one
+                odd = [i for i, held in enumerate(helds) if held.__class__ is not int or not _LOWEST < held <= _HIGHEST]  # type: ignore[operator]
+                for index in odd:
+                    whole[index] = 0
+                self._afters = array("q", whole)  # type: ignore[arg-type]
+            for index in odd:
+                self._afters[index] = _ODD
+                self._odd_afters[index] = helds[index]
         if _ODD in self._afters:  # only a document's own -2**63, which the column cannot tell from odd
             for index in [i for i, held in enumerate(self._afters) if held == _ODD and i not in self._odd_afters]:
                 self._odd_afters[index] = _ODD

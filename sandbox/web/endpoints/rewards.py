@@ -119,9 +119,32 @@ def _bulk_failure(outcome: BulkOutcome, target: dict[str, str]) -> dict[str, Any
     return {**_bulk_echo(outcome.row, target), "failureReason": outcome.reason}
 
 
-def card_account_get(call: Call) -> dict[str, Any]:
+def card_account_get(call: Call) -> jsonio.Raw:
+    """The account's payload as JSON, kept per store and account under every value it prints:
+    asked again with none of them changed (no posting, card or counter since), the same bytes."""
     body = call.body
-    view = statements.account_details(call.store, call.partner_id, body["companyId"], body["cardAccountId"])
+    store = call.store
+    view = statements.account_details(store, call.partner_id, body["companyId"], body["cardAccountId"])
+    account, primary = view.account, view.account.primary_card
+    key = (_ACCOUNT_FIELDS(account), None if primary is None else _PRIMARY_FIELDS(primary), view[1:])
+    last = _LAST_ACCOUNT.get(store)
+    kept = None if last is None else last.get(account.card_account_id)
+    if kept is None or kept[0] != key:
+        kept = (key, jsonio.Raw(jsonio.dumps(account_payload(view))))
+        if last is None:
+            last = _LAST_ACCOUNT.setdefault(store, {})
+        last[account.card_account_id] = kept
+    return kept[1]
+
+
+# what cardAccount/get prints of the account and of its primary card (the key of its kept bytes)
+_ACCOUNT_FIELDS = attrgetter("card_account_id", "company_id", "credit_limit", "dynamic_limit", "total_allocation", "total_redemption")
+_PRIMARY_FIELDS = attrgetter("card_id", "user_id", "token", "masked_number", "expiry_month")
+_LAST_ACCOUNT: weakref.WeakKeyDictionary[Store, dict[str, tuple[Any, jsonio.Raw]]] = weakref.WeakKeyDictionary()
+
+
+def account_payload(view: statements.AccountView) -> dict[str, Any]:
+    """cardAccount/get's payload as a document (the reference form of the kept bytes)."""
     account, primary = view.account, view.account.primary_card
     return {
         "cardAccountId": account.card_account_id,
