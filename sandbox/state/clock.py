@@ -10,6 +10,8 @@ from datetime import datetime, timedelta, timezone
 
 from sandbox.settings import EARLIEST, LATEST, RANGE_TEXT
 
+_monotonic = time.monotonic
+
 
 class Clock:
     def __init__(self, start: datetime | None = None, frozen: bool = False) -> None:
@@ -20,7 +22,9 @@ class Clock:
     def now(self) -> datetime:
         if self.frozen:
             return self._base
-        return self._base + timedelta(seconds=time.monotonic() - self._mono)
+        # timedelta(0, s) is timedelta(seconds=s) without the keyword parsing: a top-up reads the
+        # clock three times, and the keyword form was about half of each reading's cost
+        return self._base + timedelta(0, _monotonic() - self._mono)
 
     def set(self, when: datetime) -> None:
         if when.tzinfo is None:

@@ -46,9 +46,10 @@ _PARSER = ThreadPoolExecutor(1, thread_name_prefix="sandbox-large-body")
 TIMED_OUT = "sandbox.timed_out"  # scope key: the server gave up on the body (tools/http11.py) and answered 408
 
 
-@dataclass
+@dataclass(slots=True)
 class Call:
-    """What an endpoint gets: the parsed request and the app's state, nothing HTTP-specific."""
+    """What an endpoint gets: the parsed request and the app's state, nothing HTTP-specific.
+    Slots: one is made per request and its fields are read several times each."""
 
     state: "AppState"
     route: "Route"
