@@ -312,6 +312,14 @@ class RequestTimeout(SandboxError):
     headers = MappingProxyType({"Connection": "close"})
 
 
+class PlaceTaken(SandboxError):
+    """A connection still sending its head (or nothing) when every place was taken: its place went
+    to a newer one (sandbox/tools/http11.py), however young it was."""
+
+    status, message = 408, "The request's line and headers were still arriving when every connection place was taken: its place went to a newer connection"
+    headers = MappingProxyType({"Connection": "close"})
+
+
 class MalformedRequest(SandboxError):
     status, message = 400, "Malformed HTTP request: {reason}"
 

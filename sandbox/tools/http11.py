@@ -256,7 +256,7 @@ class SandboxProtocol(HttpToolsProtocol):
                 oldest, started = other, other.since
         if oldest is None:
             return None
-        oldest.refuse(errors.RequestTimeout(part="line and headers", seconds=EVICT_AFTER_SECONDS))
+        oldest.refuse(errors.PlaceTaken())
         return oldest.place
 
     def stop_lingering(self) -> None:
