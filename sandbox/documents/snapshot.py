@@ -672,6 +672,8 @@ def _by_reference(positions: list[int], scopes: list[str], refs: list[str]) -> d
         for position in referenced:
             tables.setdefault(scopes[position], {})[refs[position]] = position
     return tables if sum(map(len, tables.values())) == len(referenced) else None
+
+
 def _held_as_written(balance: Decimal) -> Decimal | int:
     """ledger.held for any Decimal a document gives: an int only when it reads back the same
     (a whole number written without a point or exponent, not -0); 100.0 stays a Decimal."""
