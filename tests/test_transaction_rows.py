@@ -87,7 +87,7 @@ def test_a_card_page_is_kept_whole_and_follows_status_holder_and_new_postings():
     small = TransactionRows(page_bytes=len(text))
     small.page(store, DOCS_COMPANY, read(0, 3)[1])
     assert small.page(store, DOCS_COMPANY, page).text == text  # bounded: the older page made room
-    assert [key[1:3] for key in small._stores[store].pages] == [(0, 6)]
+    assert [key[1:3] for key in small._kept.of(store).pages] == [(0, 6)]
 
 
 def test_a_long_history_is_paged_at_its_place(docs_partner):

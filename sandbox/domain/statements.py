@@ -7,7 +7,6 @@ card) before any filter runs, so their cost follows the cards asked about, not t
 
 from __future__ import annotations
 
-import weakref
 from decimal import Decimal
 from functools import partial
 from operator import attrgetter
@@ -15,6 +14,7 @@ from itertools import islice
 from typing import Iterable, Iterator, NamedTuple, cast
 
 from sandbox.state.ledger import Entry, Ledger, Posting, canonical
+from sandbox.state.per_store import PerStore
 from sandbox.state.store import Card, CardAccount, Store
 from sandbox.domain.cards import month_key
 from sandbox.domain.rewards import CREDIT, DEBIT, account_of, card_of, transaction_status
@@ -74,16 +74,10 @@ class AccountCards:
     count of ACTIVE cards is kept with the rest."""
 
     def __init__(self) -> None:
-        self._stores: weakref.WeakKeyDictionary[Store, dict[str, _Cards]] = weakref.WeakKeyDictionary()
-        self._last: tuple[weakref.ref[Store], dict[str, _Cards]] | None = None  # the store read last: no weak reference made per request
+        self._accounts: PerStore[dict[str, _Cards]] = PerStore(dict)
 
     def of(self, store: Store, card_account_id: str) -> _Cards:
-        last = self._last
-        if last is not None and last[0]() is store:
-            accounts = last[1]
-        else:
-            accounts = self._stores.get(store) or self._stores.setdefault(store, {})
-            self._last = (weakref.ref(store), accounts)
+        accounts = self._accounts.of(store)
         ids, now = store.cards_of_account(card_account_id), len(store.ledger.postings)
         kept = accounts.get(card_account_id)
         if kept is not None and kept.count == len(ids) and now - kept.postings <= len(ids):

@@ -109,6 +109,20 @@ _ODD = -(2**63)  # in an int64 column: the value is in the column's dict of odd 
 _TIME = 10  # bytes of a time: the wall time as a datetime pickles it (year, month, ..., microsecond)
 _NO_TIME = bytes(_TIME)  # the column's bytes for a time kept as odd (month 0: no datetime's)
 _state_and_zone, _state = itemgetter(1), itemgetter(0)  # of a datetime's __reduce__(): (datetime, (10 bytes, zone))
+
+
+def _time_bytes(ats: Sequence[datetime]) -> bytes:
+    """The time column's bytes for datetimes of fold 0: each the 10 bytes it pickles to."""
+    return b"".join(map(_state, map(_state_and_zone, map(datetime.__reduce__, ats))))
+
+
+def _zeroed(helds: Sequence[Any], odd: list[int]) -> array:
+    """`helds` as a column of 64-bit ints with 0 at the places `odd` (which the caller marks);
+    OverflowError when another is beyond 64 bits."""
+    whole = list(helds)
+    for index in odd:
+        whole[index] = 0
+    return array("q", whole)
 _FP = 12  # bytes of a fingerprint as request fingerprints are made (blake2b, 24 hex digits)
 _NO_FP = bytes(_FP)  # the column's bytes for "" (a real all-zero fingerprint is kept as odd)
 _LOWEST, _HIGHEST = -(2**63), 2**63 - 1  # _LOWEST is _ODD
@@ -383,7 +397,7 @@ class Ledger:
         pickles to: one C call, where microseconds since an epoch took a timedelta and a division);
         what is not a datetime, or has fold=1, is kept as odd. Gives each one's time zone."""
         if set(map(type, ats)) <= {datetime} and not any(map(attrgetter("fold"), ats)):
-            self._at += b"".join(map(_state, map(_state_and_zone, map(datetime.__reduce__, ats))))
+            self._at += _time_bytes(ats)
             return list(map(attrgetter("tzinfo"), ats))
         zones = []
         for n, at in enumerate(ats):
@@ -401,14 +415,17 @@ class Ledger:
         start = len(column)
         try:
             column.extend(array("q", helds))
-        except (TypeError, OverflowError):  # a balance with a fraction, or beyond 64 bits
-            for balance in helds:
-                if balance.__class__ is int and _LOWEST < balance <= _HIGHEST:
-                    column.append(balance)
-                else:
-                    self._odd_afters[len(column)] = balance
-                    column.append(_ODD)
-            return
+        except (TypeError, OverflowError):  # a balance with a fraction (a state file's few), or beyond 64 bits
+            odd = list(compress(range(len(helds)), map(is_not, map(type, helds), repeat(int))))  # the fractions, found in C
+            try:
+                whole = _zeroed(helds, odd)
+            except OverflowError:  # beyond 64 bits too: found one by one
+                odd = [i for i, held in enumerate(helds) if held.__class__ is not int or not _LOWEST < held <= _HIGHEST]
+                whole = _zeroed(helds, odd)
+            column.extend(whole)
+            for index in odd:
+                column[start + index] = _ODD
+                self._odd_afters[start + index] = helds[index]
         if _ODD in helds:  # an int -2**63 itself, which the column cannot tell from odd
             self._odd_afters.update((start + n, _ODD) for n, held in enumerate(helds) if held == _ODD and held.__class__ is int)
 
@@ -474,7 +491,7 @@ class Ledger:
         self._memos = dict(compress(zip(positions, memos), memos))  # only a memo that is not ""
         self._by_id = by_id
         self._meta = array("I", self._codes(metas))
-        self._at += b"".join(map(_state, map(_state_and_zone, map(datetime.__reduce__, ats))))  # _add_times without its checks
+        self._at += _time_bytes(ats)  # _add_times without its checks
         self._add_fingerprints(fingerprints, 0)
         for scope, table in by_reference.items():
             self._by_reference.setdefault(scope, {}).update(table)
@@ -503,26 +520,7 @@ class Ledger:
             for account, lines in lines_of.items():
                 by_account[account].extend(map(owner.__getitem__, lines))
             self._first = array("I", accumulate(widths[:-1], initial=0)) if widths else array("I")
-        try:
-            self._afters = array("q", helds)  # type: ignore[arg-type]
-        except (TypeError, OverflowError):  # a balance with a fraction (a few), or beyond 64 bits
-            odd = list(compress(range(len(helds)), map(is_not, map(type, helds), repeat(int))))  # the fractions, found in C
-            whole = list(helds)
-            try:
-                for index in odd:
-                    whole[index] = 0
-                self._afters = array("q", whole)  # type: ignore[arg-type]
-            except OverflowError:  # beyond 64 bits too: found one by one
-                odd = [i for i, held in enumerate(helds) if held.__class__ is not int or not _LOWEST < held <= _HIGHEST]  # type: ignore[operator]
-                for index in odd:
-                    whole[index] = 0
-                self._afters = array("q", whole)  # type: ignore[arg-type]
-            for index in odd:
-                self._afters[index] = _ODD
-                self._odd_afters[index] = helds[index]
-        if _ODD in self._afters:  # only a document's own -2**63, which the column cannot tell from odd
-            for index in [i for i, held in enumerate(self._afters) if held == _ODD and i not in self._odd_afters]:
-                self._odd_afters[index] = _ODD
+        self._add_afters(helds)
         self._balances.update(balances)
 
     def _add_fingerprints(self, fingerprints: Sequence[Any], start: int) -> None:

@@ -132,9 +132,7 @@ class SandboxProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.phase, self.deadline, self.stalled_at = IDLE, 0.0, 0.0
         self.leave_waiting()
-        if self.lingers:
-            self.lingers = False
-            type(self).lingering -= 1
+        self.leave_lingering()
         super().connection_lost(exc)
 
     def pause_writing(self) -> None:
@@ -261,9 +259,13 @@ class SandboxProtocol(HttpToolsProtocol):
 
     def stop_lingering(self) -> None:
         if self.lingers:
+            self.leave_lingering()
+            self.transport.close()
+
+    def leave_lingering(self) -> None:
+        if self.lingers:
             self.lingers = False
             type(self).lingering -= 1
-            self.transport.close()
 
     def leave_waiting(self) -> None:
         if self.place == WAITING:

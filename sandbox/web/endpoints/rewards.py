@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import weakref
 from operator import attrgetter
 from decimal import Decimal
 from typing import Any, Generator, Sequence
@@ -14,6 +13,7 @@ from sandbox.domain import errors, rewards, statements
 from sandbox.domain.rewards import Allocated, Allocation, BulkOutcome, BulkRow
 from sandbox.domain.statements import TransactionQuery
 from sandbox.web.adapter import Call
+from sandbox.state.per_store import PerStore
 from sandbox.state.store import Card, Store
 from sandbox.web.endpoints.fields import amount, fingerprint, first, moment, optional_amount, paging
 
@@ -127,20 +127,17 @@ def card_account_get(call: Call) -> jsonio.Raw:
     view = statements.account_details(store, call.partner_id, body["companyId"], body["cardAccountId"])
     account, primary = view.account, view.account.primary_card
     key = (_ACCOUNT_FIELDS(account), None if primary is None else _PRIMARY_FIELDS(primary), view[1:])
-    last = _LAST_ACCOUNT.get(store)
-    kept = None if last is None else last.get(account.card_account_id)
+    accounts = _ACCOUNT_REPLIES.of(store)
+    kept = accounts.get(account.card_account_id)
     if kept is None or kept[0] != key:
-        kept = (key, jsonio.Raw(jsonio.dumps(account_payload(view))))
-        if last is None:
-            last = _LAST_ACCOUNT.setdefault(store, {})
-        last[account.card_account_id] = kept
+        kept = accounts[account.card_account_id] = (key, jsonio.Raw(jsonio.dumps(account_payload(view))))
     return kept[1]
 
 
 # what cardAccount/get prints of the account and of its primary card (the key of its kept bytes)
 _ACCOUNT_FIELDS = attrgetter("card_account_id", "company_id", "credit_limit", "dynamic_limit", "total_allocation", "total_redemption")
 _PRIMARY_FIELDS = attrgetter("card_id", "user_id", "token", "masked_number", "expiry_month")
-_LAST_ACCOUNT: weakref.WeakKeyDictionary[Store, dict[str, tuple[Any, jsonio.Raw]]] = weakref.WeakKeyDictionary()
+_ACCOUNT_REPLIES: PerStore[dict[str, tuple[Any, jsonio.Raw]]] = PerStore(dict)
 
 
 def account_payload(view: statements.AccountView) -> dict[str, Any]:
@@ -250,16 +247,10 @@ class TransactionRows:
     def __init__(self, size: int = 100_000, page_bytes: int = 16 << 20) -> None:
         self.size = size
         self.page_bytes = page_bytes
-        self._stores: weakref.WeakKeyDictionary[Store, _Kept] = weakref.WeakKeyDictionary()
-        self._last: tuple[weakref.ref[Store], _Kept] | None = None  # the store read last: no weak reference made per request
+        self._kept: PerStore[_Kept] = PerStore(_Kept)
 
     def page(self, store: Store, company_id: str, page: list[statements.CardTransaction] | statements.HistoryPage) -> jsonio.Raw:
-        last = self._last
-        if last is not None and last[0]() is store:
-            kept = last[1]
-        else:
-            kept = self._stores.get(store) or self._stores.setdefault(store, _Kept())
-            self._last = (weakref.ref(store), kept)
+        kept = self._kept.of(store)
         if isinstance(page, statements.HistoryPage):
             return jsonio.Raw(self._history(kept, store, company_id, page))
         views: dict[str, tuple[_View, dict[str, bytes]]] = {}
