@@ -5,14 +5,39 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Any, Iterator, Mapping
 
 from sandbox.domain import errors
 
 
-def header_dict(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
-    """What dict(request.headers) gives (first value of a repeated name wins), without its
-    per-key scans of the header list."""
-    return {name.decode("latin-1"): value.decode("latin-1") for name, value in reversed(raw)}
+class Headers(Mapping[str, str]):
+    """A request's headers by name, as dict(request.headers) gives them (the first value of a
+    repeated name wins), decoded only when read: a top-up reads three of the seven a client
+    sends, and decoding them all was 5 % of its cost. Names are the server's lowercase bytes."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        self._raw = dict(reversed(raw))
+
+    def get(self, name: str, default: Any = None) -> Any:
+        value = self._raw.get(name.encode("latin-1"))
+        return default if value is None else value.decode("latin-1")
+
+    def __getitem__(self, name: str) -> str:
+        value = self._raw.get(name.encode("latin-1"))
+        if value is None:
+            raise KeyError(name)
+        return value.decode("latin-1")
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.encode("latin-1") in self._raw
+
+    def __iter__(self) -> Iterator[str]:
+        return (name.decode("latin-1") for name in self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
 
 
 def bearer_value(header: str, missing: type[errors.SandboxError] = errors.Unauthorized) -> str:

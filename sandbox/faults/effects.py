@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandbox.contract import envelope
 from sandbox.domain import errors
-from sandbox.contract.credentials import bearer_value, header_dict
+from sandbox.contract.credentials import Headers, bearer_value
 from sandbox.contract.envelope import JSON, Reply, failure_reply, write
 from sandbox.domain import tokens
 from sandbox.faults import spec
@@ -63,7 +63,7 @@ async def act(fault: spec.Fault, ex: Exchange, response: tuple[Message, bytes] |
 
 def presented_token(scope: Scope) -> str:
     try:
-        return bearer_value(header_dict(scope["headers"]).get("authorization", ""))
+        return bearer_value(Headers(scope["headers"]).get("authorization", ""))
     except errors.SandboxError:
         return ""
 

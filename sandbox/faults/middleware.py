@@ -8,14 +8,14 @@ Wrapped around the dispatcher (sandbox/web/app.py `wrap()`), so it talks to the 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandbox.contract import jsonio
 from sandbox.domain import errors
-from sandbox.contract.credentials import basic_credentials, bearer_value, header_dict
+from sandbox.contract.credentials import Headers, basic_credentials, bearer_value
 from sandbox.faults import effects, spec
 from sandbox.faults.rules import Incoming
 
@@ -48,7 +48,7 @@ class FaultMiddleware:
                 await self.app(scope, receive, send)
                 return
         route = self.state.router.resolve(scope).route
-        headers = header_dict(scope["headers"])
+        headers = Headers(scope["headers"])
         body = None
         if engine.needs_body:
             body, receive = await read_json(receive, self.state.settings.body_limit(route.limit if route else "call"))
@@ -70,7 +70,7 @@ class FaultMiddleware:
             scope[spec.OUTCOME if chosen.fault.acts_inside else spec.PENDING] = chosen.fault
         await effects.through(self.app, ex)
 
-    def partners_of(self, headers: dict[str, str]) -> tuple[str | None, str | None]:
+    def partners_of(self, headers: Mapping[str, str]) -> tuple[str | None, str | None]:
         """Who the request says it is (the partnerId header, else the partner behind the bearer
         token or the Basic client), and who its credentials prove it is (a valid token, a Basic
         client with its secret; None: nobody), read with the adapter's own credential parsers.

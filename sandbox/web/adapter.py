@@ -15,13 +15,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import GeneratorType
-from typing import TYPE_CHECKING, Any, Generator, NamedTuple
+from typing import TYPE_CHECKING, Any, Generator, Mapping, NamedTuple
 from urllib.parse import parse_qsl
 
 from starlette.types import Receive, Scope, Send
 
 from sandbox.contract import crypto, envelope, jsonio
-from sandbox.contract.credentials import basic_credentials, bearer_value, header_dict
+from sandbox.contract.credentials import Headers, basic_credentials, bearer_value
 from sandbox.contract.envelope import FORM, JSON, Reply, failure_reply, write
 from sandbox.domain import errors, tokens
 from sandbox.faults import effects, magic, spec
@@ -56,7 +56,7 @@ class Call:
     body: Any
     query: dict[str, str]
     params: dict[str, str]
-    headers: dict[str, str]
+    headers: Mapping[str, str]
     token: AccessToken | None = None
     basic: tuple[str, str] | None = None
     outcome: "spec.Fault | None" = None  # a fault the endpoint carries out itself (order=, on create-order)
@@ -233,7 +233,7 @@ def authenticated(state: "AppState", route: "Route", scope: Scope) -> Call:
     admin token), before anything reads the body."""
     query_string = scope.get("query_string")
     query = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)) if query_string else {}
-    headers = header_dict(scope["headers"])
+    headers = Headers(scope["headers"])
     call = Call(state, route, None, query, dict(scope.get("path_params") or {}), headers)
     if route.auth == "basic":
         call.basic = basic_credentials(headers.get("authorization", ""))
