@@ -83,7 +83,8 @@ class SandboxProtocol(HttpToolsProtocol):
         self.since = 0.0  # loop time the current phase began
         self.deadline = 0.0  # loop time the current phase must end by (0: none)
         self.stalled_at = 0.0  # loop time the transport stopped taking our writes (0: it takes them)
-        self.head_bytes = 0
+        self.head_bytes = 0  # bytes of the head that came before the segment being parsed
+        self.feeding = 0  # bytes of the segment being parsed
         self.refused = False
         self.used = False  # a request has begun on it
         self.lingers = False  # refused, and counted in `lingering` until it closes
@@ -107,6 +108,7 @@ class SandboxProtocol(HttpToolsProtocol):
         if self.phase == IDLE:
             self.enter(HEAD, self.limits.header_timeout)  # the head's time runs from its first byte
         in_head = self.phase == HEAD
+        self.feeding = len(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
@@ -153,9 +155,9 @@ class SandboxProtocol(HttpToolsProtocol):
         HttpToolsProtocol.on_message_begin(self)
 
     def on_headers_complete(self) -> None:
-        headers = self.headers
-        size = len(self.url) + sum(map(len, chain.from_iterable(headers))) + 4 * len(headers) + 16
-        if size > self.limits.header_bytes:
+        # the head is no longer than the bytes it came in (its earlier segments and this one), so
+        # only a head that might be too large has its size counted (it is at most its wire size)
+        if self.head_bytes + self.feeding > self.limits.header_bytes and self.head_size() > self.limits.header_bytes:
             self.refuse(errors.HeadersTooLarge(limit=self.limits.header_bytes))
             raise _Refused
         if self.place != API and not self.placed_by(self.url):
@@ -164,6 +166,10 @@ class SandboxProtocol(HttpToolsProtocol):
         HttpToolsProtocol.on_headers_complete(self)
         if self.cycle is not None:
             self.cycle.transport = self.joined  # type: ignore[assignment]
+
+    def head_size(self) -> int:
+        headers = self.headers
+        return len(self.url) + sum(map(len, chain.from_iterable(headers))) + 4 * len(headers) + 16
 
     def on_message_complete(self) -> None:
         self.phase, self.deadline = APP, 0.0  # no deadline while the app answers
