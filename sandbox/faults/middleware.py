@@ -8,6 +8,7 @@ Wrapped around the dispatcher (sandbox/web/app.py `wrap()`), so it talks to the 
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import parse_qsl
 
@@ -37,16 +38,12 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         engine = self.state.faults
-        if not engine.rules:
-            for name, _ in scope["headers"]:
-                if name == HEADER_BYTES:
-                    break
-            else:
-                # nothing armed: only a magic value, found inside the app (adapter.Endpoint), can
-                # still act, and the Endpoint carries it out itself: no layer around the app's send
-                scope[spec.DIRECT] = True
-                await self.app(scope, receive, send)
-                return
+        if not engine.rules and HEADER_BYTES not in map(itemgetter(0), scope["headers"]):
+            # nothing armed: only a magic value, found inside the app (adapter.Endpoint), can
+            # still act, and the Endpoint carries it out itself: no layer around the app's send
+            scope[spec.DIRECT] = True
+            await self.app(scope, receive, send)
+            return
         route = self.state.router.resolve(scope).route
         headers = Headers(scope["headers"])
         body = None

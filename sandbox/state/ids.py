@@ -58,16 +58,18 @@ class IdFactory:
     def __init__(self, seed: int) -> None:
         self._random = random.Random(f"ids:{seed}")
 
-    def new(self, kind: str, taken: Callable[[str], bool] = lambda _: False) -> str:
+    def new(self, kind: str, taken: Callable[[str], bool] | None = None) -> str:
+        """A new id of `kind`; drawn again while `taken` says it is (None: ids whose kind has no
+        records to collide with, such as a posting's, which are never looked up before use)."""
         draw = DRAWS[kind]
         length, bits, table, rejected = draw.length, draw.bits, draw.table, draw.rejected
         getrandbits = self._random.getrandbits
         while True:
-            chosen = b""
+            chosen = getrandbits(bits).to_bytes(bits >> 3, "little").translate(table, rejected)
             while len(chosen) < length:
-                chosen += getrandbits(bits).to_bytes(bits // 8, "little").translate(table, rejected)
+                chosen += getrandbits(bits).to_bytes(bits >> 3, "little").translate(table, rejected)
             candidate = draw.prefix + chosen[:length].decode("ascii")
-            if not taken(candidate):
+            if taken is None or not taken(candidate):
                 return candidate
 
     def state(self) -> object:

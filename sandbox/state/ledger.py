@@ -251,7 +251,16 @@ class Ledger:
             units = self._units
             if units.get(first) == unit and units.get(second) == unit:
                 balances = self._balances
-                amount = canonical(amount)
+                # canonical() of each amount, its test inlined (amounts arrive canonical): its
+                # text then tells, as a Decimal sum would, whether the two lines balance
+                amount_text = str(amount)
+                if "E" in amount_text or amount_text[-1] == "0" and "." in amount_text or amount_text == "-0":
+                    amount = canonical(amount)
+                    amount_text = str(amount)
+                other_text = str(other)
+                if "E" in other_text or other_text[-1] == "0" and "." in other_text or other_text == "-0":
+                    other = canonical(other)
+                    other_text = str(other)
                 after = balances[first] + amount
                 text = str(after)  # canonical() and held() in one look at the text
                 if text.isdigit():
@@ -260,7 +269,6 @@ class Ledger:
                     after = canonical(after)
                     held_after = held(after)
                 if not (after < ZERO and first in self._floored):
-                    other = canonical(other)
                     later = balances[second] + other
                     text = str(later)
                     if text.isdigit():
@@ -269,7 +277,7 @@ class Ledger:
                         later = canonical(later)
                         held_later = held(later)
                     if not (later < ZERO and second in self._floored):
-                        if amount + other == ZERO:
+                        if other_text == "-" + amount_text or amount_text == "-" + other_text or amount + other == ZERO:
                             by_reference = self._by_reference.get(scope)
                             if reference and by_reference is not None and reference in by_reference:
                                 raise LedgerError(f"reference {reference} already posted in {scope}")
