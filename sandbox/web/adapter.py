@@ -9,8 +9,7 @@ long job, the bulk upload, is a generator that pauses between slices of whole ro
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import ctypes.util
+import functools
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -130,22 +129,25 @@ async def in_turns(steps: Generator[None, None, Any]) -> Any:
         await asyncio.sleep(0)
 
 
+@functools.cache
 def _libc_trim() -> Any:
+    """glibc's malloc_trim, looked up on the first large body (ctypes is not imported at start)."""
+    import ctypes
+    import ctypes.util
+
     try:
         return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
     except (OSError, AttributeError):  # not glibc (musl has no malloc_trim): nothing to give back
         return None
 
 
-_MALLOC_TRIM = _libc_trim()
-
-
 def _give_back_memory() -> None:
     """After a large body, glibc keeps the freed copies of it in its heaps (+60 to 100 MB after
     a flood of 8 MiB uploads, bench/hostile.py); malloc_trim returns them to the system. On the
     parser's thread, after the request: the loop never waits for it."""
-    if _MALLOC_TRIM is not None:
-        _MALLOC_TRIM(0)
+    trim = _libc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def unrouted_reply(found: "Found", method: str, path: str) -> Reply:

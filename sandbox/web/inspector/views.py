@@ -9,8 +9,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-import simplejson
-
 from sandbox.contract.envelope import Reply
 from sandbox.domain import redemption
 from sandbox.state.ledger import Posting
@@ -298,7 +296,10 @@ def journal(call: Call) -> Reply:
 
 
 def _pretty(body: str) -> str:
-    """A JSON body indented (numbers kept exactly); anything else as it came."""
+    """A JSON body indented (numbers kept exactly); anything else as it came. simplejson is
+    imported on the first journal page, not at every start."""
+    import simplejson
+
     try:
         return str(simplejson.dumps(simplejson.loads(body, use_decimal=True), indent=2, ensure_ascii=False, use_decimal=True))
     except (ValueError, TypeError, RecursionError):
