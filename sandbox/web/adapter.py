@@ -88,8 +88,9 @@ class Endpoint:
         route, state = self.route, self.state
         raw = b""
         try:
-            raw = await read_body(scope, receive, state.settings.body_limit(route.limit))
-            call = authenticated(state, route, scope)  # before any parse: a stranger's body costs no parsing
+            headers = Headers(scope["headers"])
+            raw = await read_body(scope, receive, state.settings.body_limit(route.limit), headers.get("content-length"))
+            call = authenticated(state, route, scope, headers)  # before any parse: a stranger's body costs no parsing
             early = await parsed_beside_the_loop(raw, state.settings.max_depth) if (
                 len(raw) >= OFF_LOOP_BYTES and route.body == "json") else None
             prepare(call, scope, raw, self.checks, early)
@@ -159,12 +160,10 @@ def unrouted_reply(found: "Found", method: str, path: str) -> Reply:
     return Reply(envelope.failure("B", failure), failure.status)
 
 
-async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            if value.isdigit() and int(value) > limit:
-                raise errors.BodyTooLarge(limit=limit)
-            break
+async def read_body(scope: Scope, receive: Receive, limit: int, declared: str | None) -> bytes:
+    """The whole body, refused at once when its Content-Length (`declared`) is over `limit`."""
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise errors.BodyTooLarge(limit=limit)
     chunks, size, more = [], 0, True
     while more:
         message = await receive()
@@ -230,12 +229,11 @@ async def parsed_beside_the_loop(raw: bytes, max_depth: int) -> Parsed:
         return Parsed(None, failure.with_traceback(None))
 
 
-def authenticated(state: "AppState", route: "Route", scope: Scope) -> Call:
+def authenticated(state: "AppState", route: "Route", scope: Scope, headers: Mapping[str, str]) -> Call:
     """The call with its credentials checked (Basic, a bearer token with its partnerId, or the
     admin token), before anything reads the body."""
     query_string = scope.get("query_string")
     query = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)) if query_string else {}
-    headers = Headers(scope["headers"])
     call = Call(state, route, None, query, dict(scope.get("path_params") or {}), headers)
     if route.auth == "basic":
         call.basic = basic_credentials(headers.get("authorization", ""))
