@@ -22,7 +22,6 @@ import contextlib
 import gc
 from itertools import accumulate, chain, compress, islice, repeat
 import os
-import re
 from dataclasses import fields
 from operator import add, attrgetter
 from datetime import date, datetime, timedelta
@@ -205,13 +204,20 @@ def read_file(path: Path) -> Any:
 @contextlib.contextmanager
 def _no_collections() -> Iterator[None]:
     """No garbage collection while a document's million objects are made: they are all alive,
-    and each collection would walk them again (a third of a large restore's time)."""
+    and each collection would walk them again (a third of a large restore's time). After, they
+    go to the oldest generation as they are (freeze and unfreeze move them there without a walk),
+    where the young collection that enabling sets off would have walked them all once more, for
+    nothing (~30 ms a large state); not when objects are frozen already (the server's own, after
+    a load at start), which unfreezing would let go."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if enabled:
+            if not gc.get_freeze_count():
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 
@@ -229,54 +235,44 @@ def _read_file(path: Path) -> Any:
         raise SnapshotError(str(path), f"not JSON ({exc.details.get('reason')})") from None
 
 
-# a bare number with a fraction or an exponent, in compact JSON: an object's value (after '":',
-# which is never inside a string when the file has no backslash), or an array's item (after ',' or
-# '[': a string may match these too, such as a memo "a,1.5", and that file takes the careful reader).
-# Searched in a copy of the file where '-' and each digit read '0' and '.', 'e', 'E' read '.', so
-# each pattern starts with two fixed bytes (",0"), which the regex engine passes over fast: the
-# same search on the file itself (",-?[0-9]+[.eE]") set off at each of a state's million commas
-_NUMBER_SHAPES = bytes.maketrans(b"-0123456789.eE", b"00000000000...")
-_FRACTIONS = (re.compile(rb'":0+\.'), re.compile(rb",0+\."), re.compile(rb"\[0+\."))
-_NOT_STRUCTURE = bytes(sorted(set(range(256)) - set(b'"[]{}')))
-_SQUARE = bytes.maketrans(b"{}", b"[]")  # only the depth counts: an object is a level like an array
-_STRING = re.compile(rb'"[^"]*"')
-
-
-def _fraction(raw: bytes) -> bool:
-    """Whether a compact document without backslashes may hold a bare number with a fraction or
-    an exponent (never missed: the copy turns every such number into a match)."""
-    shapes = raw.translate(_NUMBER_SHAPES)
-    return any(fraction.search(shapes) for fraction in _FRACTIONS)
-
-
-def _deeper(raw: bytes, limit: int) -> bool:
-    """Whether arrays and objects nest more than `limit` levels in a document without backslashes.
-    Only quotes and brackets are kept; the strings are dropped (two strings with nothing but ':' or
-    ',' between them may merge into one, which is still string); then each pass drops every
-    empty pair, that is every innermost level (a document that is not JSON is refused later)."""
-    brackets = _STRING.sub(b"", raw.translate(_SQUARE, _NOT_STRUCTURE).replace(b'""', b""))
-    for _ in range(limit):
-        brackets = brackets.replace(b"[]", b"")
-        if not brackets:
-            return False
-    return True
-
-
 def _as_written(raw: bytes) -> Any:
-    """The document of a file exactly as write_file writes it, read by orjson (the careful reader's
-    hooks run in Python for each of a large state's million objects); None for any other file,
-    which takes the careful reader (jsonio.loads) and its refusals. "Exactly": no backslash (so
-    no escape, no lone surrogate, and every '"' opens or closes a string), no bare number with a
-    fraction or an exponent (the careful reader makes those Decimals; a state writes decimals as
-    tagged strings), nested no deeper than the careful reader allows, and writing the parsed
-    value again gives the same bytes: compact, no key named twice."""
-    if b"\\" in raw or _fraction(raw) or _deeper(raw, jsonio.MAX_DEPTH):
+    """The document of a file as write_file writes it, read by orjson (the careful reader's hooks
+    run in Python for each of a large state's million objects); None for any other file, which
+    takes the careful reader (jsonio.loads) and its refusals. Taken only when both give the same
+    document: no backslash (so no escape, no lone surrogate), no float in what orjson made (the
+    careful reader makes a Decimal of a number with a fraction or an exponent, and orjson a float
+    of an integer beyond 64 bits), nested no deeper than the careful reader allows, and writing
+    the value again gives the same bytes (no key named twice: orjson keeps the last)."""
+    if b"\\" in raw:
         return None
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
-    return value if jsonio.dumps(value) == raw else None
+    return value if _floatless(value, jsonio.MAX_DEPTH) and jsonio.dumps(value) == raw else None
+
+
+def _floatless(value: Any, limit: int) -> bool:
+    """Whether orjson's `value` holds no float and nests at most `limit` levels ([] is one). A
+    container of strings only (a state's columns, nearly all of it) is passed by one str.join in
+    C; another by the set of its items' types."""
+    pending: list[tuple[Any, int]] = [([value], 0)]  # the document, in a list that is no level
+    while pending:
+        item, depth = pending.pop()
+        if depth > limit:
+            return False
+        children = item.values() if item.__class__ is dict else item
+        try:
+            "".join(children)
+            continue
+        except TypeError:  # not strings only
+            pass
+        kinds = set(map(type, children))
+        if float in kinds:
+            return False
+        if dict in kinds or list in kinds:
+            pending += [(child, depth + 1) for child in children if child.__class__ is dict or child.__class__ is list]
+    return True
 
 
 def write_file(path: Path, doc: dict[str, Any]) -> None:

@@ -87,11 +87,19 @@ class Posting(NamedTuple):
         return tuple(Entry(lines[i], lines[i + 1], _decimal(lines[i + 2])) for i in range(0, len(lines), 3))  # type: ignore[arg-type]
 
     def entry_for(self, account: str) -> Entry:
-        lines = self.lines
-        for i in range(0, len(lines), 3):
-            if lines[i] == account:
-                return Entry(lines[i], lines[i + 1], _decimal(lines[i + 2]))  # type: ignore[arg-type]
-        raise KeyError(account)
+        lines, i = self.lines, self._place(account)
+        return Entry(lines[i], lines[i + 1], _decimal(lines[i + 2]))  # type: ignore[arg-type]
+
+    def balance_after(self, account: str) -> Decimal:
+        """entry_for(account).balance_after, without making the Entry (a bulk reply's two a row)."""
+        return _decimal(self.lines[self._place(account) + 2])  # type: ignore[arg-type]
+
+    def _place(self, account: str) -> int:
+        """Where the account's line starts in `lines`: found in C, as only an account's place holds a str."""
+        try:
+            return self.lines.index(account)
+        except ValueError:
+            raise KeyError(account) from None
 
     def decimal_lines(self) -> tuple[str | Decimal, ...]:
         """`lines` with every balance_after a Decimal (what a state document writes)."""
@@ -370,16 +378,9 @@ class Ledger:
         if None in templates:
             for n, template in enumerate(templates):
                 if template is None:
-                    line = lines[n]
-                    texts = tuple(chain.from_iterable((account, str(amount)) for account, amount in zip(line[0::3], line[1::3])))
-                    template = self._template_of.get(texts)
-                    if template is None:
-                        template = tuple(chain.from_iterable((account, self._shared(amount, text)) for account, amount, text
-                                                             in zip(line[0::3], line[1::3], texts[1::2])))
-                        if len(self._template_of) < _TEMPLATES:
-                            self._template_of[texts] = template
+                    key, template = self._template_for(lines[n])
                     if len(by_value) < _TEMPLATES:
-                        by_value[tuple(chain.from_iterable(zip(line[0::3], line[1::3])))] = template
+                        by_value[key] = template
                     templates[n] = template
         self._templates += templates
         self._add_afters(helds)
@@ -387,6 +388,26 @@ class Ledger:
         self._ids += ids
         self._refs += refs
         del tail[:count]
+
+    def _template_for(self, lines: tuple[Any, ...]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """(accounts and amounts, shared template) of a posting's `lines` whose template is not
+        known by value: the template of its amounts' texts, or a new one (kept while there is room).
+        Two lines (nearly every posting, and a bulk upload's every one) are taken apart at once."""
+        if len(lines) == 6:
+            first, amount, _, second, other, _ = lines
+            key: tuple[Any, ...] = (first, amount, second, other)
+            texts: tuple[Any, ...] = (first, str(amount), second, str(other))
+        else:
+            key = tuple(chain.from_iterable(zip(lines[0::3], lines[1::3])))
+            texts = tuple(chain.from_iterable(zip(lines[0::3], map(str, lines[1::3]))))
+        template = self._template_of.get(texts)
+        if template is None:
+            made = list(key)
+            made[1::2] = map(self._shared, key[1::2], texts[1::2])
+            template = tuple(made)
+            if len(self._template_of) < _TEMPLATES:
+                self._template_of[texts] = template
+        return key, template
 
     def _codes(self, metas: list[tuple[Any, Any, Any, Any]]) -> list[int]:
         """The code of each (kind, unit, scope, time zone), a new one for one not seen before."""
