@@ -115,7 +115,8 @@ class CoinsAllocated(NamedTuple):
 
 
 def allocate_coins(store: Store, partner_id: str, request: CoinAllocation) -> CoinsAllocated:
-    first = store.ledger.by_reference(scope(partner_id), request.request_id)
+    requests = scope(partner_id)
+    first = store.ledger.by_reference(requests, request.request_id)
     if first is not None:
         if not request.replay:
             raise errors.RequestIdReused(request_id=request.request_id)
@@ -135,7 +136,7 @@ def allocate_coins(store: Store, partner_id: str, request: CoinAllocation) -> Co
     coins = credited(config.amount, multiplier)
     posting = _credit(
         store, company, user.user_id, ALLOCATE, coins, request.event, request.request_id, multiplier,
-        scope=scope(partner_id), fingerprint=request.fingerprint, now=now,
+        scope=requests, fingerprint=request.fingerprint, now=now,
     )
     return CoinsAllocated(posting)
 
@@ -148,7 +149,10 @@ def promotion_multiplier(promotions: list[Promotion], event: str, now: datetime)
 
 
 def credited(amount: int, multiplier: Decimal) -> Decimal:
-    """Coins are whole: a promoted amount is rounded down (a fraction of a coin is never granted)."""
+    """Coins are whole: a promoted amount is rounded down (a fraction of a coin is never granted).
+    Without a promotion (multiplier ONE itself) a whole amount as it is: what the product would give."""
+    if multiplier is ONE and amount.__class__ is int:
+        return Decimal(amount)
     return (Decimal(amount) * multiplier).quantize(ONE, rounding=ROUND_DOWN)
 
 
@@ -170,7 +174,7 @@ def _credit(
     )
     if coins:
         days = company.coin_validity_days
-        expires = now + timedelta(days=days) if days else None
+        expires = now + timedelta(days) if days else None
         store.add_coin_lot(CoinLot(
             posting.id, user_id, now, expires, coins, coins, event=event, request_id=request_id, multiplier=multiplier,
         ))
