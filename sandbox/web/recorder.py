@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from logging import DEBUG, INFO
 import re
 import time
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Awaitable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -46,18 +47,17 @@ class JournalMiddleware:
         journal = state.journal
         seq = journal.next_seq()
         headers = scope["headers"]
-        request_id = ""
+        request_id = b""
         for name, value in headers:
             if name == REQUEST_ID_HEADER_BYTES:
-                if value and _VALID_ID.fullmatch(value):
-                    request_id = value.decode()
+                if _VALID_ID.fullmatch(value):
+                    request_id = value
                 break
         if not request_id:
-            request_id = f"req-{seq:06d}"
+            request_id = b"req-%06d" % seq
         entry = Entry(seq, request_id, scope["method"], scope["path"], scope.get("query_string", b""), headers,
                       state.clock.now(), time.time())
         limit = journal.body_limit
-        request_id_header = (REQUEST_ID_HEADER_BYTES, request_id.encode())
         started = time.perf_counter()
 
         async def receive_recorded() -> Message:
@@ -69,21 +69,21 @@ class JournalMiddleware:
                 entry.request_done = not message.get("more_body", False)
             return message
 
-        async def send_recorded(message: Message) -> None:
-            kind = message["type"]
-            if kind == "http.response.body":
+        def send_recorded(message: Message) -> Awaitable[None]:
+            """Returns `send`'s own awaitable: no coroutine of its own for each message."""
+            if message["type"] == "http.response.body":
                 chunk = message.get("body", b"")
                 entry.response_body = kept(entry.response_body, chunk, limit)
                 entry.response_size += len(chunk)
-            elif kind == "http.response.start":
-                if not entry.request_done:  # answered before the body was read (404, 405, 413, a fault)
-                    await _take_body(entry, headers, receive_recorded, limit)
-                response_headers = list(message.get("headers", ()))
-                response_headers.append(request_id_header)
-                message = dict(message, headers=response_headers)  # the app's own message is left as it was
-                entry.status = message["status"]
-                entry.response_headers = response_headers
-            await send(message)
+                return send(message)
+            if message["type"] != "http.response.start":
+                return send(message)
+            started_message = message.copy()  # the app's own message is left as it was
+            started_message["headers"] = entry.response_headers = [*message.get("headers", ()), (REQUEST_ID_HEADER_BYTES, request_id)]
+            entry.status = message["status"]
+            if not entry.request_done:  # answered before the body was read (404, 405, 413, a fault)
+                return _take_body_then_send(entry, receive_recorded, limit, send, started_message)
+            return send(started_message)
 
         try:
             await self.app(scope, receive_recorded, send_recorded)
@@ -98,29 +98,32 @@ class JournalMiddleware:
             path = entry.path
             if not path.startswith(_NOT_JOURNALED):
                 journal.record(entry)
-            level = 10 if path.startswith(_QUIET) else 20  # DEBUG / INFO
-            if self.logger.isEnabledFor(level):
-                _log(self.logger, level, entry)
+            logger = self.logger
+            if logger.isEnabledFor(INFO):  # DEBUG only ever is when INFO is
+                level = DEBUG if path.startswith(_QUIET) else INFO
+                if level == INFO or logger.isEnabledFor(DEBUG):
+                    _log(logger, level, entry)
 
 
-async def _take_body(entry: Entry, headers: list[tuple[bytes, bytes]], receive: Receive, limit: int) -> None:
-    """Read what the client sent (up to what the journal keeps), so the entry holds the request
-    whole, whoever answered it: a reference lookup then counts every attempt. Not when the client
-    waits for `100 Continue`: that would invite a body the answer refuses. bodySize is what was
-    sent, or what Content-Length declared when the rest was left unread."""
-    if any(name == b"expect" for name, _ in headers):
-        return
-    while not entry.request_done and len(entry.request_body) < limit:
-        try:
-            message = await asyncio.wait_for(receive(), DRAIN_WAIT)
-        except asyncio.TimeoutError:
-            break
-        if message["type"] != "http.request":
-            break
-    if not entry.request_done:
-        declared = next((value for name, value in headers if name == b"content-length"), b"")
-        if declared.isdigit() and len(declared) < 19:
-            entry.request_size = max(entry.request_size, int(declared))
+async def _take_body_then_send(entry: Entry, receive: Receive, limit: int, send: Send, start: Message) -> None:
+    """Read what the client sent (up to what the journal keeps) before the answer starts, so the
+    entry holds the request whole, whoever answered it: a reference lookup then counts every
+    attempt. Not when the client waits for `100 Continue`: that would invite a body the answer
+    refuses. bodySize is what was sent, or what Content-Length declared when the rest was left unread."""
+    headers = entry.request_headers
+    if not any(name == b"expect" for name, _ in headers):
+        while not entry.request_done and len(entry.request_body) < limit:
+            try:
+                message = await asyncio.wait_for(receive(), DRAIN_WAIT)
+            except asyncio.TimeoutError:
+                break
+            if message["type"] != "http.request":
+                break
+        if not entry.request_done:
+            declared = next((value for name, value in headers if name == b"content-length"), b"")
+            if declared.isdigit() and len(declared) < 19:
+                entry.request_size = max(entry.request_size, int(declared))
+    await send(start)
 
 
 def _log(logger: logging.Logger, level: int, entry: Entry) -> None:
