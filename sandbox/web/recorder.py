@@ -106,24 +106,28 @@ class JournalMiddleware:
 
 
 async def _take_body_then_send(entry: Entry, receive: Receive, limit: int, send: Send, start: Message) -> None:
-    """Read what the client sent (up to what the journal keeps) before the answer starts, so the
-    entry holds the request whole, whoever answered it: a reference lookup then counts every
-    attempt. Not when the client waits for `100 Continue`: that would invite a body the answer
-    refuses. bodySize is what was sent, or what Content-Length declared when the rest was left unread."""
-    headers = entry.request_headers
-    if not any(name == b"expect" for name, _ in headers):
-        while not entry.request_done and len(entry.request_body) < limit:
-            try:
-                message = await asyncio.wait_for(receive(), DRAIN_WAIT)
-            except asyncio.TimeoutError:
-                break
-            if message["type"] != "http.request":
-                break
-        if not entry.request_done:
-            declared = next((value for name, value in headers if name == b"content-length"), b"")
-            if declared.isdigit() and len(declared) < 19:
-                entry.request_size = max(entry.request_size, int(declared))
+    await _take_body(entry, entry.request_headers, receive, limit)
     await send(start)
+
+
+async def _take_body(entry: Entry, headers: list[tuple[bytes, bytes]], receive: Receive, limit: int) -> None:
+    """Read what the client sent (up to what the journal keeps), so the entry holds the request
+    whole, whoever answered it: a reference lookup then counts every attempt. Not when the client
+    waits for `100 Continue`: that would invite a body the answer refuses. bodySize is what was
+    sent, or what Content-Length declared when the rest was left unread."""
+    if any(name == b"expect" for name, _ in headers):
+        return
+    while not entry.request_done and len(entry.request_body) < limit:
+        try:
+            message = await asyncio.wait_for(receive(), DRAIN_WAIT)
+        except asyncio.TimeoutError:
+            break
+        if message["type"] != "http.request":
+            break
+    if not entry.request_done:
+        declared = next((value for name, value in headers if name == b"content-length"), b"")
+        if declared.isdigit() and len(declared) < 19:
+            entry.request_size = max(entry.request_size, int(declared))
 
 
 def _log(logger: logging.Logger, level: int, entry: Entry) -> None:
