@@ -9,7 +9,7 @@ import re
 from collections import deque
 from datetime import datetime, timezone
 from fnmatch import fnmatchcase
-from itertools import chain
+from itertools import chain, islice
 from typing import Any, NamedTuple
 
 from sandbox.state.clock import iso
@@ -32,28 +32,29 @@ class Entry:
     header lists, body bytes, a float wall time); describe() decodes and formats them when
     someone reads the journal, which is rare next to the requests that fill it."""
 
-    __slots__ = (
-        "seq", "request_id", "method", "path", "query", "request_headers", "request_body", "request_size",
-        "sandbox_time", "wall_time", "status", "response_headers", "response_body", "response_size",
-        "latency_ms", "fault", "decrypted_body", "decrypted_response", "request_done",
-    )
+    # what an exchange holds until its request and response say otherwise: an instance sets only what happened
+    request_body = response_body = b""  # the bodies cut at the journal's limit
+    request_size = response_size = 0  # ... and their whole sizes
+    request_done = False  # the whole request body was received
+    status = 0  # 0: no response was sent (a fault dropped the connection, or a crash)
+    response_headers: list[tuple[bytes, bytes]] = []  # never changed in place: an answer sets its own list
+    latency_ms = 0.0
+    fault: str | None = None  # what the fault layer or a magic value did, in words
+    decrypted_body: bytes | None = None  # encrypted payload mode: the request as the endpoint saw it
+    decrypted_response: bytes | None = None  # ... and the response before it was sealed
 
     def __init__(
-        self, seq: int, request_id: str, method: str, path: str, query: bytes,
+        self, seq: int, request_id: bytes, method: str, path: str, query: bytes,
         request_headers: list[tuple[bytes, bytes]], sandbox_time: datetime, wall_time: float,
     ) -> None:
-        self.seq, self.request_id, self.method, self.path, self.query = seq, request_id, method, path, query
+        self.seq, self.request_id_bytes, self.method, self.path, self.query = seq, request_id, method, path, query
         self.request_headers = request_headers  # raw, as on the wire; shown masked by describe()
         self.sandbox_time, self.wall_time = sandbox_time, wall_time  # wall time: seconds since the epoch
-        self.request_body, self.request_size = b"", 0  # the body cut at the journal's limit, and its whole size
-        self.request_done = False  # the whole body was received
-        self.status = 0  # 0: no response was sent (a fault dropped the connection, or a crash)
-        self.response_headers: list[tuple[bytes, bytes]] = []
-        self.response_body, self.response_size = b"", 0
-        self.latency_ms = 0.0
-        self.fault: str | None = None  # what the fault layer or a magic value did, in words
-        self.decrypted_body: bytes | None = None  # encrypted payload mode: the request as the endpoint saw it
-        self.decrypted_response: bytes | None = None  # ... and the response before it was sealed
+
+    @property
+    def request_id(self) -> str:
+        """The id echoed in X-Request-Id (the client's, or one the sandbox made)."""
+        return self.request_id_bytes.decode()
 
     @property
     def partner(self) -> str:
@@ -68,9 +69,13 @@ class Entry:
         }
 
     def kept_bytes(self) -> int:
-        """What the entry holds, for the journal's byte budget."""
+        """What the entry holds for the journal's byte budget, its request headers aside (head_bytes)."""
         return (len(self.request_body) + len(self.response_body) + len(self.decrypted_body or b"")
-                + len(self.decrypted_response or b"") + sum(map(len, chain.from_iterable(self.request_headers))) + 512)
+                + len(self.decrypted_response or b"") + 512)
+
+    def head_bytes(self) -> int:
+        """The request headers' names and values: counted only when the budget is near (Journal.record)."""
+        return sum(map(len, chain.from_iterable(self.request_headers)))
 
     def describe(self) -> dict[str, Any]:
         shown = _Masked(self.path)
@@ -156,13 +161,21 @@ def _status_matches(status: int, wanted: str) -> bool:
     return str(status) == wanted
 
 
+# Until the entries with this much more each could pass the byte budget, their request headers are
+# not counted (nearly always: it is the sandbox's own server's default max_header_bytes, 16 KiB a
+# head, and only bodies fill 32 MiB); reads count them first, so what a reader sees is the same
+_HEAD_ALLOWANCE = 16 * 1024
+
+
 class Journal:
     def __init__(self, size: int, body_limit: int, max_bytes: int = 1 << 62) -> None:
         self.body_limit = body_limit
         self.max_bytes = max_bytes  # what all entries may hold together; the oldest go first
         self._entries: deque[Entry] = deque(maxlen=max(size, 0))
-        self._sizes: deque[int] = deque()
-        self._held = 0
+        self._sizes: deque[int] = deque()  # each entry's kept_bytes()
+        self._head_sizes: deque[int] = deque()  # each entry's head_bytes(), but for the _uncounted newest
+        self._uncounted = 0
+        self._held = 0  # both sizes of every entry, but the head sizes not yet counted
         self._sequence = 0
 
     def last_seq(self) -> int:
@@ -173,24 +186,42 @@ class Journal:
         return self._sequence
 
     def record(self, entry: Entry) -> None:
-        entries, sizes = self._entries, self._sizes
+        entries = self._entries
         if not entries.maxlen:
             return
         size = entry.kept_bytes()
         held = self._held + size
         if len(entries) == entries.maxlen:
-            held -= sizes.popleft()
+            held -= self._sizes.popleft()
+            if self._head_sizes:
+                held -= self._head_sizes.popleft()
+            else:
+                self._uncounted -= 1
         entries.append(entry)
-        sizes.append(size)
-        while held > self.max_bytes and len(entries) > 1:
-            entries.popleft()
-            held -= sizes.popleft()
+        self._sizes.append(size)
+        self._uncounted += 1
         self._held = held
+        if held + self._uncounted * _HEAD_ALLOWANCE > self.max_bytes:
+            self._settle()
+
+    def _settle(self) -> deque[Entry]:
+        """Count the headers not counted yet, then drop the oldest entries while all hold more than
+        max_bytes: the same entries stay as if each had been counted when it came (the newest that fit)."""
+        entries = self._entries
+        if self._uncounted:
+            newest_first = [entry.head_bytes() for entry in islice(reversed(entries), self._uncounted)]
+            self._head_sizes.extend(reversed(newest_first))
+            self._held += sum(newest_first)
+            self._uncounted = 0
+        while self._held > self.max_bytes and len(entries) > 1:
+            entries.popleft()
+            self._held -= self._sizes.popleft() + self._head_sizes.popleft()
+        return entries
 
     def select(self, wanted: Filter, limit: int | None = None) -> list[Entry]:
         """Matching entries, newest first."""
         found = []
-        for entry in reversed(self._entries):
+        for entry in reversed(self._settle()):
             if wanted.matches(entry):
                 found.append(entry)
                 if limit is not None and len(found) >= limit:
@@ -198,20 +229,21 @@ class Journal:
         return found
 
     def get(self, seq: int) -> Entry | None:
-        return next((entry for entry in reversed(self._entries) if entry.seq == seq), None)
+        return next((entry for entry in reversed(self._settle()) if entry.seq == seq), None)
 
     def count(self, wanted: Filter) -> int:
-        return sum(1 for entry in self._entries if wanted.matches(entry))
+        return sum(1 for entry in self._settle() if wanted.matches(entry))
 
     def clear(self) -> int:
         dropped = len(self._entries)
         self._entries.clear()
         self._sizes.clear()
-        self._held = 0
+        self._head_sizes.clear()
+        self._uncounted = self._held = 0
         return dropped
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._settle())
 
     @property
     def capacity(self) -> int:

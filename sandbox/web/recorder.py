@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from logging import DEBUG, INFO
 import re
 import time
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Awaitable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -46,18 +47,17 @@ class JournalMiddleware:
         journal = state.journal
         seq = journal.next_seq()
         headers = scope["headers"]
-        request_id = ""
+        request_id = b""
         for name, value in headers:
             if name == REQUEST_ID_HEADER_BYTES:
-                if value and _VALID_ID.fullmatch(value):
-                    request_id = value.decode()
+                if _VALID_ID.fullmatch(value):
+                    request_id = value
                 break
         if not request_id:
-            request_id = f"req-{seq:06d}"
+            request_id = b"req-%06d" % seq
         entry = Entry(seq, request_id, scope["method"], scope["path"], scope.get("query_string", b""), headers,
                       state.clock.now(), time.time())
         limit = journal.body_limit
-        request_id_header = (REQUEST_ID_HEADER_BYTES, request_id.encode())
         started = time.perf_counter()
 
         async def receive_recorded() -> Message:
@@ -69,21 +69,21 @@ class JournalMiddleware:
                 entry.request_done = not message.get("more_body", False)
             return message
 
-        async def send_recorded(message: Message) -> None:
-            kind = message["type"]
-            if kind == "http.response.body":
+        def send_recorded(message: Message) -> Awaitable[None]:
+            """Returns `send`'s own awaitable: no coroutine of its own for each message."""
+            if message["type"] == "http.response.body":
                 chunk = message.get("body", b"")
                 entry.response_body = kept(entry.response_body, chunk, limit)
                 entry.response_size += len(chunk)
-            elif kind == "http.response.start":
-                if not entry.request_done:  # answered before the body was read (404, 405, 413, a fault)
-                    await _take_body(entry, headers, receive_recorded, limit)
-                response_headers = list(message.get("headers", ()))
-                response_headers.append(request_id_header)
-                message = dict(message, headers=response_headers)  # the app's own message is left as it was
-                entry.status = message["status"]
-                entry.response_headers = response_headers
-            await send(message)
+                return send(message)
+            if message["type"] != "http.response.start":
+                return send(message)
+            started_message = message.copy()  # the app's own message is left as it was
+            started_message["headers"] = entry.response_headers = [*message.get("headers", ()), (REQUEST_ID_HEADER_BYTES, request_id)]
+            entry.status = message["status"]
+            if not entry.request_done:  # answered before the body was read (404, 405, 413, a fault)
+                return _take_body_then_send(entry, receive_recorded, limit, send, started_message)
+            return send(started_message)
 
         try:
             await self.app(scope, receive_recorded, send_recorded)
@@ -98,9 +98,16 @@ class JournalMiddleware:
             path = entry.path
             if not path.startswith(_NOT_JOURNALED):
                 journal.record(entry)
-            level = 10 if path.startswith(_QUIET) else 20  # DEBUG / INFO
-            if self.logger.isEnabledFor(level):
-                _log(self.logger, level, entry)
+            logger = self.logger
+            if logger.isEnabledFor(INFO):  # DEBUG only ever is when INFO is
+                level = DEBUG if path.startswith(_QUIET) else INFO
+                if level == INFO or logger.isEnabledFor(DEBUG):
+                    _log(logger, level, entry)
+
+
+async def _take_body_then_send(entry: Entry, receive: Receive, limit: int, send: Send, start: Message) -> None:
+    await _take_body(entry, entry.request_headers, receive, limit)
+    await send(start)
 
 
 async def _take_body(entry: Entry, headers: list[tuple[bytes, bytes]], receive: Receive, limit: int) -> None:

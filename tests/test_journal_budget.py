@@ -1,0 +1,49 @@
+"""The journal's byte budget counts request headers only when it is near, or when someone reads:
+readers see the same entries as if every entry had been counted whole when it came."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timezone
+
+from sandbox.web.journal import Entry, Filter, Journal
+
+
+def entry(seq: int, head: int, body: int) -> Entry:
+    made = Entry(seq, b"req-%06d" % seq, "POST", "/x", b"", [(b"x-pad", b"h" * head)], datetime.now(timezone.utc), 0.0)
+    made.request_body = b"b" * body
+    return made
+
+
+def newest_that_fit(sent: list[Entry], size: int, max_bytes: int) -> list[int]:
+    """What counting each entry whole on arrival keeps: the newest run within both bounds (at least one)."""
+    kept, held = [], 0
+    for one in reversed(sent[-size:]):
+        held += one.kept_bytes() + one.head_bytes()
+        if held > max_bytes and kept:
+            break
+        kept.append(one.seq)
+    return kept
+
+
+def test_headers_count_in_the_budget():
+    journal = Journal(size=10, body_limit=1 << 20, max_bytes=6000)
+    sent = [entry(n, head=2000, body=10) for n in range(1, 8)]  # 2,527 bytes each, 2,005 of them headers
+    for one in sent:
+        journal.record(one)
+    assert [e.seq for e in journal.select(Filter())] == newest_that_fit(sent, 10, 6000) == [7, 6]
+    assert len(journal) == 2 and journal.count(Filter()) == 2 and journal.get(5) is None
+
+
+def test_any_mix_of_records_and_reads_keeps_what_eager_counting_keeps():
+    chance = random.Random(17)
+    for size, max_bytes in ((5, 1 << 62), (50, 40_000), (50, 200_000), (3, 700)):
+        journal, sent = Journal(size, 1 << 20, max_bytes), []
+        for n in range(1, 400):
+            one = entry(n, head=chance.choice((10, 300, 20_000)), body=chance.choice((0, 100, 30_000)))
+            journal.record(one)
+            sent.append(one)
+            if chance.random() < 0.1:
+                assert [e.seq for e in journal.select(Filter())] == newest_that_fit(sent, size, max_bytes)
+        assert [e.seq for e in journal.select(Filter())] == newest_that_fit(sent, size, max_bytes)
+        assert journal.clear() == len(newest_that_fit(sent, size, max_bytes)) and len(journal) == 0
