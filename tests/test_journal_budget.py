@@ -10,7 +10,7 @@ from sandbox.web.journal import Entry, Filter, Journal
 
 
 def entry(seq: int, head: int, body: int) -> Entry:
-    made = Entry(seq, b"req-%06d" % seq, "POST", "/x", b"", [(b"x-pad", b"h" * head)], datetime.now(timezone.utc), 0.0)
+    made = Entry(seq, b"req-%06d" % seq, "POST", "/x", b"", [(b"x-pad", b"h" * head)], (datetime.now(timezone.utc), None), 0.0, 0.0)
     made.request_body = b"b" * body
     return made
 

@@ -95,9 +95,11 @@ class Posting(NamedTuple):
         return _decimal(self.lines[self._place(account) + 2])  # type: ignore[arg-type]
 
     def _place(self, account: str) -> int:
-        """Where the account's line starts in `lines`: found in C, as only an account's place holds a str."""
+        """Where the account's line starts in `lines`: found in C among the accounts alone (an
+        index over all of `lines` compared the name with each amount, and a Decimal's equality
+        with a str goes through the numbers ABCs in Python)."""
         try:
-            return self.lines.index(account)
+            return self.lines[0::3].index(account) * 3
         except ValueError:
             raise KeyError(account) from None
 

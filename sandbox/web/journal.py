@@ -12,7 +12,7 @@ from fnmatch import fnmatchcase
 from itertools import chain, islice
 from typing import Any, NamedTuple
 
-from sandbox.state.clock import iso
+from sandbox.state.clock import Clock, iso
 
 # Where a partner's own reference for a request sits in its body (docs/enkash-api.md#references, #pts-4,
 # #red-6: a redemption order's orderReferenceId)
@@ -45,11 +45,17 @@ class Entry:
 
     def __init__(
         self, seq: int, request_id: bytes, method: str, path: str, query: bytes,
-        request_headers: list[tuple[bytes, bytes]], sandbox_time: datetime, wall_time: float,
+        request_headers: list[tuple[bytes, bytes]], clock: tuple[datetime, float | None], mark: float, wall_time: float,
     ) -> None:
         self.seq, self.request_id_bytes, self.method, self.path, self.query = seq, request_id, method, path, query
         self.request_headers = request_headers  # raw, as on the wire; shown masked by describe()
-        self.sandbox_time, self.wall_time = sandbox_time, wall_time  # wall time: seconds since the epoch
+        self.clock, self.mark = clock, mark  # the sandbox clock's reading() and time.monotonic() as it arrived
+        self.wall_time = wall_time  # seconds since the epoch
+
+    @property
+    def sandbox_time(self) -> datetime:
+        """The sandbox clock's time when the request arrived."""
+        return Clock.at(self.clock, self.mark)
 
     @property
     def request_id(self) -> str:

@@ -10,6 +10,7 @@ import logging
 from logging import DEBUG, INFO
 import re
 import time
+from operator import itemgetter
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Awaitable
 
@@ -48,17 +49,18 @@ class JournalMiddleware:
         seq = journal.next_seq()
         headers = scope["headers"]
         request_id = b""
-        for name, value in headers:
-            if name == REQUEST_ID_HEADER_BYTES:
-                if _VALID_ID.fullmatch(value):
-                    request_id = value
-                break
+        if REQUEST_ID_HEADER_BYTES in map(itemgetter(0), headers):  # looked for in C: few clients send one
+            for name, value in headers:
+                if name == REQUEST_ID_HEADER_BYTES:
+                    if _VALID_ID.fullmatch(value):
+                        request_id = value
+                    break
         if not request_id:
             request_id = b"req-%06d" % seq
+        started = time.monotonic()
         entry = Entry(seq, request_id, scope["method"], scope["path"], scope.get("query_string", b""), headers,
-                      state.clock.now(), time.time())
+                      state.clock.reading(), started, time.time())
         limit = journal.body_limit
-        started = time.perf_counter()
 
         async def receive_recorded() -> Message:
             message = await receive()
@@ -88,7 +90,7 @@ class JournalMiddleware:
         try:
             await self.app(scope, receive_recorded, send_recorded)
         finally:
-            entry.latency_ms = (time.perf_counter() - started) * 1000
+            entry.latency_ms = (time.monotonic() - started) * 1000
             entry.fault = scope.get(FAULT_DESCRIPTION)
             decrypted_body, decrypted_response = scope.get(DECRYPTED_BODY), scope.get(DECRYPTED_RESPONSE)
             if decrypted_body is not None:
