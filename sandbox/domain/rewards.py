@@ -74,13 +74,13 @@ class Allocated(NamedTuple):
     def card_balance(self) -> Decimal:
         if self.posting is None:
             return Decimal(0)
-        return self.posting.entry_for(self.card.card_id).balance_after
+        return self.posting.balance_after(self.card.card_id)
 
     @property
     def account_balance(self) -> Decimal:
         if self.posting is None:
             return Decimal(0)
-        return self.posting.entry_for(self.card.card_account_id).balance_after
+        return self.posting.balance_after(self.card.card_account_id)
 
 
 # --- lookups shared by every endpoint --------------------------------------------------------
