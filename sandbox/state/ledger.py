@@ -154,6 +154,25 @@ def _packed(fingerprint: Any) -> bytes | None:
     return packed
 
 
+class _Templates(dict[tuple[Any, ...], tuple[Any, ...]]):
+    """(account, amount text, ...) -> its template, for Ledger._fill: a key not met yet takes the
+    ledger's shared template or a new one (__missing__), so 100,000 keys are hashed once, in C,
+    where a set of them and a lookup hashed them twice."""
+
+    def __init__(self, shared: dict[tuple[Any, ...], tuple[Any, ...]], decimal_of: dict[str, Decimal]) -> None:
+        super().__init__()
+        self.shared, self.decimal_of = shared, decimal_of
+
+    def __missing__(self, key: tuple[Any, ...]) -> tuple[Any, ...]:
+        template = self.shared.get(key)
+        if template is None:
+            template = tuple(self.decimal_of[x] if i % 2 else x for i, x in enumerate(key))
+            if len(self.shared) < _TEMPLATES:
+                self.shared[key] = template
+        self[key] = template
+        return template
+
+
 class _Postings(Sequence[Posting]):
     """`Ledger.postings`: the postings in order, each built from the ledger's columns when read."""
 
@@ -524,21 +543,13 @@ class Ledger:
         self._add_fingerprints(fingerprints, 0)
         for scope, table in by_reference.items():
             self._by_reference.setdefault(scope, {}).update(table)
-        template_of, made = self._template_of, {}
         pairs = widths.count(2) == len(widths)  # nearly every state: one account to another
         if pairs:
-            keys: list[tuple[Any, ...]] = list(zip(accounts[0::2], amounts[0::2], accounts[1::2], amounts[1::2]))
+            keys: Iterable[tuple[Any, ...]] = zip(accounts[0::2], amounts[0::2], accounts[1::2], amounts[1::2])
         else:
             ends = list(accumulate(widths))
             keys = [tuple(x for pair in zip(accounts[end - width:end], amounts[end - width:end]) for x in pair) for end, width in zip(ends, widths)]
-        for key in set(keys):
-            template = template_of.get(key)
-            if template is None:
-                template = tuple(decimal_of[x] if i % 2 else x for i, x in enumerate(key))
-                if len(template_of) < _TEMPLATES:
-                    template_of[key] = template
-            made[key] = template
-        self._templates = list(map(made.__getitem__, keys))
+        self._templates = list(map(_Templates(self._template_of, decimal_of).__getitem__, keys))
         by_account = self._by_account
         if pairs:  # the posting of line i is i // 2
             for account, lines in lines_of.items():
