@@ -300,9 +300,13 @@ def _writes_back(value: Any, lists: list[tuple[Any, Any, list[str], str]], raw: 
     finally:
         for parent, key, items, _ in lists:
             parent[key] = items
-    texts = [b'["' + joined.encode() + b'"]' for _, _, _, joined in lists]
-    pieces[1::2] = [texts[int(n)] for n in pieces[1::2]]
-    return b"".join(pieces) == raw
+    at = 0  # raw is compared a part at a time, in place
+    for n, piece in enumerate(pieces):
+        for part in (b'["', lists[int(piece)][3].encode(), b'"]') if n % 2 else (piece,):
+            if not raw.startswith(part, at):
+                return False
+            at += len(part)
+    return at == len(raw)
 
 
 def write_file(path: Path, doc: dict[str, Any]) -> None:
@@ -373,9 +377,10 @@ def _check_shape(doc: dict[str, Any]) -> None:
         raise SnapshotError(schemas.field_path(error.instance_path) or "document", error.message[:300])
 
 
-# the schema's time pattern by length: "0" a digit, "+" a sign, any other character itself
-_TIME_SHAPES = {len(shape): shape for shape in ("0000-00-00T00:00:00.000000+00:00", "0000-00-00T00:00:00+00:00")}
-_WHOLE_DIGITS = 40  # the schema's number pattern: at most 40 digits before any point
+# the schema's time pattern by length, digits as 0 (_FOLD) and the sign as "+"
+_TIME_SHAPES = {len(shape): shape.encode() for shape in ("0000-00-00T00:00:00.000000+00:00", "0000-00-00T00:00:00+00:00")}
+_FOLD = bytes.maketrans(b"123456789", b"000000000")
+_LONGEST = b"0" * 41  # the schema's number pattern: at most 40 digits before any point
 
 
 def _unpatterned(doc: dict[str, Any]) -> dict[str, Any] | None:
@@ -398,7 +403,7 @@ def _unpatterned(doc: dict[str, Any]) -> dict[str, Any] | None:
 
 def _times_hold(texts: list[Any]) -> bool:
     """Whether every text matches the schema's time pattern: the texts of each length joined, and
-    the characters at each place (a slice with the length as step) checked at once."""
+    compared at once with the pattern's shape repeated (digits folded to 0, signs set to "+")."""
     try:
         joined = "".join(texts)
     except TypeError:
@@ -408,31 +413,34 @@ def _times_hold(texts: list[Any]) -> bool:
     if not joined.isascii() or not sizes <= _TIME_SHAPES.keys():
         return False
     for size in sizes:
+        shape = _TIME_SHAPES[size]
         same = joined if len(sizes) == 1 else "".join(compress(texts, map(size.__eq__, lengths)))
-        for place, char in enumerate(_TIME_SHAPES[size]):
-            found = same[place::size]
-            if char == "0":
-                if not found.isdigit():  # ASCII: 0-9 only
-                    return False
-            elif found.count(char) + (found.count("-") if char == "+" else 0) != len(found):
-                return False
+        folded = bytearray(same.encode().translate(_FOLD))
+        sign = shape.index(b"+")
+        if folded[sign::size].translate(None, b"+-"):
+            return False
+        folded[sign::size] = b"+" * (len(folded) // size)
+        if folded != shape * (len(folded) // size):
+            return False
     return True
 
 
 def _whole(texts: list[Any]) -> bool:
-    """Whether every text is a whole number the schema's number pattern takes (-?[0-9]{1,40}), by
-    a few passes in C over them joined, each between newlines."""
+    """Whether every text is a whole number the schema's number pattern takes (-?[0-9]{1,40}): the
+    texts joined, each between newlines, digits folded to 0, and a few counts in C."""
     try:
         joined = "\n".join(texts)
     except TypeError:
         return False
-    if not joined.isascii() or max(map(len, texts)) > _WHOLE_DIGITS:
+    if not joined.isascii():
         return False
-    framed = b"\n" + joined.encode() + b"\n"
-    return (not framed.translate(None, b"0123456789-\n")  # digits, signs and the newlines only
-            and framed.count(b"\n") == len(texts) + 1  # no newline in a text
-            and framed.count(b"-") == framed.count(b"\n-")  # a sign only first
-            and b"\n\n" not in framed and b"-\n" not in framed)  # no text empty or a sign alone
+    folded = (b"\n" + joined.encode() + b"\n").translate(_FOLD)
+    signed = folded.count(b"\n-0")
+    return (not folded.translate(None, b"0-\n")  # digits, signs and the newlines only
+            and folded.count(b"\n") == len(texts) + 1  # no newline in a text
+            and folded.count(b"\n0") + signed == len(texts)  # each starts with a digit, or a sign and a digit
+            and folded.count(b"-") == signed  # no sign but those
+            and _LONGEST not in folded)
 
 
 def _file(store: Store, name: str, table: Table, tables: dict[str, Any]) -> None:
