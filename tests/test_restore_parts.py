@@ -113,3 +113,10 @@ def test_new_metas_are_coded_in_order_after_the_known_ones():
     assert ledger._codes(iter([("B", "P", "", utc), ("C", "P", "", None), ("C", "P", "", None)])) == [1, 2, 2]
     assert ledger._metas == [("A", "P", "", utc), ("B", "P", "", utc), ("C", "P", "", None)]
     assert ledger._meta_codes == {meta: n for n, meta in enumerate(ledger._metas)}
+
+
+def test_the_checks_in_c_use_the_schema_patterns():
+    columns = schemas._file_document(snapshot.SCHEMA)["properties"]["ledger"]["properties"]["columns"]["properties"]
+    assert columns["amount"]["items"]["pattern"] == columns["balance_after"]["items"]["pattern"] == _NUMBER
+    assert columns["amount"]["items"]["maxLength"] == 64 and columns["at"]["items"]["pattern"] == _TIME
+    assert snapshot._NUMBER.pattern == schemas.whole_string(_NUMBER).pattern
