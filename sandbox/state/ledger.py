@@ -16,6 +16,7 @@ small dict.
 from __future__ import annotations
 
 import heapq
+import struct
 from collections import defaultdict
 from array import array
 from datetime import datetime
@@ -132,6 +133,13 @@ def _zeroed(helds: Sequence[Any], odd: list[int]) -> array:
     for index in odd:
         whole[index] = 0
     return array("q", whole)
+def _machine_ints(code: str, values: Sequence[Any]) -> bytes:
+    """`values` as the bytes of an array of type `code`, for frombytes: struct packs 200,000 ints in
+    about half the instructions array() and extend() take (they parse each item's argument);
+    struct.error for a value that is not an int of that size."""
+    return struct.pack(f"{len(values)}{code}", *values)
+
+
 _FP = 12  # bytes of a fingerprint as request fingerprints are made (blake2b, 24 hex digits)
 _NO_FP = bytes(_FP)  # the column's bytes for "" (a real all-zero fingerprint is kept as odd)
 _LOWEST, _HIGHEST = -(2**63), 2**63 - 1  # _LOWEST is _ODD
@@ -462,8 +470,8 @@ class Ledger:
         column = self._afters
         start = len(column)
         try:
-            column.extend(array("q", helds))
-        except (TypeError, OverflowError):  # a balance with a fraction (a state file's few), or beyond 64 bits
+            column.frombytes(_machine_ints("q", helds))
+        except struct.error:  # a balance with a fraction (a state file's few), or beyond 64 bits
             odd = list(compress(range(len(helds)), map(is_not, map(type, helds), repeat(int))))  # the fractions, found in C
             try:
                 whole = _zeroed(helds, odd)
@@ -553,12 +561,12 @@ class Ledger:
         by_account = self._by_account
         if pairs:  # the posting of line i is i // 2
             for account, lines in lines_of.items():
-                by_account[account].extend(map(rshift, lines, repeat(1)))
+                by_account[account].frombytes(_machine_ints("i", list(map(rshift, lines, repeat(1)))))
             self._first = array("I", range(0, len(accounts), 2))
         else:
             owner = list(chain.from_iterable(map(repeat, positions, widths)))  # the posting of each line
             for account, lines in lines_of.items():
-                by_account[account].extend(map(owner.__getitem__, lines))
+                by_account[account].frombytes(_machine_ints("i", list(map(owner.__getitem__, lines))))
             self._first = array("I", accumulate(widths[:-1], initial=0)) if widths else array("I")
         self._add_afters(helds)
         self._balances.update(balances)
