@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from sandbox.state.clock import Clock
 from sandbox.state.ids import IdFactory
@@ -382,6 +382,11 @@ class Store:
         if records is None:
             return self.ids.new(kind)
         return self.ids.new(kind, getattr(self, records).__contains__)
+
+    def id_drawer(self, kind: str) -> Callable[[], str]:
+        """new_id(kind) as a call of no arguments, for many ids in a row (IdFactory.drawer)."""
+        records = _RECORDS_OF.get(kind)
+        return self.ids.drawer(kind, None if records is None else getattr(self, records).__contains__)
 
     def now(self) -> datetime:
         return self.clock.now()
