@@ -13,7 +13,7 @@ from sandbox.domain.rewards import BulkRow
 from sandbox.settings import Settings
 from sandbox.state.ids import FORMATS, IdFactory
 from sandbox.web.app import AppState
-from sandbox.web.endpoints.fields import fingerprint
+from sandbox.web.endpoints.fields import fingerprint, plain_fingerprint
 
 
 def rows(count: int) -> list[BulkRow]:
@@ -55,3 +55,10 @@ def test_fingerprint_is_the_same_for_either_spelling_of_a_reference_and_an_amoun
     plain = fingerprint({"uniqueReferenceNumber": "R1", "loadAmount": 11, "name": "A"}, target)
     assert fingerprint({"name": "A", "loadAmount": Decimal("11.00"), "uniqueReferenceNum": "R1"}, target) == plain
     assert fingerprint({"uniqueReferenceNumber": "R1", "loadAmount": True, "name": "A"}, target) != plain  # a bool is no amount
+
+
+def test_a_plain_row_has_the_fingerprint_of_any_row():
+    target = {"companyId": DOCS_COMPANY, "cardAccountId": DOCS_ACCOUNT}
+    for load in (1, 10, Decimal("10.50"), Decimal("1E+1")):
+        row = {"name": "A", "email": "a@example.com", "companyId": "mine", "loadAmount": load, "uniqueReferenceNumber": "R"}
+        assert plain_fingerprint(row, "loadAmount", target) == fingerprint(row, target)

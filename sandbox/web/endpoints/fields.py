@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from itertools import compress
 from decimal import Decimal
 from typing import Any, Mapping
 
@@ -37,24 +36,32 @@ def optional_amount(value: Any) -> Decimal | None:
 def fingerprint(*parts: Mapping[str, Any]) -> str:
     """Identity of a request for idempotency: alias-folded, key-order-free, 1 == 1.0."""
     canonical: dict[str, Any] = {}
+    alias = ALIASES.get
     for part in parts:
-        if _ALIASED.isdisjoint(part):  # nothing to fold (nearly every body): copied in C, then its numbers as text
-            canonical.update(part)
-            for key in compress(part, map(_NUMBERS.__contains__, map(type, part.values()))):
-                canonical[key] = _number_text(part[key])
-            continue
-        alias = ALIASES.get
         for key, value in part.items():
-            canonical[alias(key, key)] = _number_text(value) if value.__class__ in _NUMBERS else value
+            kind = value.__class__  # not bool, whose class is its own
+            if kind is int or kind is Decimal:
+                value = _number_text(value)
+            canonical[alias(key, key)] = value
+    return _digest(canonical)
+
+
+def plain_fingerprint(part: dict[str, Any], number: str, extra: Mapping[str, str]) -> str:
+    """fingerprint(part, extra) of a part whose values are strings but `number`'s, a number, and
+    no name an alias (what a schema proved of a bulk row), and an `extra` of strings: the part
+    copied in C and one value made text, where fingerprint() looks at every value (a third of the cost)."""
+    canonical = part.copy()
+    canonical[number] = _number_text(part[number])
+    canonical.update(extra)
+    return _digest(canonical)
+
+
+def _digest(canonical: dict[str, Any]) -> str:
     return hashlib.blake2b(jsonio.dumps_sorted(canonical), digest_size=12).hexdigest()
 
 
-_ALIASED = frozenset(ALIASES)
-_NUMBERS = frozenset((int, Decimal))  # by exact class: not bool, whose class is its own
-
-
 def _number_text(value: int | Decimal) -> str:
-    """A number as the fingerprint holds it: 11, 11.0 and 11.00 are one amount."""
+    """A number as a fingerprint holds it: 11, 11.0 and 11.00 are one amount."""
     return _int_text(value) if value.__class__ is int else str(value.normalize())  # type: ignore[union-attr]
 
 

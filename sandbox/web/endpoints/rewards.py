@@ -16,7 +16,7 @@ from sandbox.domain.statements import TransactionQuery
 from sandbox.web.adapter import Call
 from sandbox.state.per_store import PerStore
 from sandbox.state.store import Card, Store
-from sandbox.web.endpoints.fields import amount, fingerprint, first, moment, optional_amount, paging
+from sandbox.web.endpoints.fields import amount, fingerprint, first, moment, optional_amount, paging, plain_fingerprint
 
 BULK_ROW = "bulk-create-allocate-points.row"
 BULK_ROWS = "bulk-create-allocate-points.rows"  # a slice of rows against BULK_ROW at once (no such file: the fast validator's key)
@@ -95,8 +95,13 @@ def bulk_create_allocate_points(call: Call) -> Generator[None, None, dict[str, A
 
 def _bulk_rows(call: Call, start: int, piece: list[dict[str, Any]], target: dict[str, str], sound: bool) -> list[BulkRow]:
     """A slice's rows as the domain takes them, in one loop: a row's problem looked for only when
-    the slice has one (`sound`: none has); each amount made once per value (uploads repeat a few)."""
-    problem_of = call.state.schemas.problem
+    the slice has one (`sound`: none has); each amount made once per value (uploads repeat a few);
+    the fingerprint of a sound row with no field beyond the schema's by plain_fingerprint, as the
+    schema proved its loadAmount a number and every other field a string."""
+    schemas = call.state.schemas
+    problem_of = schemas.problem
+    rules = schemas.get(BULK_ROW)["properties"]
+    plain = frozenset(name for name, rule in rules.items() if rule.get("type") == "string" or name == "loadAmount")
     amounts: dict[Any, Decimal] = {}
     rows = []
     for index, row in enumerate(piece, start):
@@ -106,7 +111,13 @@ def _bulk_rows(call: Call, start: int, piece: list[dict[str, Any]], target: dict
             value = row["loadAmount"]
             load = amounts.get(value) or amounts.setdefault(value, amount(value))
         reference = row.get("uniqueReferenceNumber") or ""
-        rows.append(_new_bulk_row((index, row, problem, load, reference, fingerprint(row, target) if reference else "")))
+        if not reference:
+            made = ""
+        elif problem is None and plain.issuperset(row):
+            made = plain_fingerprint(row, "loadAmount", target)
+        else:
+            made = fingerprint(row, target)
+        rows.append(_new_bulk_row((index, row, problem, load, reference, made)))
     return rows
 
 
@@ -116,12 +127,17 @@ _new_bulk_row = partial(tuple.__new__, BulkRow)  # a BulkRow without NamedTuple'
 
 def _bulk_replies(store: Store, outcomes: list[BulkOutcome], target: dict[str, str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The success and failure rows of the reply, in one loop: each the row's own fields it
-    repeats (in BULK_ECHO's order, made in C calls), the target's, then its outcome."""
+    repeats (in BULK_ECHO's order, made in C calls; a copy of the row when those are all its
+    fields, in that order), the target's, then its outcome."""
     successes, failures = [], []
+    echoed: dict[tuple[str, ...], tuple[str, ...]] = {}  # a row's names -> those it repeats (uploads' rows share a few)
     for row, allocated, reason in outcomes:
         fields = row.fields
-        names = tuple(filter(fields.__contains__, BULK_ECHO))
-        reply = dict(zip(names, map(fields.__getitem__, names)))
+        names = tuple(fields)
+        repeated = echoed.get(names)
+        if repeated is None:
+            repeated = echoed[names] = tuple(filter(fields.__contains__, BULK_ECHO))
+        reply = fields.copy() if repeated == names else dict(zip(repeated, map(fields.__getitem__, repeated)))
         reply.update(target)
         if reason is not None:
             reply["failureReason"] = reason
