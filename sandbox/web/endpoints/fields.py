@@ -40,8 +40,10 @@ def fingerprint(*parts: Mapping[str, Any]) -> str:
     for part in parts:
         for key, value in part.items():
             kind = value.__class__  # not bool, whose class is its own
-            if kind is int or kind is Decimal:
-                value = _number_text(value)
+            if kind is int:
+                value = _int_text(value)
+            elif kind is Decimal:
+                value = str(value.normalize())  # 11, 11.0 and 11.00 are one amount
             canonical[alias(key, key)] = value
     return _digest(canonical)
 
