@@ -103,7 +103,7 @@ def _bulk_rows(call: Call, start: int, piece: list[dict[str, Any]], target: dict
     rules = schemas.get(BULK_ROW)["properties"]
     plain = frozenset(name for name, rule in rules.items() if rule.get("type") == "string" or name == "loadAmount")
     amounts: dict[Any, Decimal] = {}
-    rows = []
+    rows: list[BulkRow] = []
     for index, row in enumerate(piece, start):
         problem = None if sound else problem_of(BULK_ROW, row)
         load = _NO_LOAD
@@ -129,7 +129,8 @@ def _bulk_replies(store: Store, outcomes: list[BulkOutcome], target: dict[str, s
     """The success and failure rows of the reply, in one loop: each the row's own fields it
     repeats (in BULK_ECHO's order, made in C calls; a copy of the row when those are all its
     fields, in that order), the target's, then its outcome."""
-    successes, failures = [], []
+    successes: list[dict[str, Any]] = []
+    failures: list[dict[str, Any]] = []
     echoed: dict[tuple[str, ...], tuple[str, ...]] = {}  # a row's names -> those it repeats (uploads' rows share a few)
     for row, allocated, reason in outcomes:
         fields = row.fields
