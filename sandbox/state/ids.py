@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 import string
+from functools import partial
 from typing import Callable
 
 _UPPER_ALNUM = string.ascii_uppercase + string.digits
@@ -33,25 +34,34 @@ FORMATS: dict[str, tuple[str, str, int]] = {
 }
 
 
-class _Draw:
-    """How one kind's random part is drawn: random bytes, each kept when below the largest
-    multiple of the alphabet's size (so every character is equally likely) and mapped to a
-    character by one `bytes.translate`. A few C calls per id, where `choices()` made a Python
-    call to `random()` per character (a card transaction id: about 21,700 instructions against
-    ~5,000; docs/performance.md, fifth pass)."""
-
-    __slots__ = ("prefix", "length", "bits", "table", "rejected")
-
-    def __init__(self, prefix: str, alphabet: str, length: int) -> None:
-        size = len(alphabet)
-        kept = 256 - 256 % size  # bytes at or above this one are drawn again
-        self.prefix, self.length = prefix, length
-        self.bits = 8 * (length + 4)  # a few bytes spare: nearly every id takes one draw
-        self.table = bytes(ord(alphabet[b % size]) if b < kept else 0 for b in range(256))
-        self.rejected = bytes(range(kept, 256))
+def _form(prefix: str, alphabet: str, length: int) -> tuple[str, int, int, bytes, bytes]:
+    """How one kind's random part is drawn (_drawn's arguments): random bytes, each kept when
+    below the largest multiple of the alphabet's size (so every character is equally likely) and
+    mapped to a character by one `bytes.translate`. A few C calls per id, where `choices()` made
+    a Python call to `random()` per character (a card transaction id: about 21,700 instructions
+    against ~5,000; docs/performance.md, fifth pass)."""
+    size = len(alphabet)
+    kept = 256 - 256 % size  # bytes at or above this one are drawn again
+    bits = 8 * (length + 4)  # a few bytes spare: nearly every id takes one draw
+    table = bytes(ord(alphabet[b % size]) if b < kept else 0 for b in range(256))
+    return prefix, length, bits, table, bytes(range(kept, 256))
 
 
-DRAWS = {kind: _Draw(*form) for kind, form in FORMATS.items()}
+DRAWS = {kind: _form(*form) for kind, form in FORMATS.items()}
+
+
+def _drawn(
+    getrandbits: Callable[[int], int], prefix: str, length: int, bits: int, table: bytes, rejected: bytes,
+    taken: Callable[[str], bool] | None,
+) -> str:
+    """One id drawn as _form says, again while `taken` says it is."""
+    while True:
+        chosen = getrandbits(bits).to_bytes(bits >> 3, "little").translate(table, rejected)
+        while len(chosen) < length:
+            chosen += getrandbits(bits).to_bytes(bits >> 3, "little").translate(table, rejected)
+        candidate = prefix + chosen[:length].decode("ascii")
+        if taken is None or not taken(candidate):
+            return candidate
 
 
 class IdFactory:
@@ -61,16 +71,13 @@ class IdFactory:
     def new(self, kind: str, taken: Callable[[str], bool] | None = None) -> str:
         """A new id of `kind`; drawn again while `taken` says it is (None: ids whose kind has no
         records to collide with, such as a posting's, which are never looked up before use)."""
-        draw = DRAWS[kind]
-        length, bits, table, rejected = draw.length, draw.bits, draw.table, draw.rejected
-        getrandbits = self._random.getrandbits
-        while True:
-            chosen = getrandbits(bits).to_bytes(bits >> 3, "little").translate(table, rejected)
-            while len(chosen) < length:
-                chosen += getrandbits(bits).to_bytes(bits >> 3, "little").translate(table, rejected)
-            candidate = draw.prefix + chosen[:length].decode("ascii")
-            if taken is None or not taken(candidate):
-                return candidate
+        return _drawn(self._random.getrandbits, *DRAWS[kind], taken)
+
+    def drawer(self, kind: str, taken: Callable[[str], bool] | None = None) -> Callable[[], str]:
+        """new(kind, taken) as a call of no arguments, what it reads bound once: cheaper when many
+        are drawn (a bulk upload's four a new holder). The one stream, so ids come in the order
+        they are asked for, whichever way."""
+        return partial(_drawn, self._random.getrandbits, *DRAWS[kind], taken)
 
     def state(self) -> object:
         return self._random.getstate()

@@ -45,7 +45,26 @@ def fingerprint(*parts: Mapping[str, Any]) -> str:
             elif kind is Decimal:
                 value = str(value.normalize())  # 11, 11.0 and 11.00 are one amount
             canonical[alias(key, key)] = value
+    return _digest(canonical)
+
+
+def plain_fingerprint(part: dict[str, Any], number: str, extra: Mapping[str, str]) -> str:
+    """fingerprint(part, extra) of a part whose values are strings but `number`'s, a number, and
+    no name an alias (what a schema proved of a bulk row), and an `extra` of strings: the part
+    copied in C and one value made text, where fingerprint() looks at every value (a third of the cost)."""
+    canonical = part.copy()
+    canonical[number] = _number_text(part[number])
+    canonical.update(extra)
+    return _digest(canonical)
+
+
+def _digest(canonical: dict[str, Any]) -> str:
     return hashlib.blake2b(jsonio.dumps_sorted(canonical), digest_size=12).hexdigest()
+
+
+def _number_text(value: int | Decimal) -> str:
+    """A number as a fingerprint holds it: 11, 11.0 and 11.00 are one amount."""
+    return _int_text(value) if value.__class__ is int else str(value.normalize())  # type: ignore[union-attr]
 
 
 def _int_text(value: int) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from operator import attrgetter
 from decimal import Decimal
 from typing import Any, Generator, Sequence
@@ -15,7 +16,7 @@ from sandbox.domain.statements import TransactionQuery
 from sandbox.web.adapter import Call
 from sandbox.state.per_store import PerStore
 from sandbox.state.store import Card, Store
-from sandbox.web.endpoints.fields import amount, fingerprint, first, moment, optional_amount, paging
+from sandbox.web.endpoints.fields import amount, fingerprint, first, moment, optional_amount, paging, plain_fingerprint
 
 BULK_ROW = "bulk-create-allocate-points.row"
 BULK_ROWS = "bulk-create-allocate-points.rows"  # a slice of rows against BULK_ROW at once (no such file: the fast validator's key)
@@ -77,13 +78,12 @@ def bulk_create_allocate_points(call: Call) -> Generator[None, None, dict[str, A
             yield
         piece = body[start:start + rewards.BULK_SLICE]
         sound = schemas.is_valid(BULK_ROWS, piece, every_row)  # one call a slice: a row's problem is looked for only if one has one
-        rows += [_bulk_row(call, start + n, row, target, sound) for n, row in enumerate(piece)]
+        rows += _bulk_rows(call, start, piece, target, sound)
     outcomes = yield from rewards.bulk_allocate(
         call.store, call.partner_id, company_id, card_account_id,
         query["isPointsAllocation"].lower() in SPRING_TRUE, rows, call.settings.bulk_max_rows, call.state.reward_policy,
     )
-    successes = [_bulk_success(call.store, o, target) for o in outcomes if o.reason is None]
-    failures = [_bulk_failure(o, target) for o in outcomes if o.reason is not None]
+    successes, failures = _bulk_replies(call.store, outcomes, target)
     return {
         "successBulkEnKashCardCreateDTOs": successes,
         "failedBulkEnKashCardCreateDTOs": failures,
@@ -93,46 +93,70 @@ def bulk_create_allocate_points(call: Call) -> Generator[None, None, dict[str, A
     }
 
 
-def _bulk_row(call: Call, index: int, row: dict[str, Any], target: dict[str, str], sound: bool) -> BulkRow:
-    problem = None if sound else call.state.schemas.problem(BULK_ROW, row)
-    load = amount(row["loadAmount"]) if problem is None else Decimal(0)
-    reference = row.get("uniqueReferenceNumber") or ""
-    return BulkRow(index, row, problem, load, reference, fingerprint(row, target) if reference else "")
+def _bulk_rows(call: Call, start: int, piece: list[dict[str, Any]], target: dict[str, str], sound: bool) -> list[BulkRow]:
+    """A slice's rows as the domain takes them, in one loop: a row's problem looked for only when
+    the slice has one (`sound`: none has); each amount made once per value (uploads repeat a few);
+    the fingerprint of a sound row with no field beyond the schema's by plain_fingerprint, as the
+    schema proved its loadAmount a number and every other field a string."""
+    schemas = call.state.schemas
+    problem_of = schemas.problem
+    rules = schemas.get(BULK_ROW)["properties"]
+    plain = frozenset(name for name, rule in rules.items() if rule.get("type") == "string" or name == "loadAmount")
+    amounts: dict[Any, Decimal] = {}
+    rows: list[BulkRow] = []
+    for index, row in enumerate(piece, start):
+        problem = None if sound else problem_of(BULK_ROW, row)
+        load = _NO_LOAD
+        if problem is None:  # a number, as the schema holds: hashable, and equal ones have one canonical form
+            value = row["loadAmount"]
+            load = amounts.get(value) or amounts.setdefault(value, amount(value))
+        reference = row.get("uniqueReferenceNumber") or ""
+        if not reference:
+            made = ""
+        elif problem is None and plain.issuperset(row):
+            made = plain_fingerprint(row, "loadAmount", target)
+        else:
+            made = fingerprint(row, target)
+        rows.append(_new_bulk_row((index, row, problem, load, reference, made)))
+    return rows
 
 
-def _bulk_echo(row: BulkRow, target: dict[str, str]) -> dict[str, Any]:
-    """The row's own fields a reply row repeats (in BULK_ECHO's order), then the target's: made
-    in C calls, no comprehension, which costs a frame a row."""
-    fields = row.fields
-    names = tuple(filter(fields.__contains__, BULK_ECHO))
-    echo = dict(zip(names, map(fields.__getitem__, names)))
-    echo.update(target)
-    return echo
+_NO_LOAD = Decimal(0)  # a refused row's amount
+_new_bulk_row = partial(tuple.__new__, BulkRow)  # a BulkRow without NamedTuple's __new__ (a Python call a row)
 
 
-def _bulk_success(store: Store, outcome: BulkOutcome, target: dict[str, str]) -> dict[str, Any]:
-    allocated = outcome.allocated
-    assert allocated is not None
-    card = allocated.card
-    posting = allocated.posting
-    reply = _bulk_echo(outcome.row, target)
-    reply["enKashCardId"] = card.card_id
-    reply["userId"] = card.user_id
-    if posting is None:
-        reply["enkashCardTxnId"] = None
-        reply["otbBalance"] = store.balance(card.card_id)
-        reply["availableBalance"] = store.balance(card.card_account_id)
-    else:  # Allocated's card_balance and account_balance, without an Entry each
-        reply["enkashCardTxnId"] = posting.id
-        reply["otbBalance"] = posting.balance_after(card.card_id)
-        reply["availableBalance"] = posting.balance_after(card.card_account_id)
-    return reply
-
-
-def _bulk_failure(outcome: BulkOutcome, target: dict[str, str]) -> dict[str, Any]:
-    reply = _bulk_echo(outcome.row, target)
-    reply["failureReason"] = outcome.reason
-    return reply
+def _bulk_replies(store: Store, outcomes: list[BulkOutcome], target: dict[str, str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The success and failure rows of the reply, in one loop: each the row's own fields it
+    repeats (in BULK_ECHO's order, made in C calls; a copy of the row when those are all its
+    fields, in that order), the target's, then its outcome."""
+    successes: list[dict[str, Any]] = []
+    failures: list[dict[str, Any]] = []
+    echoed: dict[tuple[str, ...], tuple[str, ...]] = {}  # a row's names -> those it repeats (uploads' rows share a few)
+    for row, allocated, reason in outcomes:
+        fields = row.fields
+        names = tuple(fields)
+        repeated = echoed.get(names)
+        if repeated is None:
+            repeated = echoed[names] = tuple(filter(fields.__contains__, BULK_ECHO))
+        reply = fields.copy() if repeated == names else dict(zip(repeated, map(fields.__getitem__, repeated)))
+        reply.update(target)
+        if reason is not None:
+            reply["failureReason"] = reason
+            failures.append(reply)
+            continue
+        card, _, posting = allocated  # type: ignore[misc]
+        reply["enKashCardId"] = card.card_id
+        reply["userId"] = card.user_id
+        if posting is None:
+            reply["enkashCardTxnId"] = None
+            reply["otbBalance"] = store.balance(card.card_id)
+            reply["availableBalance"] = store.balance(card.card_account_id)
+        else:  # Allocated's card_balance and account_balance, without an Entry each
+            reply["enkashCardTxnId"] = posting.id
+            reply["otbBalance"] = posting.balance_after(card.card_id)
+            reply["availableBalance"] = posting.balance_after(card.card_account_id)
+        successes.append(reply)
+    return successes, failures
 
 
 def card_account_get(call: Call) -> jsonio.Raw:
