@@ -41,19 +41,19 @@ def create_user(store: Store, company_id: str, email: str, mobile: str, title: s
 
 class Enrolment:
     """create_user then issue, for many new holders of one account (a bulk upload's): the id
-    draws and the store's methods looked up once; ids drawn in the same order (user, card, token)."""
+    draws looked up once; ids drawn in the same order (user, card, token)."""
 
-    __slots__ = ("company_id", "card_account_id", "user_id", "card_id", "token", "add_holder")
+    __slots__ = ("store", "company_id", "card_account_id", "user_id", "card_id", "token")
 
     def __init__(self, store: Store, company_id: str, card_account_id: str) -> None:
-        self.company_id, self.card_account_id = company_id, card_account_id
+        self.store, self.company_id, self.card_account_id = store, company_id, card_account_id
         self.user_id, self.card_id, self.token = store.id_drawer("user"), store.id_drawer("card"), store.id_drawer("card_token")
-        self.add_holder = store.add_holder
 
     def __call__(self, email: str, mobile: str, title: str, first_name: str, gender: str) -> tuple[User, Card]:
         user = User(self.user_id(), self.company_id, email, mobile, title, first_name, gender)
         card = Card(self.card_id(), user.user_id, self.card_account_id, self.token(), masked_number(mobile))
-        self.add_holder(user, card)
+        self.store.add_user(user)
+        self.store.add_card(card)
         return user, card
 
 

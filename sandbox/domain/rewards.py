@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from functools import partial
 from typing import TYPE_CHECKING, Generator, Iterable, NamedTuple
 
 from sandbox.state.ledger import Posting, canonical
@@ -184,11 +183,13 @@ def _require_new_user_fields(request: Allocation) -> None:
 
 def _move(
     store: Store, partner_id: str, account: CardAccount, card: Card, direction: str,
-    amount: Decimal, reference: str, fingerprint: str, count: bool = True,
+    amount: Decimal, reference: str, fingerprint: str, count: bool = True, now: datetime | None = None,
 ) -> Posting:
+    """`now`: the time to post at (a bulk slice's one reading), else the clock's."""
     source, target = (account.card_account_id, card.card_id) if direction == CREDIT else (card.card_id, account.card_account_id)
     _check_funds(store, source, amount)
-    now = store.now()
+    if now is None:
+        now = store.now()
     posting = store.ledger.post(
         store.new_id("card_txn"), _TYPE_FOR[direction], POINT, now,
         [(source, -amount), (target, amount)], scope=partner_id, reference=reference, fingerprint=fingerprint,
@@ -272,67 +273,49 @@ def _bulk_slice(
     store: Store, partner_id: str, account: CardAccount, credit_existing: bool, rows: list[BulkRow], policy: RewardPolicy,
     enrol: cards.Enrolment,
 ) -> list[BulkOutcome]:
-    """The rows of one slice, each whole, in one loop: what is the same for every row looked up
-    once, and the clock read once (every row of a slice carries the slice's time, docs/fidelity.md).
-    A row the schema refused fails with its problem; a reference seen before replays (or is
-    refused); a holder found by mobile or e-mail is credited, or skipped when isPointsAllocation
-    is false; otherwise a new holder and card, checked for funds first, so a refused row creates
-    nothing. Every row schema-checked, so its e-mail, mobile and name are strings."""
-    ledger = store.ledger
-    by_reference, balance, post = ledger.by_reference, ledger.balance, ledger.post
-    card_by_contact, users = store.card_by_contact, store.users
-    new_txn_id = store.id_drawer("card_txn")
-    account_id = account.card_account_id
+    """The rows of one slice, each whole, the clock read once (every row of a slice carries the
+    slice's time, docs/fidelity.md). A row the schema refused fails with its problem; a reference
+    seen before replays (or is refused); a holder found by mobile or e-mail is credited, or
+    skipped when isPointsAllocation is false; otherwise a new holder and card, checked for funds
+    first, so a refused row creates nothing. Every row schema-checked, so its e-mail, mobile and
+    name are strings."""
     now = store.now()
-    month = None  # this month's counters, looked up at the first credit (a slice without one adds no month)
     outcomes: list[BulkOutcome] = []
     for row in rows:
-        _, fields, problem, amount, reference, fingerprint = row
-        if problem:
-            outcomes.append(_new_outcome((row, None, problem)))
+        fields, amount, reference = row.fields, row.amount, row.reference
+        if row.problem:
+            outcomes.append(BulkOutcome(row, reason=row.problem))
             continue
         try:
-            if reference and by_reference(partner_id, reference) is not None:
-                outcomes.append(_new_outcome((row, _replay(store, partner_id, reference, fingerprint, policy.replay), None)))
+            replay = _replay(store, partner_id, reference, row.fingerprint, policy.replay) if reference else None
+            if replay is not None:
+                outcomes.append(BulkOutcome(row, replay))
                 continue
             email, mobile = fields["email"], fields["mobile"]
-            card = None
-            by_mobile, by_email = card_by_contact(account_id, mobile, email)
-            if by_mobile or by_email:  # an existing holder, checked as a single top-up checks it
-                card = _card_by_contact(store, account, email, mobile)
+            card = _card_by_contact(store, account, email, mobile)
             if card is not None:
                 if not credit_existing:
                     if policy.skip_existing:  # created nothing, allocated nothing: a success row without a transaction
-                        outcomes.append(_new_outcome((row, _new_allocated((card, users[card.user_id], None)), None)))
+                        outcomes.append(BulkOutcome(row, Allocated(card, store.users[card.user_id], None)))
                     else:
-                        outcomes.append(_new_outcome((row, None, EXISTING_NOT_CREDITED)))
+                        outcomes.append(BulkOutcome(row, reason=EXISTING_NOT_CREDITED))
                     continue
                 if card.status != "ACTIVE":
                     raise errors.CardInactive()
-            if amount and balance(account_id) < amount:
-                raise errors.InsufficientBalance()
+            if amount:
+                _check_funds(store, account.card_account_id, amount)
             if card is None:
                 user, card = enrol(email, mobile, fields.get("title") or "", fields["name"], "")
             else:
-                user = users[card.user_id]
-            posting = None
-            if amount:
-                posting = post(new_txn_id(), ALLOCATE, POINT, now, [(account_id, -amount), (card.card_id, amount)],
-                               partner_id, reference, fingerprint)
-                account.total_allocation = canonical(account.total_allocation + amount)
-                if month is None:
-                    key = month_key(now)
-                    month = account.monthly.get(key) or _month(account, key)
-                month[0] = canonical(month[0] + amount)
-            outcomes.append(_new_outcome((row, _new_allocated((card, user, posting)), None)))
+                user = store.users[card.user_id]
+            posting = _move(store, partner_id, account, card, CREDIT, amount, reference, row.fingerprint, now=now) if amount else None
+            outcomes.append(BulkOutcome(row, Allocated(card, user, posting)))
         except errors.SandboxError as failure:
-            outcomes.append(_new_outcome((row, None, failure.message)))
+            outcomes.append(BulkOutcome(row, reason=failure.message))
     return outcomes
 
 
 EXISTING_NOT_CREDITED = "User already exists; isPointsAllocation is false, so no points were allocated"
-# an outcome or allocation from its fields without NamedTuple's __new__ (a Python call): two a row
-_new_outcome, _new_allocated = partial(tuple.__new__, BulkOutcome), partial(tuple.__new__, Allocated)
 
 
 # --- card transaction statuses (transaction/all's `status`) ------------------------------------

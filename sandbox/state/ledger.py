@@ -32,18 +32,24 @@ ZERO = Decimal(0)
 def canonical(value: Decimal) -> Decimal:
     """The amount as EnKash prints it (898138, 92415.44): no trailing zeros, no exponent, no -0;
     11.0 -> 11, 1E+2 -> 100. Exact: digits are moved, never rounded by a context."""
+    return _canonical_and_text(value)[0]
+
+
+def _canonical_and_text(value: Decimal) -> tuple[Decimal, str]:
+    """canonical(value) and its text: Ledger.post compares two amounts' texts to know they balance."""
     text = str(value)  # C; as_tuple() builds a named tuple in Python: this runs several times a request
     if "E" not in text and (text[-1] != "0" or "." not in text) and text != "-0":
-        return value  # already canonical (nearly every amount), or not finite
+        return value, text  # already canonical (nearly every amount), or not finite
     sign, digits, exponent = value.as_tuple()
     if not isinstance(exponent, int):
-        return value
+        return value, text
     kept = list(digits) + [0] * max(exponent, 0)
     exponent = min(exponent, 0)
     while exponent < 0 and kept and kept[-1] == 0:
         kept.pop()
         exponent += 1
-    return Decimal((sign, tuple(kept), exponent)) if any(kept) else ZERO
+    value = Decimal((sign, tuple(kept), exponent)) if any(kept) else ZERO
+    return value, str(value)
 
 
 class LedgerError(Exception):
@@ -289,16 +295,9 @@ class Ledger:
             units = self._units
             if units.get(first) == unit and units.get(second) == unit:
                 balances = self._balances
-                # canonical() of each amount, its test inlined (amounts arrive canonical): its
-                # text then tells, as a Decimal sum would, whether the two lines balance
-                amount_text = str(amount)
-                if "E" in amount_text or amount_text[-1] == "0" and "." in amount_text or amount_text == "-0":
-                    amount = canonical(amount)
-                    amount_text = str(amount)
-                other_text = str(other)
-                if "E" in other_text or other_text[-1] == "0" and "." in other_text or other_text == "-0":
-                    other = canonical(other)
-                    other_text = str(other)
+                # each amount's canonical text tells, as a Decimal sum would, whether the two lines balance
+                amount, amount_text = _canonical_and_text(amount)
+                other, other_text = _canonical_and_text(other)
                 after = balances[first] + amount
                 text = str(after)  # canonical() and held() in one look at the text
                 if text.isdigit():

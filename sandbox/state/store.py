@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator
 
 from sandbox.state.clock import Clock
 from sandbox.state.ids import IdFactory
-from sandbox.state.ledger import ZERO, Ledger, LedgerError
+from sandbox.state.ledger import ZERO, Ledger
 
 POINT = "POINT"
 COIN = "COIN"
@@ -334,29 +334,6 @@ class Store:
             self._card_by_contact[(card.card_account_id, "e:" + user.email.lower())] = card.card_id
         if not self.ledger.is_open(card.card_id):
             self.ledger.open(card.card_id, POINT)
-
-    def add_holder(self, user: User, card: Card) -> None:
-        """add_user(user) then add_card(card), for a new holder and its card (a bulk upload's ten
-        thousand): one call, the user not looked up again, and each ledger account opened by
-        trying, where those ask is_open() first (a new holder's accounts are new)."""
-        user_id, card_id, account_id = user.user_id, card.card_id, card.card_account_id
-        self.users[user_id] = user
-        self._users_by_company.setdefault(user.company_id, []).append(user_id)
-        ledger = self.ledger
-        try:
-            ledger.open(coin_account(user_id), COIN)
-        except LedgerError:  # already open: add_user leaves it as it is
-            pass
-        self.cards[card_id] = card
-        self._cards_by_account[account_id].append(card_id)
-        if user.mobile:
-            self._card_by_contact[(account_id, "m:" + user.mobile)] = card_id
-        if user.email:
-            self._card_by_contact[(account_id, "e:" + user.email.lower())] = card_id
-        try:
-            ledger.open(card_id, POINT)
-        except LedgerError:
-            pass
 
     def add_coin_config(self, config: CoinConfig) -> None:
         self.coin_configs[config.coin_config_id] = config

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from operator import attrgetter
 from decimal import Decimal
 from typing import Any, Generator, Sequence
@@ -117,12 +116,11 @@ def _bulk_rows(call: Call, start: int, piece: list[dict[str, Any]], target: dict
             made = plain_fingerprint(row, "loadAmount", target)
         else:
             made = fingerprint(row, target)
-        rows.append(_new_bulk_row((index, row, problem, load, reference, made)))
+        rows.append(BulkRow(index, row, problem, load, reference, made))
     return rows
 
 
 _NO_LOAD = Decimal(0)  # a refused row's amount
-_new_bulk_row = partial(tuple.__new__, BulkRow)  # a BulkRow without NamedTuple's __new__ (a Python call a row)
 
 
 def _bulk_replies(store: Store, outcomes: list[BulkOutcome], target: dict[str, str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
