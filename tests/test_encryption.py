@@ -208,6 +208,11 @@ def test_full_flow_token_allocation_balance_search_in_required_mode(req):
     assert found["code"] == 0
     assert [(c["enKashCardId"], c["otbBalance"]) for c in found["payload"]["data"]] == [(card["enKashCardId"], 100)]
 
+    for _ in range(2):  # the second answer is the kept page's own bytes (jsonio.Raw), sealed alike
+        page = opened(req.post(PARTNER_PATH + "/transaction/all", json=envelope(query), headers=headers(token)))
+        assert (page["code"], page["message"], page["payload"]["recordsCount"]) == (0, "Success", 1)
+        assert [(r["pgReferenceNumber"], r["principalAmount"], r["balance"]) for r in page["payload"]["data"]] == [("ENC-1", 100, 100)]
+
 
 def test_same_encrypted_request_twice_credits_once(req):
     token = login(req)

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from conftest import DOCS_ACCOUNT, DOCS_COMPANY, new_user
 
-from sandbox.contract import jsonio
+from sandbox.contract import envelope, jsonio
 from sandbox.domain import rewards, statements
 from sandbox.domain.statements import TransactionQuery
 from sandbox.settings import Settings
@@ -84,7 +84,7 @@ def test_a_card_page_is_kept_whole_and_follows_status_holder_and_new_postings():
     rewards.fixture_transaction(store, "CRMXWB3ZM", store.cards[TXN_CARD], "CR", Decimal(5), "SUCCESS")
     total, page, text = read()  # a new posting: the first page is other places of the history
     assert total == 6 and jsonio.loads(text)[1:] == jsonio.loads(first.replace(b'"Priya"', b'"Priya N"').replace(b'"CREATED"', b'"FAILED"'))
-    small = TransactionRows(page_bytes=len(text))
+    small = TransactionRows(page_bytes=3 * len(text))  # a page weighs its rows, its payload and its answer
     small.page(store, DOCS_COMPANY, read(0, 3)[1])
     assert small.page(store, DOCS_COMPANY, page).text == text  # bounded: the older page made room
     assert [key[1:3] for key in small._kept.of(store).pages] == [(0, 6)]
@@ -120,3 +120,23 @@ def test_histories_merge_newest_first_with_a_shared_posting_once_per_account():
     assert [(i, p.id) for i, p in book.newest_first(["b", "a"], 2)] == merged[2:]
     assert [p.id for _, p in book.newest_first(["a"], 1)] == ["p2", "p0"]
     assert list(book.newest_first(["a"], 5)) == [] and list(book.newest_first(["nobody"])) == []
+
+
+def test_a_kept_page_is_answered_with_the_same_bytes_the_documents_print():
+    store = create_app(Settings(seed=7)).sandbox.store
+    query = TransactionQuery(DOCS_COMPANY, TXN_ACCOUNT, card_id=TXN_CARD)
+    cache = TransactionRows()
+    total, page = statements.transactions(store, "CRMXWB3ZM", query, 0, 100)
+    payload = cache.payload(store, DOCS_COMPANY, total, page)
+    rows = jsonio.loads(reference(store, list(page)))
+    assert jsonio.loads(payload.text) == {"recordsCount": 5, "data": rows} and len(rows) == 5
+    for variant in ("A", "B"):
+        answer = envelope.success(variant, payload)
+        assert answer.text == jsonio.dumps(envelope.success(variant, {"recordsCount": 5, "data": rows}))
+        assert envelope.response(envelope.Reply(answer))[1] is answer.text  # as it is, no copy
+    total, page = statements.transactions(store, "CRMXWB3ZM", query, 0, 100)
+    again = cache.payload(store, DOCS_COMPANY, total, page)
+    assert again is payload and envelope.success("A", again) is envelope.success("A", payload)  # read again: kept
+    assert cache.payload(store, DOCS_COMPANY, 9, page).text.startswith(b'{"recordsCount":9,')  # another count, another payload
+    several = statements.transactions(store, "CRMXWB3ZM", TransactionQuery(DOCS_COMPANY, TXN_ACCOUNT), 0, 100)
+    assert jsonio.plain(cache.payload(store, DOCS_COMPANY, *several)) == {"recordsCount": 5, "data": jsonio.loads(reference(store, several[1]))}
