@@ -47,3 +47,15 @@ def test_any_mix_of_records_and_reads_keeps_what_eager_counting_keeps():
                 assert [e.seq for e in journal.select(Filter())] == newest_that_fit(sent, size, max_bytes)
         assert [e.seq for e in journal.select(Filter())] == newest_that_fit(sent, size, max_bytes)
         assert journal.clear() == len(newest_that_fit(sent, size, max_bytes)) and len(journal) == 0
+
+
+def test_between_reads_the_entries_held_stay_within_the_budget_when_no_head_passes_the_allowance():
+    """The server refuses a head over max_header_bytes (431), the journal's head allowance: so what
+    it holds, headers counted or not yet, never passes max_bytes (but for a single entry)."""
+    chance = random.Random(23)
+    for allowance, max_bytes in ((2_000, 30_000), (16 * 1024, 200_000), (100_000, 150_000)):
+        journal = Journal(500, 1 << 20, max_bytes, head_allowance=allowance)
+        for n in range(1, 600):
+            journal.record(entry(n, head=chance.randrange(allowance - 6), body=chance.choice((0, 100, 5_000, 40_000))))
+            held = list(journal._entries)  # not a read: a read would count every head first
+            assert len(held) == 1 or sum(e.kept_bytes() + e.head_bytes() for e in held) <= max_bytes

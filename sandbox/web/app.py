@@ -44,7 +44,7 @@ class AppState:
         self.clock = self.new_clock()
         self.store = self.build_store()
         self.faults = FaultEngine(self.clock, self.schemas, self.seed, settings.scenario, self.magic_entries())
-        self.journal = Journal(settings.journal_size, settings.journal_body_bytes, settings.journal_max_bytes)
+        self.journal = Journal(settings.journal_size, settings.journal_body_bytes, settings.journal_max_bytes, settings.max_header_bytes)
         self.store_since = 0  # the journal's last seq when this store was built: older requests made none of its postings
 
     def magic_entries(self, extra: list[tuple[dict[str, Any], str]] | None = None) -> list[tuple[list[dict[str, Any]], str]]:

@@ -167,16 +167,17 @@ def _status_matches(status: int, wanted: str) -> bool:
     return str(status) == wanted
 
 
-# Until the entries with this much more each could pass the byte budget, their request headers are
-# not counted (nearly always: it is the sandbox's own server's default max_header_bytes, 16 KiB a
-# head, and only bodies fill 32 MiB); reads count them first, so what a reader sees is the same
-_HEAD_ALLOWANCE = 16 * 1024
-
-
 class Journal:
-    def __init__(self, size: int, body_limit: int, max_bytes: int = 1 << 62) -> None:
+    """The last requests, newest last, within `size` entries and `max_bytes` in all (the oldest go
+    first). A request's headers are counted against the budget only once the newest entries could
+    pass it with `head_allowance` bytes of headers each (the server's max_header_bytes: it refuses
+    a longer head with 431, so none holds more) and before any read, so what a reader sees is what
+    counting every head as it came would keep; until then a request costs no sum over its headers."""
+
+    def __init__(self, size: int, body_limit: int, max_bytes: int = 1 << 62, head_allowance: int = 16 * 1024) -> None:
         self.body_limit = body_limit
-        self.max_bytes = max_bytes  # what all entries may hold together; the oldest go first
+        self.max_bytes = max_bytes
+        self.head_allowance = head_allowance
         self._entries: deque[Entry] = deque(maxlen=max(size, 0))
         self._sizes: deque[int] = deque()  # each entry's kept_bytes()
         self._head_sizes: deque[int] = deque()  # each entry's head_bytes(), but for the _uncounted newest
@@ -207,7 +208,7 @@ class Journal:
         self._sizes.append(size)
         self._uncounted += 1
         self._held = held
-        if held + self._uncounted * _HEAD_ALLOWANCE > self.max_bytes:
+        if held + self._uncounted * self.head_allowance > self.max_bytes:
             self._settle()
 
     def _settle(self) -> deque[Entry]:
