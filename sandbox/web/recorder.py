@@ -10,7 +10,6 @@ import logging
 from logging import DEBUG, INFO
 import re
 import time
-from operator import itemgetter
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Awaitable
 
@@ -49,12 +48,11 @@ class JournalMiddleware:
         seq = journal.next_seq()
         headers = scope["headers"]
         request_id = b""
-        if REQUEST_ID_HEADER_BYTES in map(itemgetter(0), headers):  # looked for in C: few clients send one
-            for name, value in headers:
-                if name == REQUEST_ID_HEADER_BYTES:
-                    if _VALID_ID.fullmatch(value):
-                        request_id = value
-                    break
+        for name, value in headers:  # a plain loop: map(itemgetter(0), ...) costs more for a few headers
+            if name == REQUEST_ID_HEADER_BYTES:
+                if _VALID_ID.fullmatch(value):
+                    request_id = value
+                break
         if not request_id:
             request_id = b"req-%06d" % seq
         started = time.monotonic()
@@ -65,20 +63,21 @@ class JournalMiddleware:
         async def receive_recorded() -> Message:
             message = await receive()
             if message["type"] == "http.request":
-                chunk = message.get("body", b"")
-                entry.request_body = kept(entry.request_body, chunk, limit)
+                chunk, held = message.get("body", b""), entry.request_body
+                entry.request_body = kept(held, chunk, limit) if held or len(chunk) > limit else chunk  # no call for a first chunk that fits
                 entry.request_size += len(chunk)
                 entry.request_done = not message.get("more_body", False)
             return message
 
         def send_recorded(message: Message) -> Awaitable[None]:
             """Returns `send`'s own awaitable: no coroutine of its own for each message."""
-            if message["type"] == "http.response.body":
-                chunk = message.get("body", b"")
-                entry.response_body = kept(entry.response_body, chunk, limit)
+            kind = message["type"]
+            if kind == "http.response.body":
+                chunk, held = message.get("body", b""), entry.response_body
+                entry.response_body = kept(held, chunk, limit) if held or len(chunk) > limit else chunk
                 entry.response_size += len(chunk)
                 return send(message)
-            if message["type"] != "http.response.start":
+            if kind != "http.response.start":
                 return send(message)
             started_message = message.copy()  # the app's own message is left as it was
             started_message["headers"] = entry.response_headers = [*message.get("headers", ()), (REQUEST_ID_HEADER_BYTES, request_id)]
