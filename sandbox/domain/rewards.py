@@ -97,47 +97,58 @@ def account_of(store: Store, partner_id: str, company_id: str | None, card_accou
 
 
 def card_of(store: Store, partner_id: str, company_id: str | None, card_id: str, card_account_id: str | None = None) -> Card:
+    return card_and_account(store, partner_id, company_id, card_id, card_account_id)[0]
+
+
+def card_and_account(
+    store: Store, partner_id: str, company_id: str | None, card_id: str, card_account_id: str | None = None,
+) -> tuple[Card, CardAccount]:
+    """card_of() and the card's account, each looked up once (a top-up needs both)."""
     card = store.cards.get(card_id)
     if card is None or (card_account_id and card.card_account_id != card_account_id):
         raise errors.CardNotFound(card_id=card_id)
-    company = company_id if company_id is not None else store.accounts[card.card_account_id].company_id
-    if store.account_of_partner(partner_id, company, card.card_account_id) is None:
+    account = store.accounts[card.card_account_id]
+    company = account.company_id if company_id is None else company_id
+    if account.company_id != company or store.company_of_partner(partner_id, company) is None:
         raise errors.CardNotFound(card_id=card_id)
-    return card
+    return card, account
 
 
 # --- single allocation ----------------------------------------------------------------------
 def allocate_points(store: Store, partner_id: str, request: Allocation, policy: RewardPolicy = DEFAULT_POLICY) -> Allocated:
-    expected_type = _TYPE_FOR[request.transaction_type]
-    if request.type != expected_type:
-        raise errors.TypeMismatch(transaction_type=request.transaction_type, type=request.type)
-    replay = _replay(store, partner_id, request.reference, request.fingerprint, policy.replay)
-    if replay is not None:
-        return replay
+    company_id, card_account_id, card_id, direction, kind, amount, reference, fingerprint, email, mobile = request[:10]
+    if kind != _TYPE_FOR[direction]:
+        raise errors.TypeMismatch(transaction_type=direction, type=kind)
+    if reference:
+        replay = _replay(store, partner_id, reference, fingerprint, policy.replay)
+        if replay is not None:
+            return replay
 
     card: Card | None
-    if request.card_id:
-        card = card_of(store, partner_id, request.company_id, request.card_id, request.card_account_id)
-        _check_contact(store.users[card.user_id], card.card_id, request.email, request.mobile)
-        account = store.accounts[card.card_account_id]
+    if card_id:
+        card, account = card_and_account(store, partner_id, company_id, card_id, card_account_id)
+        user = store.users[card.user_id]
+        if email or mobile:
+            _check_contact(user, card_id, email, mobile)
     else:
-        account = account_of(store, partner_id, request.company_id, request.card_account_id or "")
-        card = _card_by_contact(store, account, request.email, request.mobile)
-        if card is None and request.transaction_type == DEBIT:  # the schema made it name a mobile or e-mail
+        account = account_of(store, partner_id, company_id, card_account_id or "")
+        card = _card_by_contact(store, account, email, mobile)
+        if card is None and direction == DEBIT:  # the schema made it name a mobile or e-mail
             raise errors.CardHolderNotFound(card_account_id=account.card_account_id)
+        if card is not None:
+            user = store.users[card.user_id]
 
     if card is None:
         _require_new_user_fields(request)
-        _check_funds(store, account.card_account_id, request.amount)
+        _check_funds(store, account.card_account_id, amount)
         user = cards.create_user(
-            store, account.company_id, request.email or "", request.mobile or "",
+            store, account.company_id, email or "", mobile or "",
             request.title or "", request.first_name or "", request.gender or "",
         )
         card = cards.issue(store, user, account.card_account_id)
     elif card.status != "ACTIVE":
         raise errors.CardInactive()
-    posting = _move(store, partner_id, account, card, request.transaction_type, request.amount, request.reference, request.fingerprint)
-    return Allocated(card, store.users[card.user_id], posting)
+    return Allocated(card, user, _move(store, partner_id, account, card, direction, amount, reference, fingerprint))
 
 
 def _replay(store: Store, partner_id: str, reference: str, fingerprint: str, replay: bool = True) -> Allocated | None:

@@ -102,6 +102,12 @@ class Posting(NamedTuple):
         """entry_for(account).balance_after, without making the Entry (a bulk reply's two a row)."""
         return _decimal(self.lines[self._place(account) + 2])  # type: ignore[arg-type]
 
+    def held_after(self, account: str) -> Decimal | int:
+        """balance_after(account) as the posting holds it (`held`): an int when whole, which a
+        reply prints with the same digits in C, where a Decimal is made and then printed through
+        a Python call (a top-up's otbBalance)."""
+        return self.lines[self._place(account) + 2]  # type: ignore[return-value]
+
     def _place(self, account: str) -> int:
         """Where the account's line starts in `lines`: found in C among the accounts alone (an
         index over all of `lines` compared the name with each amount, and a Decimal's equality

@@ -13,6 +13,7 @@ from sandbox.domain import errors
 
 # both spellings (api-9796905 prints uniqueReferenceNum, doc-1039496 uniqueReferenceNumber) appear in the docs; the first is the canonical one.
 ALIASES = {"uniqueReferenceNum": "uniqueReferenceNumber", "enKashCardId": "enkashCardId"}
+_ALIASED = frozenset(ALIASES)
 
 
 def first(body: Mapping[str, Any], *names: str) -> Any:
@@ -25,7 +26,10 @@ def first(body: Mapping[str, Any], *names: str) -> Any:
 
 def amount(value: Any) -> Decimal:
     """A JSON number as an exact Decimal in EnKash's form, whatever its scale (11.0, 1E+1 -> 11),
-    so the domain, the ledger and every dump see one spelling of an amount."""
+    so the domain, the ledger and every dump see one spelling of an amount. An int's Decimal is
+    canonical already (exponent 0, no sign on zero): made in one C call (a top-up's usual amount)."""
+    if value.__class__ is int:
+        return Decimal(value)
     return canonical(value if isinstance(value, Decimal) else Decimal(value))
 
 
@@ -35,6 +39,27 @@ def optional_amount(value: Any) -> Decimal | None:
 
 def fingerprint(*parts: Mapping[str, Any]) -> str:
     """Identity of a request for idempotency: alias-folded, key-order-free, 1 == 1.0."""
+    if len(parts) == 1:
+        return _one_fingerprint(parts[0])
+    return _folded_fingerprint(parts)
+
+
+def _one_fingerprint(part: Mapping[str, Any]) -> str:
+    """fingerprint(part) of one part (a top-up's body): when no name is an alias and at most one
+    value a number, the part copied in C and that one value made text, where the loop of
+    _folded_fingerprint takes a dozen bytecodes a field; anything else takes that loop."""
+    kinds = list(map(type, part.values()))
+    numbers = kinds.count(int) + kinds.count(Decimal)
+    if numbers > 1 or part.__class__ is not dict or not _ALIASED.isdisjoint(part):
+        return _folded_fingerprint((part,))
+    canonical = part.copy()
+    if numbers:
+        key = list(part)[kinds.index(int) if int in kinds else kinds.index(Decimal)]
+        canonical[key] = _number_text(part[key])
+    return _digest(canonical)
+
+
+def _folded_fingerprint(parts: tuple[Mapping[str, Any], ...]) -> str:
     canonical: dict[str, Any] = {}
     alias = ALIASES.get
     for part in parts:

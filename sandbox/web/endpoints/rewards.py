@@ -43,7 +43,9 @@ def create_allocate_points(call: Call) -> dict[str, Any]:
 
 
 def allocation_payload(result: Allocated) -> dict[str, Any]:
-    card, user, posting = result.card, result.user, result.posting
+    """The reply's payload; otbBalance is the card's balance as the posting holds it (an int when
+    whole: printed alike, without a Decimal made for it)."""
+    card, user, posting = result
     assert posting is not None
     return {
         "enKashCardId": card.card_id,
@@ -58,7 +60,7 @@ def allocation_payload(result: Allocated) -> dict[str, Any]:
         "gender": user.gender,
         "enkashCardTxnId": posting.id,
         "pgReferenceNumber": posting.reference or None,
-        "otbBalance": result.card_balance,
+        "otbBalance": posting.held_after(card.card_id),
     }
 
 
