@@ -21,7 +21,7 @@ from starlette.types import Receive, Scope, Send
 
 from sandbox.contract import crypto, envelope, jsonio
 from sandbox.contract.credentials import Headers, basic_credentials, bearer_value
-from sandbox.contract.envelope import FORM, JSON, Reply, failure_reply, write
+from sandbox.contract.envelope import FORM, JSON, Reply, failure_reply, response
 from sandbox.domain import errors, tokens
 from sandbox.faults import effects, magic, spec
 from sandbox.state.store import AccessToken, Store
@@ -81,6 +81,8 @@ class Endpoint:
     def __init__(self, route: "Route", state: "AppState") -> None:
         self.route = route
         self.state = state
+        # Settings are frozen and the state keeps the ones it was built with: read once, not per request
+        self.limit = state.settings.body_limit(route.limit)
         self.checks = Checks(*(name if state.schemas.has(name) else None
                                for name in (route.operation + ".query", route.operation + ".request" if route.body != "none" else "")))
 
@@ -89,7 +91,7 @@ class Endpoint:
         raw = b""
         try:
             headers = Headers(scope["headers"])
-            raw = await read_body(scope, receive, state.settings.body_limit(route.limit), headers.get("content-length"))
+            raw = await read_body(scope, receive, self.limit, headers.get("content-length"))
             call = authenticated(state, route, scope, headers)  # before any parse: a stranger's body costs no parsing
             early = await parsed_beside_the_loop(raw, state.settings.max_depth) if (
                 len(raw) >= OFF_LOOP_BYTES and route.body == "json") else None
@@ -114,7 +116,9 @@ class Endpoint:
         if spec.PENDING in scope and scope.get(spec.DIRECT):  # a magic value's fault, on this answer
             await effects.act(scope[spec.PENDING], effects.Exchange(scope, receive, send, state, route), envelope.response(reply))
             return
-        await write(send, reply)
+        start, content = response(reply)  # write(), without a coroutine of its own
+        await send(start)
+        await send({"type": "http.response.body", "body": content})
         if len(raw) >= TRIM_AFTER_BYTES:
             _PARSER.submit(_give_back_memory)
 
