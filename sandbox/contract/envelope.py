@@ -53,9 +53,10 @@ def oauth_resource_error(error: errors.SandboxError) -> dict[str, Any]:
     return {"error": "invalid_token" if error.status == 401 else "access_denied", "error_description": error.message}
 
 
-@dataclass
+@dataclass(slots=True)
 class Reply:
-    """An endpoint's answer when it is not an enveloped payload (OAuth, admin API)."""
+    """An endpoint's answer when it is not an enveloped payload (OAuth, admin API). Slots: one is
+    made for every request."""
 
     body: Any
     status: int = 200

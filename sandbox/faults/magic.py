@@ -69,10 +69,14 @@ class MagicIndex:
             return None
         for field, keys in self._by_field.items():
             if field in body:
-                for value in keys.get(_key(body[field]), ()):
+                got = body[field]
+                for value in keys.get(got if got.__class__ in _ITSELF else _key(got), ()):
                     if value.applies(operation, body):
                         return value
         return None
+
+
+_ITSELF = frozenset((str, int, Decimal))  # exact types _key() gives back as they are (a bool is not one)
 
 
 def _key(got: Any) -> Any:

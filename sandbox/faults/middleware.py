@@ -9,7 +9,7 @@ Wrapped around the dispatcher (sandbox/web/app.py `wrap()`), so it talks to the 
 from __future__ import annotations
 
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Awaitable, Mapping
 from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -33,17 +33,21 @@ class FaultMiddleware:
         self.app = app
         self.state = state
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        """Returns the app's own coroutine when no fault can apply (the caller awaits it): no
+        coroutine of the middleware's own on the way to an endpoint."""
         if scope["type"] != "http" or scope["path"].startswith(OWN_API):
-            await self.app(scope, receive, send)
-            return
-        engine = self.state.faults
-        if not engine.rules and HEADER_BYTES not in map(itemgetter(0), scope["headers"]):
+            return self.app(scope, receive, send)
+        if not self.state.faults.rules and HEADER_BYTES not in map(itemgetter(0), scope["headers"]):
             # nothing armed: only a magic value, found inside the app (adapter.Endpoint), can
             # still act, and the Endpoint carries it out itself: no layer around the app's send
             scope[spec.DIRECT] = True
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
+        return self.faulted(scope, receive, send)
+
+    async def faulted(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A request a rule or the fault header may fault."""
+        engine = self.state.faults
         route = self.state.router.resolve(scope).route
         headers = Headers(scope["headers"])
         body = None

@@ -21,7 +21,7 @@ from starlette.types import Receive, Scope, Send
 
 from sandbox.contract import crypto, envelope, jsonio
 from sandbox.contract.credentials import Headers, basic_credentials, bearer_value
-from sandbox.contract.envelope import FORM, JSON, Reply, failure_reply, write
+from sandbox.contract.envelope import FORM, JSON, Reply, failure_reply, response
 from sandbox.domain import errors, tokens
 from sandbox.faults import effects, magic, spec
 from sandbox.state.store import AccessToken, Store
@@ -81,6 +81,8 @@ class Endpoint:
     def __init__(self, route: "Route", state: "AppState") -> None:
         self.route = route
         self.state = state
+        # Settings are frozen and the state keeps the ones it was built with: read once, not per request
+        self.limit = state.settings.body_limit(route.limit)
         self.checks = Checks(*(name if state.schemas.has(name) else None
                                for name in (route.operation + ".query", route.operation + ".request" if route.body != "none" else "")))
 
@@ -89,11 +91,11 @@ class Endpoint:
         raw = b""
         try:
             headers = Headers(scope["headers"])
-            raw = await read_body(scope, receive, state.settings.body_limit(route.limit), headers.get("content-length"))
+            raw = await read_body(scope, receive, self.limit, headers.value(b"content-length"))
             call = authenticated(state, route, scope, headers)  # before any parse: a stranger's body costs no parsing
             early = await parsed_beside_the_loop(raw, state.settings.max_depth) if (
                 len(raw) >= OFF_LOOP_BYTES and route.body == "json") else None
-            prepare(call, scope, raw, self.checks, early)
+            prepare(call, scope, raw, self.checks, headers.value(b"content-type", ""), early)
             magic.check(state.faults, route.operation, call.body, scope)  # magic values (sandbox/faults/)
             if spec.OUTCOME in scope:
                 call.outcome = scope[spec.OUTCOME]
@@ -114,7 +116,9 @@ class Endpoint:
         if spec.PENDING in scope and scope.get(spec.DIRECT):  # a magic value's fault, on this answer
             await effects.act(scope[spec.PENDING], effects.Exchange(scope, receive, send, state, route), envelope.response(reply))
             return
-        await write(send, reply)
+        start, content = response(reply)  # write(), without a coroutine of its own
+        await send(start)
+        await send({"type": "http.response.body", "body": content})
         if len(raw) >= TRIM_AFTER_BYTES:
             _PARSER.submit(_give_back_memory)
 
@@ -229,38 +233,38 @@ async def parsed_beside_the_loop(raw: bytes, max_depth: int) -> Parsed:
         return Parsed(None, failure.with_traceback(None))
 
 
-def authenticated(state: "AppState", route: "Route", scope: Scope, headers: Mapping[str, str]) -> Call:
+def authenticated(state: "AppState", route: "Route", scope: Scope, headers: Headers) -> Call:
     """The call with its credentials checked (Basic, a bearer token with its partnerId, or the
     admin token), before anything reads the body."""
     query_string = scope.get("query_string")
     query = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)) if query_string else {}
     call = Call(state, route, None, query, dict(scope.get("path_params") or {}), headers)
     if route.auth == "basic":
-        call.basic = basic_credentials(headers.get("authorization", ""))
+        call.basic = basic_credentials(headers.value(b"authorization", ""))
     elif route.auth in ("partner", "bearer", "user"):
         # "user" (the marketplace): a card holder's token, or an SSO token as its holder's, is accepted too
         user = route.auth == "user"
-        call.token = tokens.authenticate(state.store, bearer_value(headers.get("authorization", "")),
+        call.token = tokens.authenticate(state.store, bearer_value(headers.value(b"authorization", "")),
                                          holder_ok=user, sso_ttl=state.token_policy.ttl_seconds if user else None)
         if route.auth == "partner":
-            partner = headers.get("partnerid")
+            partner = headers.value(b"partnerid")
             if not partner:
                 raise errors.PartnerHeaderMissing()
             if partner != call.token.partner_id:
                 raise errors.PartnerMismatch()
     elif route.auth == "admin" and state.settings.admin_token:
-        if bearer_value(headers.get("authorization", ""), errors.AdminTokenRequired) != state.settings.admin_token:
+        if bearer_value(headers.value(b"authorization", ""), errors.AdminTokenRequired) != state.settings.admin_token:
             raise errors.AdminTokenRequired()
     return call
 
 
-def prepare(call: Call, scope: Scope, raw: bytes, checks: Checks, early: Parsed | None = None) -> None:
+def prepare(call: Call, scope: Scope, raw: bytes, checks: Checks, content_type: str, early: Parsed | None = None) -> None:
     """Decrypt, check the query, parse and check the body of an authenticated call."""
-    state, headers = call.state, call.headers
+    state = call.state
     opened = unsealed(state, call, scope, raw)
     if checks.query:
         state.schemas.check(checks.query, call.query)
-    call.body = parse_body(call.route.body, headers.get("content-type", ""), raw, opened, state.settings.max_depth, early)
+    call.body = parse_body(call.route.body, content_type, raw, opened, state.settings.max_depth, early)
     if checks.body:
         state.schemas.check(checks.body, call.body)
 
@@ -269,7 +273,8 @@ def parse_body(kind: str, content_type: str, raw: bytes, opened: "Opened | None"
                early: Parsed | None = None) -> Any:
     """The body as the endpoint gets it; `opened`: the document unsealed() already decrypted and
     parsed, so the plaintext is not parsed twice."""
-    media = content_type.split(";", 1)[0].strip().lower()
+    # the exact media type, as clients send it, needs no parsing
+    media = content_type if content_type == JSON else content_type.split(";", 1)[0].strip().lower()
     if kind == "none":
         return None
     if kind == "raw":  # the endpoint parses it (admin fixtures: YAML or JSON)

@@ -3,7 +3,7 @@ middlewares wrapped around it (each talks to the server's own `send`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Awaitable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -100,16 +100,22 @@ class Dispatcher:
                 self.fixed.setdefault((route.method, route.path), self.endpoints[route])  # the first, as the router
         self.outside = out_of_scope()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        """Returns the route's own coroutine (awaited by the caller): no coroutine of the
+        dispatcher's own on the way to a route without parameters."""
+        if scope["type"] == "http":
+            fixed = self.fixed.get((scope["method"], scope["path"]))
+            if fixed is not None:  # what the router would find, without its Found and parameters
+                scope["path_params"] = {}
+                return fixed(scope, receive, send)
+        return self.resolved(scope, receive, send)
+
+    async def resolved(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Lifespan, and a path the router resolves: a route with parameters, 404, 405."""
         if scope["type"] == "lifespan":
             await _lifespan(receive, send)
             return
         if scope["type"] != "http":  # websockets: nothing here speaks them
-            return
-        fixed = self.fixed.get((scope["method"], scope["path"]))
-        if fixed is not None:  # what the router would find, without its Found and parameters
-            scope["path_params"] = {}
-            await fixed(scope, receive, send)
             return
         found = self.state.router.resolve(scope)
         if found.route is None:
