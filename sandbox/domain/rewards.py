@@ -116,7 +116,9 @@ def card_and_account(
 
 # --- single allocation ----------------------------------------------------------------------
 def allocate_points(store: Store, partner_id: str, request: Allocation, policy: RewardPolicy = DEFAULT_POLICY) -> Allocated:
-    company_id, card_account_id, card_id, direction, kind, amount, reference, fingerprint, email, mobile = request[:10]
+    company_id, card_account_id, card_id = request.company_id, request.card_account_id, request.card_id
+    direction, kind, amount, reference = request.transaction_type, request.type, request.amount, request.reference
+    fingerprint, email, mobile = request.fingerprint, request.email, request.mobile
     if kind != _TYPE_FOR[direction]:
         raise errors.TypeMismatch(transaction_type=direction, type=kind)
     if reference:
