@@ -21,8 +21,7 @@ class Headers(Mapping[str, str]):
         self._raw = dict(reversed(raw))
 
     def get(self, name: str, default: Any = None) -> Any:
-        value = self._raw.get(name.encode("latin-1"))
-        return default if value is None else value.decode("latin-1")
+        return self.value(name.encode("latin-1"), default)
 
     def value(self, name: bytes, default: Any = None) -> Any:
         """get() by the name as the server's bytes, a constant of the caller's: the adapter's
@@ -48,10 +47,15 @@ class Headers(Mapping[str, str]):
 
 def bearer_value(header: str, missing: type[errors.SandboxError] = errors.Unauthorized) -> str:
     """`Bearer <token>`; the bulk page's sample sends the bare token, so that is accepted too."""
-    if header.startswith("Bearer "):  # the usual form: what the general path below makes of it
+    if header.startswith("Bearer "):  # the usual form: what parse_bearer makes of it
         token = header[7:].strip()
         if token:
             return token
+    return parse_bearer(header, missing)
+
+
+def parse_bearer(header: str, missing: type[errors.SandboxError] = errors.Unauthorized) -> str:
+    """bearer_value() of any header: the scheme in any case, surrounding space, a bare token."""
     value = header.strip()
     if not value:
         raise missing()

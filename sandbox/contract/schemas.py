@@ -84,15 +84,8 @@ class Schemas:
             return False
 
     def check(self, name: str, instance: Any) -> None:
-        """Raise the documented 400/422 for the first problem, naming the field. A validator
-        already compiled answers here, without is_valid()'s call: every request with a body."""
-        fast = self._fast.get(name)
-        try:
-            if fast is not None and fast.is_valid(instance):
-                return
-        except Exception:  # a value the Rust side cannot read: the reference decides
-            pass
-        if fast is None and self.is_valid(name, instance):
+        """Raise the documented 400/422 for the first problem, naming the field."""
+        if self.is_valid(name, instance):
             return
         error = first_error(self.validator(name), instance)
         if error is not None:

@@ -107,9 +107,9 @@ def card_and_account(
     card = store.cards.get(card_id)
     if card is None or (card_account_id and card.card_account_id != card_account_id):
         raise errors.CardNotFound(card_id=card_id)
-    account = store.accounts[card.card_account_id]
-    company = account.company_id if company_id is None else company_id
-    if account.company_id != company or store.company_of_partner(partner_id, company) is None:
+    company = company_id if company_id is not None else store.accounts[card.card_account_id].company_id
+    account = store.account_of_partner(partner_id, company, card.card_account_id)
+    if account is None:
         raise errors.CardNotFound(card_id=card_id)
     return card, account
 

@@ -147,6 +147,8 @@ def _zeroed(helds: Sequence[Any], odd: list[int]) -> array:
     for index in odd:
         whole[index] = 0
     return array("q", whole)
+
+
 def _machine_ints(code: str, values: Sequence[Any]) -> bytes:
     """`values` as the bytes of an array of type `code`, for frombytes: struct packs 200,000 ints in
     about half the instructions array() and extend() take (they parse each item's argument);

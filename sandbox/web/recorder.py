@@ -63,8 +63,8 @@ class JournalMiddleware:
         async def receive_recorded() -> Message:
             message = await receive()
             if message["type"] == "http.request":
-                chunk, held = message.get("body", b""), entry.request_body
-                entry.request_body = kept(held, chunk, limit) if held or len(chunk) > limit else chunk  # no call for a first chunk that fits
+                chunk = message.get("body", b"")
+                entry.request_body = kept(entry.request_body, chunk, limit)
                 entry.request_size += len(chunk)
                 entry.request_done = not message.get("more_body", False)
             return message
@@ -73,8 +73,8 @@ class JournalMiddleware:
             """Returns `send`'s own awaitable: no coroutine of its own for each message."""
             kind = message["type"]
             if kind == "http.response.body":
-                chunk, held = message.get("body", b""), entry.response_body
-                entry.response_body = kept(held, chunk, limit) if held or len(chunk) > limit else chunk
+                chunk = message.get("body", b"")
+                entry.response_body = kept(entry.response_body, chunk, limit)
                 entry.response_size += len(chunk)
                 return send(message)
             if kind != "http.response.start":

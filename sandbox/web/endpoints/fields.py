@@ -52,11 +52,9 @@ def _one_fingerprint(part: Mapping[str, Any]) -> str:
     numbers = kinds.count(int) + kinds.count(Decimal)
     if numbers > 1 or part.__class__ is not dict or not _ALIASED.isdisjoint(part):
         return _folded_fingerprint((part,))
-    canonical = part.copy()
-    if numbers:
-        key = list(part)[kinds.index(int) if int in kinds else kinds.index(Decimal)]
-        canonical[key] = _number_text(part[key])
-    return _digest(canonical)
+    if not numbers:
+        return _digest(part)
+    return plain_fingerprint(part, list(part)[kinds.index(int) if int in kinds else kinds.index(Decimal)], {})
 
 
 def _folded_fingerprint(parts: tuple[Mapping[str, Any], ...]) -> str:
@@ -65,11 +63,7 @@ def _folded_fingerprint(parts: tuple[Mapping[str, Any], ...]) -> str:
     for part in parts:
         for key, value in part.items():
             kind = value.__class__  # not bool, whose class is its own
-            if kind is int:
-                value = _int_text(value)
-            elif kind is Decimal:
-                value = str(value.normalize())  # 11, 11.0 and 11.00 are one amount
-            canonical[alias(key, key)] = value
+            canonical[alias(key, key)] = _number_text(value) if kind is int or kind is Decimal else value
     return _digest(canonical)
 
 
