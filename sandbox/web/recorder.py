@@ -47,13 +47,11 @@ class JournalMiddleware:
         journal = state.journal
         seq = journal.next_seq()
         headers = scope["headers"]
-        request_id = b""
         for name, value in headers:  # a plain loop: map(itemgetter(0), ...) costs more for a few headers
             if name == REQUEST_ID_HEADER_BYTES:
-                if _VALID_ID.fullmatch(value):
-                    request_id = value
+                request_id = value if _VALID_ID.fullmatch(value) else b"req-%06d" % seq
                 break
-        if not request_id:
+        else:
             request_id = b"req-%06d" % seq
         started = time.monotonic()
         entry = Entry(seq, request_id, scope["method"], scope["path"], scope.get("query_string", b""), headers,
