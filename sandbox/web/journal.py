@@ -192,7 +192,7 @@ class Journal:
         self.head_allowance = head_allowance
         self.capacity = max(size, 0)
         self._entries: deque[Entry] = deque()
-        self._uncounted = 0  # the newest entries whose heads are not counted yet
+        self._counted = 0  # the oldest entries whose heads are counted too; the newer ones' are not yet
         self._held = 0  # every entry's `budget`
         self._sequence = 0
 
@@ -210,28 +210,26 @@ class Journal:
         if len(entries) == self.capacity:
             if not entries:
                 return  # a journal of no entries
-            if self._uncounted == len(entries):  # the oldest's head is not counted either
-                self._uncounted -= 1
             self._held -= entries.popleft().budget
+            if self._counted:
+                self._counted -= 1
         entry.budget = size = entry.kept_bytes()
         entries.append(entry)
-        self._uncounted += 1
         self._held += size
-        if self._held + self._uncounted * self.head_allowance > self.max_bytes:
+        if self._held + (len(entries) - self._counted) * self.head_allowance > self.max_bytes:
             self._settle()
 
     def _settle(self) -> deque[Entry]:
         """Count the headers not counted yet, then drop the oldest entries while all hold more than
         max_bytes: the same entries stay as if each had been counted when it came (the newest that fit)."""
         entries = self._entries
-        if self._uncounted:
-            for entry in islice(reversed(entries), self._uncounted):
-                head = entry.head_bytes()
-                entry.budget += head
-                self._held += head
-            self._uncounted = 0
+        for entry in islice(reversed(entries), len(entries) - self._counted):
+            head = entry.head_bytes()
+            entry.budget += head
+            self._held += head
         while self._held > self.max_bytes and len(entries) > 1:
             self._held -= entries.popleft().budget
+        self._counted = len(entries)
         return entries
 
     def select(self, wanted: Filter, limit: int | None = None) -> list[Entry]:
@@ -253,7 +251,7 @@ class Journal:
     def clear(self) -> int:
         dropped = len(self._entries)
         self._entries.clear()
-        self._uncounted = self._held = 0
+        self._counted = self._held = 0
         return dropped
 
     def __len__(self) -> int:
