@@ -52,7 +52,7 @@ def test_the_kept_bodies_and_sizes_are_what_folding_the_chunks_with_kept_makes()
         assert entry.request_body == reduce(lambda held, chunk: kept(held, chunk, limit), request, b"")
         assert entry.response_body == reduce(lambda held, chunk: kept(held, chunk, limit), response, b"")
         assert (entry.request_size, entry.response_size) == (sum(map(len, request)), sum(map(len, response)))
-        assert entry.request_done and entry.status == 201
+        assert entry.request_done and entry.status == 201 and 0 <= entry.latency_ms == (entry.ended - entry.mark) * 1000
         if len(request) == 1 and len(request[0]) <= limit:
             assert entry.request_body is request[0]  # kept as it came, no copy
 

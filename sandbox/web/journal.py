@@ -38,7 +38,7 @@ class Entry:
 
     __slots__ = ("seq", "request_id_bytes", "method", "path", "query", "request_headers", "clock", "mark", "wall_time",
                  "request_body", "response_body", "request_size", "response_size", "request_done", "status",
-                 "response_headers", "latency_ms", "fault", "decrypted_body", "decrypted_response", "budget")
+                 "response_headers", "ended", "fault", "decrypted_body", "decrypted_response", "budget")
     budget: int  # set by Journal.record: what the entry counts for, kept_bytes() and then head_bytes() once counted
 
     def __init__(
@@ -55,7 +55,7 @@ class Entry:
         self.request_done = False  # the whole request body was received
         self.status = 0  # 0: no response was sent (a fault dropped the connection, or a crash)
         self.response_headers = _NO_HEADERS  # never changed in place: an answer sets its own list
-        self.latency_ms = 0.0
+        self.ended = mark  # time.monotonic() when the response was sent (or the exchange failed)
         self.fault: str | None = None  # what the fault layer or a magic value did, in words
         self.decrypted_body: bytes | None = None  # encrypted payload mode: the request as the endpoint saw it
         self.decrypted_response: bytes | None = None  # ... and the response before it was sealed
@@ -64,6 +64,11 @@ class Entry:
     def sandbox_time(self) -> datetime:
         """The sandbox clock's time when the request arrived."""
         return Clock.at(self.clock, self.mark)
+
+    @property
+    def latency_ms(self) -> float:
+        """From arrival to the end of the response, worked out when read: most entries never are."""
+        return (self.ended - self.mark) * 1000
 
     @property
     def request_id(self) -> str:

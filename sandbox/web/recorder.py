@@ -89,7 +89,7 @@ class JournalMiddleware:
         try:
             await self.app(scope, receive_recorded, send_recorded)
         finally:
-            entry.latency_ms = (time.monotonic() - started) * 1000
+            entry.ended = time.monotonic()
             entry.fault = scope.get(FAULT_DESCRIPTION)
             decrypted_body, decrypted_response = scope.get(DECRYPTED_BODY), scope.get(DECRYPTED_RESPONSE)
             if decrypted_body is not None:
