@@ -59,3 +59,17 @@ def test_between_reads_the_entries_held_stay_within_the_budget_when_no_head_pass
             journal.record(entry(n, head=chance.randrange(allowance - 6), body=chance.choice((0, 100, 5_000, 40_000))))
             held = list(journal._entries)  # not a read: a read would count every head first
             assert len(held) == 1 or sum(e.kept_bytes() + e.head_bytes() for e in held) <= max_bytes
+
+
+def test_a_journal_of_no_entries_keeps_none_and_one_of_one_entry_keeps_the_newest():
+    chance = random.Random(29)
+    empty, single, sent = Journal(0, 1 << 20, 5_000), Journal(1, 1 << 20, 5_000), []
+    for n in range(1, 200):
+        one = entry(n, head=chance.choice((10, 3_000, 20_000)), body=chance.choice((0, 100, 9_000)))
+        empty.record(one)
+        single.record(one)
+        sent.append(one)
+        assert len(empty) == 0 and empty.capacity == 0
+        if chance.random() < 0.3:
+            assert [e.seq for e in single.select(Filter())] == newest_that_fit(sent, 1, 5_000) == [n]
+    assert single.clear() == 1 and len(single) == 0

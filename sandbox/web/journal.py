@@ -27,21 +27,19 @@ _SSO_URL = re.compile(r"/sso/[^/]+/")
 _UNSHOWN = ("/__sandbox/state",)
 
 
+_NO_HEADERS: list[tuple[bytes, bytes]] = []  # an entry's response headers until it has a response
+
+
 class Entry:
     """One exchange. The hot path only stores references to what the server already built (raw
     header lists, body bytes, a float wall time); describe() decodes and formats them when
-    someone reads the journal, which is rare next to the requests that fill it."""
+    someone reads the journal, which is rare next to the requests that fill it. Slots: no
+    dictionary to make and free for each request."""
 
-    # what an exchange holds until its request and response say otherwise: an instance sets only what happened
-    request_body = response_body = b""  # the bodies cut at the journal's limit
-    request_size = response_size = 0  # ... and their whole sizes
-    request_done = False  # the whole request body was received
-    status = 0  # 0: no response was sent (a fault dropped the connection, or a crash)
-    response_headers: list[tuple[bytes, bytes]] = []  # never changed in place: an answer sets its own list
-    latency_ms = 0.0
-    fault: str | None = None  # what the fault layer or a magic value did, in words
-    decrypted_body: bytes | None = None  # encrypted payload mode: the request as the endpoint saw it
-    decrypted_response: bytes | None = None  # ... and the response before it was sealed
+    __slots__ = ("seq", "request_id_bytes", "method", "path", "query", "request_headers", "clock", "mark", "wall_time",
+                 "request_body", "response_body", "request_size", "response_size", "request_done", "status",
+                 "response_headers", "ended", "fault", "decrypted_body", "decrypted_response", "budget")
+    budget: int  # set by Journal.record: what the entry counts for, kept_bytes() and then head_bytes() once counted
 
     def __init__(
         self, seq: int, request_id: bytes, method: str, path: str, query: bytes,
@@ -51,11 +49,26 @@ class Entry:
         self.request_headers = request_headers  # raw, as on the wire; shown masked by describe()
         self.clock, self.mark = clock, mark  # the sandbox clock's reading() and time.monotonic() as it arrived
         self.wall_time = wall_time  # seconds since the epoch
+        # what an exchange holds until its request and response say otherwise
+        self.request_body = self.response_body = b""  # the bodies cut at the journal's limit
+        self.request_size = self.response_size = 0  # ... and their whole sizes
+        self.request_done = False  # the whole request body was received
+        self.status = 0  # 0: no response was sent (a fault dropped the connection, or a crash)
+        self.response_headers = _NO_HEADERS  # never changed in place: an answer sets its own list
+        self.ended = mark  # time.monotonic() when the response was sent (or the exchange failed)
+        self.fault: str | None = None  # what the fault layer or a magic value did, in words
+        self.decrypted_body: bytes | None = None  # encrypted payload mode: the request as the endpoint saw it
+        self.decrypted_response: bytes | None = None  # ... and the response before it was sealed
 
     @property
     def sandbox_time(self) -> datetime:
         """The sandbox clock's time when the request arrived."""
         return Clock.at(self.clock, self.mark)
+
+    @property
+    def latency_ms(self) -> float:
+        """From arrival to the end of the response, worked out when read: most entries never are."""
+        return (self.ended - self.mark) * 1000
 
     @property
     def request_id(self) -> str:
@@ -76,8 +89,12 @@ class Entry:
 
     def kept_bytes(self) -> int:
         """What the entry holds for the journal's byte budget, its request headers aside (head_bytes)."""
-        return (len(self.request_body) + len(self.response_body) + len(self.decrypted_body or b"")
-                + len(self.decrypted_response or b"") + 512)
+        size = len(self.request_body) + len(self.response_body) + 512
+        if self.decrypted_body is not None:  # encrypted payload mode only: `len(... or b"")` costs every request
+            size += len(self.decrypted_body)
+        if self.decrypted_response is not None:
+            size += len(self.decrypted_response)
+        return size
 
     def head_bytes(self) -> int:
         """The request headers' names and values: counted only when the budget is near (Journal.record)."""
@@ -178,11 +195,10 @@ class Journal:
         self.body_limit = body_limit
         self.max_bytes = max_bytes
         self.head_allowance = head_allowance
-        self._entries: deque[Entry] = deque(maxlen=max(size, 0))
-        self._sizes: deque[int] = deque()  # each entry's kept_bytes()
-        self._head_sizes: deque[int] = deque()  # each entry's head_bytes(), but for the _uncounted newest
-        self._uncounted = 0
-        self._held = 0  # both sizes of every entry, but the head sizes not yet counted
+        self.capacity = max(size, 0)
+        self._entries: deque[Entry] = deque()
+        self._counted = 0  # the oldest entries whose heads are counted too; the newer ones' are not yet
+        self._held = 0  # every entry's `budget`
         self._sequence = 0
 
     def last_seq(self) -> int:
@@ -193,36 +209,32 @@ class Journal:
         return self._sequence
 
     def record(self, entry: Entry) -> None:
+        """Keep the entry, the oldest going when the journal is full; each entry's size is kept
+        on it (`budget`), not in a deque beside the entries: a request costs no deque of its own."""
         entries = self._entries
-        if not entries.maxlen:
-            return
-        size = entry.kept_bytes()
-        held = self._held + size
-        if len(entries) == entries.maxlen:
-            held -= self._sizes.popleft()
-            if self._head_sizes:
-                held -= self._head_sizes.popleft()
-            else:
-                self._uncounted -= 1
+        if len(entries) == self.capacity:
+            if not entries:
+                return  # a journal of no entries
+            self._held -= entries.popleft().budget
+            if self._counted:
+                self._counted -= 1
+        entry.budget = size = entry.kept_bytes()
         entries.append(entry)
-        self._sizes.append(size)
-        self._uncounted += 1
-        self._held = held
-        if held + self._uncounted * self.head_allowance > self.max_bytes:
+        self._held += size
+        if self._held + (len(entries) - self._counted) * self.head_allowance > self.max_bytes:
             self._settle()
 
     def _settle(self) -> deque[Entry]:
         """Count the headers not counted yet, then drop the oldest entries while all hold more than
         max_bytes: the same entries stay as if each had been counted when it came (the newest that fit)."""
         entries = self._entries
-        if self._uncounted:
-            newest_first = [entry.head_bytes() for entry in islice(reversed(entries), self._uncounted)]
-            self._head_sizes.extend(reversed(newest_first))
-            self._held += sum(newest_first)
-            self._uncounted = 0
+        for entry in islice(reversed(entries), len(entries) - self._counted):
+            head = entry.head_bytes()
+            entry.budget += head
+            self._held += head
         while self._held > self.max_bytes and len(entries) > 1:
-            entries.popleft()
-            self._held -= self._sizes.popleft() + self._head_sizes.popleft()
+            self._held -= entries.popleft().budget
+        self._counted = len(entries)
         return entries
 
     def select(self, wanted: Filter, limit: int | None = None) -> list[Entry]:
@@ -244,17 +256,11 @@ class Journal:
     def clear(self) -> int:
         dropped = len(self._entries)
         self._entries.clear()
-        self._sizes.clear()
-        self._head_sizes.clear()
-        self._uncounted = self._held = 0
+        self._counted = self._held = 0
         return dropped
 
     def __len__(self) -> int:
         return len(self._settle())
-
-    @property
-    def capacity(self) -> int:
-        return self._entries.maxlen or 0
 
 
 def visible_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:

@@ -47,13 +47,11 @@ class JournalMiddleware:
         journal = state.journal
         seq = journal.next_seq()
         headers = scope["headers"]
-        request_id = b""
         for name, value in headers:  # a plain loop: map(itemgetter(0), ...) costs more for a few headers
             if name == REQUEST_ID_HEADER_BYTES:
-                if _VALID_ID.fullmatch(value):
-                    request_id = value
+                request_id = value if _VALID_ID.fullmatch(value) else b"req-%06d" % seq
                 break
-        if not request_id:
+        else:
             request_id = b"req-%06d" % seq
         started = time.monotonic()
         entry = Entry(seq, request_id, scope["method"], scope["path"], scope.get("query_string", b""), headers,
@@ -64,7 +62,8 @@ class JournalMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 chunk = message.get("body", b"")
-                entry.request_body = kept(entry.request_body, chunk, limit)
+                held = entry.request_body  # a first chunk within the limit is kept as is, without a call
+                entry.request_body = chunk if not held and len(chunk) <= limit else kept(held, chunk, limit)
                 entry.request_size += len(chunk)
                 entry.request_done = not message.get("more_body", False)
             return message
@@ -74,13 +73,14 @@ class JournalMiddleware:
             kind = message["type"]
             if kind == "http.response.body":
                 chunk = message.get("body", b"")
-                entry.response_body = kept(entry.response_body, chunk, limit)
+                held = entry.response_body
+                entry.response_body = chunk if not held and len(chunk) <= limit else kept(held, chunk, limit)
                 entry.response_size += len(chunk)
                 return send(message)
             if kind != "http.response.start":
                 return send(message)
             started_message = message.copy()  # the app's own message is left as it was
-            started_message["headers"] = entry.response_headers = [*message.get("headers", ()), (REQUEST_ID_HEADER_BYTES, request_id)]
+            started_message["headers"] = entry.response_headers = [*message.get("headers", ()), (REQUEST_ID_HEADER_BYTES, entry.request_id_bytes)]
             entry.status = message["status"]
             if not entry.request_done:  # answered before the body was read (404, 405, 413, a fault)
                 return _take_body_then_send(entry, receive_recorded, limit, send, started_message)
@@ -89,7 +89,7 @@ class JournalMiddleware:
         try:
             await self.app(scope, receive_recorded, send_recorded)
         finally:
-            entry.latency_ms = (time.monotonic() - started) * 1000
+            entry.ended = time.monotonic()
             entry.fault = scope.get(FAULT_DESCRIPTION)
             decrypted_body, decrypted_response = scope.get(DECRYPTED_BODY), scope.get(DECRYPTED_RESPONSE)
             if decrypted_body is not None:
