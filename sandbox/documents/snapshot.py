@@ -90,7 +90,7 @@ DERIVED = ("coin_next_expiry", "_coin_config_by_event", "_cards_by_account", "_c
 # the ledger's postings are written from its columns (Ledger.postings); everything else is rebuilt
 _LEDGER_WRITTEN = ("_ids", "_refs", "_memos", "_meta", "_metas", "_meta_codes", "_at", "_odd_at", "_fps", "_odd_fps", "_templates",
                    "_template_of", "_first", "_afters", "_odd_afters", "_tail")
-_LEDGER_DERIVED = ("_balances", "_units", "_floored", "_by_account", "_by_reference", "_by_id", "_amounts", "_views", "_template_by_value")
+_LEDGER_DERIVED = ("_balances", "_units", "_floored", "_by_account", "_by_reference", "_by_id", "_amounts", "_views", "_tail_keys")
 
 
 def _tag(cls: type) -> str:
