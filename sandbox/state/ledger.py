@@ -307,13 +307,15 @@ class Ledger:
                 amount, amount_text = _canonical_and_text(amount)
                 other, other_text = _canonical_and_text(other)
                 after = balances[first] + amount
-                text = str(after)  # canonical() and held() in one look at the text
-                if text.isdigit():
-                    held_after: Decimal | int = int(text)  # whole, positive, canonical
+                text = str(after)  # canonical(), held() and the floor in one look at the text
+                if text.isdigit():  # whole, not below zero, canonical
+                    held_after: Decimal | int = int(text)
+                    below = False
                 else:
                     after = canonical(after)
                     held_after = held(after)
-                if not (after < ZERO and first in self._floored):
+                    below = after < ZERO and first in self._floored
+                if not below:
                     later = balances[second] + other
                     text = str(later)
                     if text.isdigit():
@@ -321,7 +323,8 @@ class Ledger:
                     else:
                         later = canonical(later)
                         held_later = held(later)
-                    if not (later < ZERO and second in self._floored):
+                        below = later < ZERO and second in self._floored
+                    if not below:
                         if other_text == "-" + amount_text or amount_text == "-" + other_text or amount + other == ZERO:
                             by_reference = self._by_reference.get(scope)
                             if reference and by_reference is not None and reference in by_reference:
