@@ -154,3 +154,38 @@ def test_a_fingerprint_that_is_not_a_string_reads_back_as_it_was_after_filing():
     book._pack(len(book._tail))
     book._views.clear()
     assert [repr(p.fingerprint) for p in book.postings] == ["None", "''", "0", repr("ab" * 12)]
+
+
+@pytest.mark.parametrize("room", [20_000, 3])
+def test_a_filed_posting_takes_the_template_its_texts_name(monkeypatch: pytest.MonkeyPatch, room: int):
+    """_pack finds a posting's template by the amounts' texts post() made (None for the general
+    path's postings): the template the general lookup by the lines' own texts gives, the same
+    object for the same texts while there is room, and every posting reads back as posted."""
+    from sandbox.state import ledger as module
+
+    monkeypatch.setattr(module, "_TEMPLATES", room)
+    book = ledger()
+    amounts = [Decimal("2.50"), Decimal("1E+2"), Decimal(7), Decimal("0.10"), Decimal(7), Decimal("-0"), Decimal("7.000")]
+    posted = []
+    for n in range(60):
+        amount = amounts[n % len(amounts)]
+        if n % 5 == 4:  # three lines: the general path
+            moves = [("world", -2 * amount), ("acct", amount), ("card", amount)]
+        else:
+            moves = [("world", -amount), ("acct" if n % 2 else "card", amount)]
+        posted.append(book.post(f"p{n}", "X", "POINT", NOW, moves))
+    keys = list(book._tail_keys)
+    assert keys.count(None) == 12 and keys[0] == ("world", "-2.5", "card", "2.5")
+    book._pack(len(book._tail))
+    assert not book._tail and not book._tail_keys
+    for position, posting in enumerate(posted):
+        template = book._templates[position]
+        assert template == book._template_for(posting.lines, None) == tuple(x for i, x in enumerate(posting.lines) if i % 3 != 2)
+        assert list(map(str, template[1::2])) == list(map(str, posting.lines[1::3]))
+    if room > len(posted):  # room for all: one template object for the same texts
+        shared: dict[tuple[str, ...], set[int]] = {}
+        for template in book._templates:
+            shared.setdefault(tuple(map(str, template)), set()).add(id(template))
+        assert all(len(ids) == 1 for ids in shared.values())
+    book._views.clear()
+    assert [repr(p) for p in book.postings] == [repr(p) for p in posted]

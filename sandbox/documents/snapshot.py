@@ -82,13 +82,15 @@ TABLES: dict[str, Table] = {
 }
 VALUES = (Promotion, PrimaryCard, ProductConfig, CartItem, Voucher, Posting)  # records held inside records, and the ledger's
 COUNTERS = ("next_cart_id",)  # Store numbers a document carries: at least what its records need
-# Store attributes the add_* methods build: never written, never read from a document
+# Store attributes built from the others (the add_* methods' indexes, the id draws bound to the
+# tables and id stream): never written, never read from a document
 DERIVED = ("coin_next_expiry", "_coin_config_by_event", "_cards_by_account", "_card_by_contact", "_users_by_company", "_token_by_login",
-           "_cart_by_product", "_carts_by_user", "_orders_by_user", "_orders_by_partner", "_order_by_reference")
+           "_cart_by_product", "_carts_by_user", "_orders_by_user", "_orders_by_partner", "_order_by_reference",
+           "_draws")
 # the ledger's postings are written from its columns (Ledger.postings); everything else is rebuilt
 _LEDGER_WRITTEN = ("_ids", "_refs", "_memos", "_meta", "_metas", "_meta_codes", "_at", "_odd_at", "_fps", "_odd_fps", "_templates",
                    "_template_of", "_first", "_afters", "_odd_afters", "_tail")
-_LEDGER_DERIVED = ("_balances", "_units", "_floored", "_by_account", "_by_reference", "_by_id", "_amounts", "_views", "_template_by_value")
+_LEDGER_DERIVED = ("_balances", "_units", "_floored", "_by_account", "_by_reference", "_by_id", "_amounts", "_views", "_tail_keys")
 
 
 def _tag(cls: type) -> str:

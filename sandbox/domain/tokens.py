@@ -139,7 +139,7 @@ def authenticate(store: Store, value: str, holder_ok: bool = False, sso_ttl: int
         token = _sso_token(store, value, sso_ttl)
     if token is None:
         raise errors.InvalidToken()
-    if token.expires_at <= store.now():
+    if store.clock.passed(token.expires_at):
         raise errors.TokenExpired()
     if token.user_id and not holder_ok:
         raise errors.HolderTokenRefused()

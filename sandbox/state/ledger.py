@@ -259,9 +259,9 @@ class Ledger:
         self._odd_afters: dict[int, Any] = {}  # by index in _afters
         self._views: dict[int, Posting] = {}  # postings built lately, by position (bounded)
         self._tail: list[Posting] = []  # the newest postings, as posted, not in the columns yet (_pack)
-        # the template of a posting's (account, amount, ...) as post() makes them (amounts canonical,
-        # so equal amounts print alike): no amount's text is made for a template already known
-        self._template_by_value: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        # each tail posting's key in _template_of (accounts and amounts' texts), as post() had the
+        # texts at hand (None: _pack makes it): no new Decimal is hashed to find a template
+        self._tail_keys: list[tuple[str, ...] | None] = []
 
     @property
     def postings(self) -> _Postings:
@@ -307,13 +307,15 @@ class Ledger:
                 amount, amount_text = _canonical_and_text(amount)
                 other, other_text = _canonical_and_text(other)
                 after = balances[first] + amount
-                text = str(after)  # canonical() and held() in one look at the text
-                if text.isdigit():
-                    held_after: Decimal | int = int(text)  # whole, positive, canonical
+                text = str(after)  # canonical(), held() and the floor in one look at the text
+                if text.isdigit():  # whole, not below zero, canonical
+                    held_after: Decimal | int = int(text)
+                    below = False
                 else:
                     after = canonical(after)
                     held_after = held(after)
-                if not (after < ZERO and first in self._floored):
+                    below = after < ZERO and first in self._floored
+                if not below:
                     later = balances[second] + other
                     text = str(later)
                     if text.isdigit():
@@ -321,7 +323,8 @@ class Ledger:
                     else:
                         later = canonical(later)
                         held_later = held(later)
-                    if not (later < ZERO and second in self._floored):
+                        below = later < ZERO and second in self._floored
+                    if not below:
                         if other_text == "-" + amount_text or amount_text == "-" + other_text or amount + other == ZERO:
                             by_reference = self._by_reference.get(scope)
                             if reference and by_reference is not None and reference in by_reference:
@@ -331,6 +334,7 @@ class Ledger:
                             posting = _new_posting((posting_id, kind, unit, at, (first, amount, held_after, second, other, held_later),
                                                     scope, reference, fingerprint, memo))
                             tail.append(posting)
+                            self._tail_keys.append((first, amount_text, second, other_text))
                             balances[first] = after
                             balances[second] = later
                             by_account = self._by_account
@@ -366,6 +370,7 @@ class Ledger:
         tail = self._tail
         position = len(self._ids) + len(tail)
         tail.append(posting)
+        self._tail_keys.append(None)
         self._index(posting, position, afters)
         if len(tail) >= 2 * _BATCH:
             self._pack(_BATCH)
@@ -403,48 +408,38 @@ class Ledger:
         codes = self._codes(list(zip(kinds, units, scopes, self._add_times(ats, start))))
         self._add_fingerprints(fingerprints, start)
         if set(map(len, lines)) == {6}:  # two lines each
-            keys: Iterable[tuple[Any, ...]] = zip(map(itemgetter(0), lines), map(itemgetter(1), lines), map(itemgetter(3), lines), map(itemgetter(4), lines))
             helds: list[Any] = list(chain.from_iterable(map(itemgetter(2, 5), lines)))
             self._first.extend(range(len(self._afters), len(self._afters) + len(helds), 2))
         else:
-            keys = [tuple(chain.from_iterable(zip(line[0::3], line[1::3]))) for line in lines]
             helds = list(chain.from_iterable(line[2::3] for line in lines))
             self._first.extend(accumulate([len(line) // 3 for line in lines[:-1]], initial=len(self._afters)))
-        by_value = self._template_by_value
-        templates = list(map(by_value.get, keys))  # keys: consumed here (an iterator)
+        keys = self._tail_keys[:count]
+        templates = list(map(self._template_of.get, keys))
         if None in templates:
             for n, template in enumerate(templates):
                 if template is None:
-                    key, template = self._template_for(lines[n])
-                    if len(by_value) < _TEMPLATES:
-                        by_value[key] = template
-                    templates[n] = template
+                    templates[n] = self._template_for(lines[n], keys[n])
         self._templates += templates
         self._add_afters(helds)
         self._meta.extend(codes)
         self._ids += ids
         self._refs += refs
         del tail[:count]
+        del self._tail_keys[:count]
 
-    def _template_for(self, lines: tuple[Any, ...]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
-        """(accounts and amounts, shared template) of a posting's `lines` whose template is not
-        known by value: the template of its amounts' texts, or a new one (kept while there is room).
-        Two lines (nearly every posting, and a bulk upload's every one) are taken apart at once."""
-        if len(lines) == 6:
-            first, amount, _, second, other, _ = lines
-            key: tuple[Any, ...] = (first, amount, second, other)
-            texts: tuple[Any, ...] = (first, str(amount), second, str(other))
-        else:
-            key = tuple(chain.from_iterable(zip(lines[0::3], lines[1::3])))
+    def _template_for(self, lines: tuple[Any, ...], texts: tuple[Any, ...] | None) -> tuple[Any, ...]:
+        """The shared template of a posting's `lines`, found by `texts` (its accounts and amounts'
+        texts; None: made here), else a new one (kept while there is room)."""
+        if texts is None:
             texts = tuple(chain.from_iterable(zip(lines[0::3], map(str, lines[1::3]))))
         template = self._template_of.get(texts)
         if template is None:
-            made = list(key)
-            made[1::2] = map(self._shared, key[1::2], texts[1::2])
+            made = list(chain.from_iterable(zip(lines[0::3], lines[1::3])))
+            made[1::2] = map(self._shared, made[1::2], texts[1::2])
             template = tuple(made)
             if len(self._template_of) < _TEMPLATES:
                 self._template_of[texts] = template
-        return key, template
+        return template
 
     def _codes(self, metas: Iterable[tuple[Any, Any, Any, Any]]) -> list[int]:
         """The code of each (kind, unit, scope, time zone), a new one for one not seen before: one

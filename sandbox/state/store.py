@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any, Callable, Iterator
 
 from sandbox.state.clock import Clock
-from sandbox.state.ids import IdFactory
+from sandbox.state.ids import FORMATS, IdFactory
 from sandbox.state.ledger import ZERO, Ledger
 
 POINT = "POINT"
@@ -297,6 +297,23 @@ class Store:
         self.ledger.open(REDEEMED, POINT, floored=False)
         for system in (COINS_ISSUED, COINS_EXPIRED, COINS_SPENT):
             self.ledger.open(system, COIN, floored=False)
+        self._draws = self._bound_draws()
+
+    def _bound_draws(self) -> dict[str, Callable[[], str]]:
+        """Each kind's id draw (IdFactory.drawer) with its records' table bound: new_id is a lookup
+        and a call, where it looked up the table, the factory and the kind's form every id (~3,000
+        instructions a top-up). They hold this store's tables and id stream, so a copy binds its own."""
+        return {kind: self.ids.drawer(kind, None if table is None else getattr(self, table).__contains__)
+                for kind, table in ((kind, _RECORDS_OF.get(kind)) for kind in FORMATS)}
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = vars(self).copy()
+        del state["_draws"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        vars(self).update(state)
+        self._draws = self._bound_draws()
 
     # --- adding records (fixtures and domain rules both come through here) ---------------------
     def add_partner(self, partner: Partner) -> None:
@@ -378,15 +395,12 @@ class Store:
 
     # --- lookups -------------------------------------------------------------------------
     def new_id(self, kind: str) -> str:
-        records = _RECORDS_OF.get(kind)
-        if records is None:
-            return self.ids.new(kind)
-        return self.ids.new(kind, getattr(self, records).__contains__)
+        """A new id of `kind`, drawn again while one of its records has it."""
+        return self._draws[kind]()
 
     def id_drawer(self, kind: str) -> Callable[[], str]:
         """new_id(kind) as a call of no arguments, for many ids in a row (IdFactory.drawer)."""
-        records = _RECORDS_OF.get(kind)
-        return self.ids.drawer(kind, None if records is None else getattr(self, records).__contains__)
+        return self._draws[kind]
 
     def now(self) -> datetime:
         return self.clock.now()
