@@ -88,7 +88,7 @@ class FaultMiddleware:
             elif value:
                 token = store.tokens.get(bearer_value(value))
                 claimed = token.partner_id if token else None
-                proven = claimed if token is not None and token.expires_at > store.now() else None
+                proven = claimed if token is not None and not store.clock.passed(token.expires_at) else None
         except errors.SandboxError:
             pass
         return headers.get("partnerid") or claimed, proven

@@ -47,11 +47,13 @@ class JournalMiddleware:
         journal = state.journal
         seq = journal.next_seq()
         headers = scope["headers"]
+        request_id = b""
         for name, value in headers:  # a plain loop: map(itemgetter(0), ...) costs more for a few headers
             if name == REQUEST_ID_HEADER_BYTES:
-                request_id = value if _VALID_ID.fullmatch(value) else b"req-%06d" % seq
+                if _VALID_ID.fullmatch(value):
+                    request_id = value
                 break
-        else:
+        if not request_id:
             request_id = b"req-%06d" % seq
         started = time.monotonic()
         entry = Entry(seq, request_id, scope["method"], scope["path"], scope.get("query_string", b""), headers,
@@ -62,8 +64,7 @@ class JournalMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 chunk = message.get("body", b"")
-                held = entry.request_body  # a first chunk within the limit is kept as is, without a call
-                entry.request_body = chunk if not held and len(chunk) <= limit else kept(held, chunk, limit)
+                entry.request_body = kept(entry.request_body, chunk, limit)
                 entry.request_size += len(chunk)
                 entry.request_done = not message.get("more_body", False)
             return message
@@ -73,8 +74,7 @@ class JournalMiddleware:
             kind = message["type"]
             if kind == "http.response.body":
                 chunk = message.get("body", b"")
-                held = entry.response_body
-                entry.response_body = chunk if not held and len(chunk) <= limit else kept(held, chunk, limit)
+                entry.response_body = kept(entry.response_body, chunk, limit)
                 entry.response_size += len(chunk)
                 return send(message)
             if kind != "http.response.start":
