@@ -189,3 +189,22 @@ def test_a_filed_posting_takes_the_template_its_texts_name(monkeypatch: pytest.M
         assert all(len(ids) == 1 for ids in shared.values())
     book._views.clear()
     assert [repr(p) for p in book.postings] == [repr(p) for p in posted]
+
+
+def test_canonical_and_its_text_agree_on_many_amounts():
+    """canonical() looks at the text itself (a call less than asking _canonical_and_text): the
+    same value, exponent and text on every kind of amount."""
+    import random
+
+    from sandbox.state.ledger import _canonical_and_text
+
+    chance = random.Random(7)
+    amounts = [Decimal(x) for x in ("0", "-0", "0.00", "-0.0", "1E+2", "-1E+2", "1.10", "100", "NaN", "Infinity", "-Infinity", "1E-7", "5.000E+3")]
+    for _ in range(3000):
+        digits = str(chance.randrange(10 ** chance.randrange(1, 12)))
+        amounts.append(Decimal(f"{chance.choice('-+')}{digits}E{chance.randrange(-8, 8)}"))
+        amounts.append(Decimal(f"{chance.choice(['-', ''])}{digits}.{'0' * chance.randrange(4)}"))
+    for amount in amounts:
+        value, text = _canonical_and_text(amount)
+        found = canonical(amount)
+        assert str(found) == text and found.as_tuple() == value.as_tuple(), amount

@@ -32,24 +32,33 @@ ZERO = Decimal(0)
 def canonical(value: Decimal) -> Decimal:
     """The amount as EnKash prints it (898138, 92415.44): no trailing zeros, no exponent, no -0;
     11.0 -> 11, 1E+2 -> 100. Exact: digits are moved, never rounded by a context."""
-    return _canonical_and_text(value)[0]
+    text = str(value)  # C; as_tuple() builds a named tuple in Python: this runs several times a request
+    # _canonical_and_text's look at the text, made here too: a call less, several times a top-up
+    if "E" not in text and (text[-1] != "0" or "." not in text) and text != "-0":
+        return value  # already canonical (nearly every amount), or not finite
+    return _rebuilt(value)
 
 
 def _canonical_and_text(value: Decimal) -> tuple[Decimal, str]:
     """canonical(value) and its text: Ledger.post compares two amounts' texts to know they balance."""
-    text = str(value)  # C; as_tuple() builds a named tuple in Python: this runs several times a request
+    text = str(value)
     if "E" not in text and (text[-1] != "0" or "." not in text) and text != "-0":
-        return value, text  # already canonical (nearly every amount), or not finite
+        return value, text  # already canonical, or not finite
+    value = _rebuilt(value)
+    return value, str(value)
+
+
+def _rebuilt(value: Decimal) -> Decimal:
+    """canonical(value) of a value whose text is not (or is not finite: as it is)."""
     sign, digits, exponent = value.as_tuple()
     if not isinstance(exponent, int):
-        return value, text
+        return value
     kept = list(digits) + [0] * max(exponent, 0)
     exponent = min(exponent, 0)
     while exponent < 0 and kept and kept[-1] == 0:
         kept.pop()
         exponent += 1
-    value = Decimal((sign, tuple(kept), exponent)) if any(kept) else ZERO
-    return value, str(value)
+    return Decimal((sign, tuple(kept), exponent)) if any(kept) else ZERO
 
 
 class LedgerError(Exception):
