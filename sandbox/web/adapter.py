@@ -83,6 +83,7 @@ class Endpoint:
         self.state = state
         # Settings are frozen and the state keeps the ones it was built with: read once, not per request
         self.limit = state.settings.body_limit(route.limit)
+        self.validate_responses = state.settings.validate_responses
         self.checks = Checks(*(name if state.schemas.has(name) else None
                                for name in (route.operation + ".query", route.operation + ".request" if route.body != "none" else "")))
 
@@ -110,9 +111,10 @@ class Endpoint:
         except Exception as bug:  # a sandbox bug still answers in the envelope, loudly
             reply = failure_reply(state.settings, route, errors.SandboxError(f"sandbox bug: {type(bug).__name__}: {bug}", status=500))
             scope.pop(RESPONSE_KEY, None)
-        if state.settings.validate_responses:
+        if self.validate_responses:
             reply = checked(state, route, reply)
-        reply = sealed(scope, reply)
+        if RESPONSE_KEY in scope:  # encrypted payload mode
+            reply = sealed(scope, reply)
         if spec.PENDING in scope and scope.get(spec.DIRECT):  # a magic value's fault, on this answer
             await effects.act(scope[spec.PENDING], effects.Exchange(scope, receive, send, state, route), envelope.response(reply))
             return
@@ -238,21 +240,23 @@ def authenticated(state: "AppState", route: "Route", scope: Scope, headers: Head
     admin token), before anything reads the body."""
     query_string = scope.get("query_string")
     query = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)) if query_string else {}
-    call = Call(state, route, None, query, dict(scope.get("path_params") or {}), headers)
-    if route.auth == "basic":
+    params = scope.get("path_params")
+    call = Call(state, route, None, query, dict(params) if params else {}, headers)
+    auth = route.auth
+    if auth == "basic":
         call.basic = basic_credentials(headers.value(b"authorization", ""))
-    elif route.auth in ("partner", "bearer", "user"):
+    elif auth in ("partner", "bearer", "user"):
         # "user" (the marketplace): a card holder's token, or an SSO token as its holder's, is accepted too
-        user = route.auth == "user"
+        user = auth == "user"
         call.token = tokens.authenticate(state.store, bearer_value(headers.value(b"authorization", "")),
                                          holder_ok=user, sso_ttl=state.token_policy.ttl_seconds if user else None)
-        if route.auth == "partner":
+        if auth == "partner":
             partner = headers.value(b"partnerid")
             if not partner:
                 raise errors.PartnerHeaderMissing()
             if partner != call.token.partner_id:
                 raise errors.PartnerMismatch()
-    elif route.auth == "admin" and state.settings.admin_token:
+    elif auth == "admin" and state.settings.admin_token:
         if bearer_value(headers.value(b"authorization", ""), errors.AdminTokenRequired) != state.settings.admin_token:
             raise errors.AdminTokenRequired()
     return call
