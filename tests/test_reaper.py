@@ -70,7 +70,7 @@ def _largest_left(record, depth: int = 0, seen: set[int] | None = None) -> int:
 def test_what_is_left_of_a_store_is_small(monkeypatch):
     """What the reaper leaves is freed whole by one call that keeps the event loop waiting, so
     nothing left may hold more than a batch: not a scope's references (a dict of a few scopes),
-    nor one card's coin lots (a dict of one user), nor a table the store's id draws look into."""
+    nor one user's coin lots (a dict of one user), nor a table the store's id draws look into."""
     monkeypatch.setattr(reaper, "BATCH", 7)
     store = create_app(Settings()).sandbox.store
     _grow(store, 50)

@@ -69,7 +69,7 @@ class Reaper:
 def _take_apart(record: Any) -> None:
     """Empty the containers `record` alone holds, and those of the objects it alone holds (the
     ledger), a batch at a time, whatever their size: a small one may hold a big one (a scope's
-    references, the coin lots of one card). Twice over: an attribute that only points at others
+    references, the coin lots of one user). Twice over: an attribute that only points at others
     (the store's id draws hold its tables' lookups) lets go of them in the first pass, which leaves
     them ours alone for the second; freeing them whole with the store took 60 ms in one call."""
     for _ in range(2):
@@ -106,7 +106,7 @@ def _drain(container: list[Any] | dict[Any, Any] | set[Any], done: int = 0) -> i
         _key, value = container.popitem()
         del _key
         if isinstance(value, _CONTAINERS) and sys.getrefcount(value) == 2:  # `value`, getrefcount's argument
-            done = _drain(value, done)  # a nested index: a scope's references, a card's coin lots
+            done = _drain(value, done)  # a nested index: a scope's references, a user's coin lots
         del value
         done = _paced(done + 1)
     return done
