@@ -16,11 +16,11 @@ from sandbox.state.store import WORLD, CoinLot
 from sandbox.web.app import create_app
 
 
-def _grow(store, n: int) -> None:
+def _grow(store, n: int, scope: str = "p", prefix: str = "T") -> None:
     account = next(iter(store.accounts))
     for i in range(n):
-        store.ledger.post(f"T{i}", "X", "POINT", store.now(), [(WORLD, Decimal(-1)), (account, Decimal(1))],
-                          scope="p", reference=f"R{i}")
+        store.ledger.post(f"{prefix}{i}", "X", "POINT", store.now(), [(WORLD, Decimal(-1)), (account, Decimal(1))],
+                          scope=scope, reference=f"R{i}")
 
 
 def test_reset_hands_a_big_store_to_the_reaper(monkeypatch):
@@ -74,10 +74,8 @@ def test_what_is_left_of_a_store_is_small(monkeypatch):
     monkeypatch.setattr(reaper, "BATCH", 7)
     store = create_app(Settings()).sandbox.store
     _grow(store, 50)
-    account = next(iter(store.accounts))
+    _grow(store, 50, scope="q", prefix="U")
     for i in range(50):
-        store.ledger.post(f"U{i}", "X", "POINT", store.now(), [(WORLD, Decimal(-1)), (account, Decimal(1))],
-                          scope="q", reference=f"R{i}")
         store.add_coin_lot(CoinLot(f"L{i}", "one-user", store.now(), None, Decimal(1), Decimal(1)))
         store.add_user(replace(next(iter(store.users.values())), user_id=f"user-{i}"))
     assert _largest_left(store) >= 100  # postings: the walk sees what a store holds

@@ -13,6 +13,7 @@ go, as before. A small store (the fixtures) is freed at once, in the caller.
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import time
@@ -61,7 +62,7 @@ class Reaper:
                             break
                         time.sleep(0.001)
                 except Exception:  # noqa: BLE001 - what is left is freed whole below; the thread must live on
-                    pass
+                    logging.getLogger(__name__).exception("reaper: a store could not be taken apart; freed whole")
                 del store
             self._idle.set()
 
